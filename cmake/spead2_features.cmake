@@ -1,0 +1,65 @@
+# Configure-time probes. Results go into one generated header, spead2/features.h; code tests the
+# SPEAD2_USE_* macros there and never probes by itself.
+include(CheckIncludeFileCXX)
+include(CheckSymbolExists)
+
+find_path(SPEAD2_ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+
+add_library(spead2_deps INTERFACE)
+target_include_directories(spead2_deps SYSTEM INTERFACE $<BUILD_INTERFACE:${SPEAD2_ASIO_INCLUDE_DIR}>)
+target_compile_definitions(spead2_deps INTERFACE ASIO_NO_DEPRECATED)
+target_link_libraries(spead2_deps INTERFACE Threads::Threads)
+
+find_path(SPEAD2_PCAP_INCLUDE_DIR pcap/pcap.h)
+find_library(SPEAD2_PCAP_LIBRARY pcap)
+if(SPEAD2_PCAP_INCLUDE_DIR AND SPEAD2_PCAP_LIBRARY)
+  set(_pcap_found ON)
+else()
+  set(_pcap_found OFF)
+endif()
+option(SPEAD2_USE_PCAP "Build the pcap file reader (libpcap)" ${_pcap_found})
+if(SPEAD2_USE_PCAP)
+  target_link_libraries(spead2_deps INTERFACE ${SPEAD2_PCAP_LIBRARY})
+endif()
+
+set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
+check_symbol_exists(recvmmsg "sys/socket.h" SPEAD2_HAVE_RECVMMSG)
+check_symbol_exists(sendmmsg "sys/socket.h" SPEAD2_HAVE_SENDMMSG)
+check_symbol_exists(eventfd "sys/eventfd.h" SPEAD2_HAVE_EVENTFD)
+check_symbol_exists(pthread_setaffinity_np "pthread.h" SPEAD2_HAVE_PTHREAD_SETAFFINITY_NP)
+check_symbol_exists(UDP_SEGMENT "netinet/udp.h" SPEAD2_HAVE_UDP_SEGMENT)
+check_symbol_exists(UDP_GRO "netinet/udp.h" SPEAD2_HAVE_UDP_GRO)
+check_symbol_exists(MAP_HUGETLB "sys/mman.h" SPEAD2_HAVE_MAP_HUGETLB)
+unset(CMAKE_REQUIRED_DEFINITIONS)
+
+include(CheckCXXSourceCompiles)
+check_cxx_source_compiles("
+#include <immintrin.h>
+__attribute__((target(\"avx2\"))) void f(void *p) { _mm256_stream_si256((__m256i *) p, _mm256_setzero_si256()); }
+int main() { return 0; }" SPEAD2_HAVE_AVX2_STREAM)
+
+foreach(_f RECVMMSG SENDMMSG EVENTFD PTHREAD_SETAFFINITY_NP UDP_SEGMENT UDP_GRO MAP_HUGETLB AVX2_STREAM)
+  if(SPEAD2_HAVE_${_f})
+    set(SPEAD2_USE_${_f} 1)
+  else()
+    set(SPEAD2_USE_${_f} 0)
+  endif()
+endforeach()
+if(SPEAD2_USE_PCAP)
+  set(SPEAD2_USE_PCAP_01 1)
+else()
+  set(SPEAD2_USE_PCAP_01 0)
+endif()
+if(SPEAD2_MAX_LOG_LEVEL STREQUAL "debug")
+  set(SPEAD2_MAX_LOG_LEVEL_NUM 2)
+elseif(SPEAD2_MAX_LOG_LEVEL STREQUAL "warning")
+  set(SPEAD2_MAX_LOG_LEVEL_NUM 0)
+else()
+  set(SPEAD2_MAX_LOG_LEVEL_NUM 1)
+endif()
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/features.h.in ${PROJECT_BINARY_DIR}/include/spead2/features.h @ONLY)
+
+message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
+  "eventfd=${SPEAD2_USE_EVENTFD} gso=${SPEAD2_USE_UDP_SEGMENT} gro=${SPEAD2_USE_UDP_GRO} avx2=${SPEAD2_USE_AVX2_STREAM} "
+  "max_log_level=${SPEAD2_MAX_LOG_LEVEL}")

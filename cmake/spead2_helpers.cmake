@@ -1,0 +1,59 @@
+# Shared build settings and helpers for every spead2 target.
+
+# Warnings apply to our own code only (an interface library we link privately).
+add_library(spead2_warnings INTERFACE)
+target_compile_options(spead2_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
+  -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${SPEAD2_WERROR}>:-Werror>)
+
+if(SPEAD2_SANITIZE)
+  string(REPLACE ";" "," _spead2_san "${SPEAD2_SANITIZE}")
+  add_compile_options(-fsanitize=${_spead2_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_spead2_san})
+endif()
+
+find_package(Threads REQUIRED)
+
+# spead2_add_layer(<layer> [DEPENDS <layer>...])
+# Builds src/<layer>/*.cpp into the object library spead2_<layer>. Layers stay separate so that
+# a test of one layer links only what it needs; the installed library joins them all.
+function(spead2_add_layer layer)
+  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  file(GLOB _srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${layer}/*.cpp)
+  if(NOT _srcs)
+    # A layer with no sources yet still needs an object to keep $<TARGET_OBJECTS> valid.
+    set(_srcs ${PROJECT_BINARY_DIR}/empty_${layer}.cpp)
+    file(WRITE ${_srcs} "// empty layer\n")
+  endif()
+  add_library(spead2_${layer} OBJECT ${_srcs})
+  target_include_directories(spead2_${layer}
+    PUBLIC
+      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+      $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+    PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(spead2_${layer} PUBLIC spead2_deps PRIVATE spead2_warnings)
+  foreach(dep IN LISTS ARG_DEPENDS)
+    target_link_libraries(spead2_${layer} PUBLIC spead2_${dep})
+  endforeach()
+endfunction()
+
+# spead2_add_test_dir(<layer> LAYERS <layer>...)
+# Builds tests/cpp/<layer>/*_test.cpp into one GoogleTest binary spead2_<layer>_test.
+function(spead2_add_test_dir layer)
+  cmake_parse_arguments(ARG "" "" "LAYERS" ${ARGN})
+  file(GLOB _srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${layer}/*_test.cpp)
+  if(NOT _srcs)
+    return()
+  endif()
+  add_executable(spead2_${layer}_test ${_srcs})
+  foreach(dep IN LISTS ARG_LAYERS)
+    target_link_libraries(spead2_${layer}_test PRIVATE spead2_${dep})
+  endforeach()
+  target_include_directories(spead2_${layer}_test PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(spead2_${layer}_test PRIVATE GTest::gtest_main GTest::gmock spead2_warnings)
+  target_compile_definitions(spead2_${layer}_test PRIVATE
+    SPEAD2_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data")
+  gtest_discover_tests(spead2_${layer}_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+endfunction()

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Allocators for heap payload memory. Subclass memory_allocator to place payloads elsewhere.
+#ifndef SPEAD2_COMMON_MEMORY_ALLOCATOR_H
+#define SPEAD2_COMMON_MEMORY_ALLOCATOR_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace spead2
+{
+
+/**
+ * Allocates heap payload buffers. Thread-safe: streams call it from worker threads. Buffers
+ * keep their allocator alive through the deleter, so an allocator may be dropped while
+ * allocations are outstanding. Always hold it in a std::shared_ptr.
+ */
+class memory_allocator : public std::enable_shared_from_this<memory_allocator>
+{
+public:
+    /// Returns a buffer to the allocator that made it (calls memory_allocator::free).
+    class deleter
+    {
+    private:
+        std::shared_ptr<memory_allocator> allocator_;
+        void *user_ = nullptr;
+
+    public:
+        deleter() = default;
+        deleter(std::shared_ptr<memory_allocator> allocator, void *user = nullptr)
+            : allocator_(std::move(allocator))
+            , user_(user)
+        {
+        }
+        void operator()(std::uint8_t *ptr) const;
+        const std::shared_ptr<memory_allocator> &get_allocator() const { return allocator_; }
+        void *get_user() const { return user_; }
+    };
+
+    typedef std::unique_ptr<std::uint8_t[], deleter> pointer;
+
+    virtual ~memory_allocator() = default;
+
+    /**
+     * Allocates @a size bytes. @a hint points to the header of the first packet of the heap
+     * (or is null); subclasses may use it to choose where to put the heap.
+     * @throws std::bad_alloc
+     */
+    virtual pointer allocate(std::size_t size, void *hint);
+
+protected:
+    /// Wraps @a ptr in a pointer whose deleter will call free(ptr, user) on this allocator.
+    pointer prepare_for_deallocate(std::uint8_t *ptr, void *user = nullptr);
+
+private:
+    /// Releases memory returned by allocate(); @a user is what prepare_for_deallocate stored.
+    virtual void free(std::uint8_t *ptr, void *user);
+};
+
+/**
+ * Allocates with mmap (anonymous, private, plus @a flags). With @a prefer_huge it first tries
+ * huge pages and falls back to normal pages.
+ */
+class mmap_allocator : public memory_allocator
+{
+private:
+    int flags_;
+    bool prefer_huge_;
+
+public:
+    explicit mmap_allocator(int flags = 0, bool prefer_huge = false);
+    pointer allocate(std::size_t size, void *hint) override;
+
+private:
+    void free(std::uint8_t *ptr, void *user) override;
+};
+
+} // namespace spead2
+
+#endif // SPEAD2_COMMON_MEMORY_ALLOCATOR_H
