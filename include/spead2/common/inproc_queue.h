@@ -59,7 +59,8 @@ public:
 
     /**
      * Moves up to @a max_packets waiting packets to the end of @a out without blocking.
-     * @returns false once the queue is stopped and empty, true otherwise.
+     * @returns false when it moved nothing because the queue is stopped and empty (the reader is
+     * done), true otherwise (including when it moved the last packets of a stopped queue).
      */
     bool try_pop_batch(std::vector<packet> &out, std::size_t max_packets);
 

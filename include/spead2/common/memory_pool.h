@@ -36,7 +36,7 @@ private:
     const std::size_t upper_;
     const std::size_t max_free_;
     const std::size_t initial_;
-    const std::size_t low_water_;
+    std::size_t low_water_ = 0; ///< Set only by the constructors
     const std::shared_ptr<memory_allocator> base_allocator_;
     std::optional<io_context_ref> io_context_;
 

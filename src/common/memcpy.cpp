@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Non-temporal memcpy with run-time choice of instruction set.
+#include <cstdint>
+#include <cstring>
+#include <spead2/common/memcpy.h>
+#include "common/memcpy_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SPEAD2_MEMCPY_X86 1
+#else
+#define SPEAD2_MEMCPY_X86 0
+#endif
+
+namespace spead2
+{
+
+namespace
+{
+
+/*
+ * Streaming stores only pay off for copies larger than a few cache lines; below this, and for
+ * the unaligned head and tail of a large copy, plain memcpy is used.
+ */
+constexpr std::size_t small_copy = 256;
+
+#if SPEAD2_MEMCPY_X86
+
+void *memcpy_sse2(void *__restrict dest, const void *__restrict src, std::size_t n) noexcept
+{
+    if (n < small_copy)
+        return std::memcpy(dest, src, n);
+    auto *d = static_cast<std::uint8_t *>(dest);
+    auto *s = static_cast<const std::uint8_t *>(src);
+    std::size_t head = -reinterpret_cast<std::uintptr_t>(d) & 15;
+    std::memcpy(d, s, head);
+    d += head;
+    s += head;
+    n -= head;
+    for (; n >= 64; n -= 64, d += 64, s += 64)
+    {
+        __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s));
+        __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + 16));
+        __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + 32));
+        __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + 48));
+        _mm_stream_si128(reinterpret_cast<__m128i *>(d), a);
+        _mm_stream_si128(reinterpret_cast<__m128i *>(d + 16), b);
+        _mm_stream_si128(reinterpret_cast<__m128i *>(d + 32), c);
+        _mm_stream_si128(reinterpret_cast<__m128i *>(d + 48), e);
+    }
+    for (; n >= 16; n -= 16, d += 16, s += 16)
+        _mm_stream_si128(reinterpret_cast<__m128i *>(d),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i *>(s)));
+    // Streaming stores are weakly ordered: fence so the copy is visible before we return.
+    _mm_sfence();
+    std::memcpy(d, s, n);
+    return dest;
+}
+
+__attribute__((target("avx2"))) void *memcpy_avx2(void *__restrict dest, const void *__restrict src,
+                                                  std::size_t n) noexcept
+{
+    if (n < small_copy)
+        return std::memcpy(dest, src, n);
+    auto *d = static_cast<std::uint8_t *>(dest);
+    auto *s = static_cast<const std::uint8_t *>(src);
+    std::size_t head = -reinterpret_cast<std::uintptr_t>(d) & 31;
+    std::memcpy(d, s, head);
+    d += head;
+    s += head;
+    n -= head;
+    for (; n >= 128; n -= 128, d += 128, s += 128)
+    {
+        __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s));
+        __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 32));
+        __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 64));
+        __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 96));
+        _mm256_stream_si256(reinterpret_cast<__m256i *>(d), a);
+        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 32), b);
+        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 64), c);
+        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 96), e);
+    }
+    for (; n >= 32; n -= 32, d += 32, s += 32)
+        _mm256_stream_si256(reinterpret_cast<__m256i *>(d),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s)));
+    _mm_sfence();
+    std::memcpy(d, s, n);
+    return dest;
+}
+
+__attribute__((target("avx512f"))) void *memcpy_avx512(void *__restrict dest, const void *__restrict src,
+                                                       std::size_t n) noexcept
+{
+    if (n < small_copy)
+        return std::memcpy(dest, src, n);
+    auto *d = static_cast<std::uint8_t *>(dest);
+    auto *s = static_cast<const std::uint8_t *>(src);
+    std::size_t head = -reinterpret_cast<std::uintptr_t>(d) & 63;
+    std::memcpy(d, s, head);
+    d += head;
+    s += head;
+    n -= head;
+    for (; n >= 256; n -= 256, d += 256, s += 256)
+    {
+        __m512i a = _mm512_loadu_si512(s);
+        __m512i b = _mm512_loadu_si512(s + 64);
+        __m512i c = _mm512_loadu_si512(s + 128);
+        __m512i e = _mm512_loadu_si512(s + 192);
+        _mm512_stream_si512(reinterpret_cast<__m512i *>(d), a);
+        _mm512_stream_si512(reinterpret_cast<__m512i *>(d + 64), b);
+        _mm512_stream_si512(reinterpret_cast<__m512i *>(d + 128), c);
+        _mm512_stream_si512(reinterpret_cast<__m512i *>(d + 192), e);
+    }
+    for (; n >= 64; n -= 64, d += 64, s += 64)
+        _mm512_stream_si512(reinterpret_cast<__m512i *>(d), _mm512_loadu_si512(s));
+    _mm_sfence();
+    std::memcpy(d, s, n);
+    return dest;
+}
+
+#endif // SPEAD2_MEMCPY_X86
+
+void *memcpy_std(void *__restrict dest, const void *__restrict src, std::size_t n) noexcept
+{
+    if (n == 0)
+        return dest; // memcpy's pointers must be valid even for n = 0
+    return std::memcpy(dest, src, n);
+}
+
+struct variant_table
+{
+    detail::memcpy_variant variants[4];
+    std::size_t count = 0;
+    detail::memcpy_function_ptr best = memcpy_std;
+
+    variant_table()
+    {
+        variants[count++] = {"std", memcpy_std, true};
+#if SPEAD2_MEMCPY_X86
+        __builtin_cpu_init();
+        variants[count++] = {"sse2", memcpy_sse2, true};
+        variants[count++] = {"avx2", memcpy_avx2, bool(__builtin_cpu_supports("avx2"))};
+        variants[count++] = {"avx512f", memcpy_avx512, bool(__builtin_cpu_supports("avx512f"))};
+#endif
+        for (std::size_t i = 0; i < count; i++)
+            if (variants[i].supported)
+                best = variants[i].function;
+    }
+};
+
+const variant_table &get_table() noexcept
+{
+    static const variant_table table;
+    return table;
+}
+
+} // namespace
+
+namespace detail
+{
+
+const memcpy_variant *get_memcpy_variants(std::size_t &count) noexcept
+{
+    const variant_table &table = get_table();
+    count = table.count;
+    return table.variants;
+}
+
+} // namespace detail
+
+void *memcpy_nontemporal(void *__restrict dest, const void *__restrict src, std::size_t n) noexcept
+{
+    if (n == 0)
+        return dest;
+    return get_table().best(dest, src, n);
+}
+
+} // namespace spead2
