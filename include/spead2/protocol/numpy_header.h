@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// A small, safe parser for the Python-literal subset found in numpy headers of descriptors
+/// (spec §1.5), and the validation the reference applies to them. Never evaluates code.
+#ifndef SPEAD2_PROTOCOL_NUMPY_HEADER_H
+#define SPEAD2_PROTOCOL_NUMPY_HEADER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace spead2
+{
+
+struct py_literal;
+
+/// Python `None`.
+struct py_none
+{
+    bool operator==(const py_none &) const = default;
+};
+
+/// Python list.
+struct py_list
+{
+    std::vector<py_literal> items;
+    bool operator==(const py_list &other) const;
+};
+
+/// Python tuple.
+struct py_tuple
+{
+    std::vector<py_literal> items;
+    bool operator==(const py_tuple &other) const;
+};
+
+/// Python dict, in insertion order. Keys are unique under Python equality (1 == True).
+struct py_dict
+{
+    std::vector<std::pair<py_literal, py_literal>> items;
+    bool operator==(const py_dict &other) const;
+};
+
+/**
+ * One Python literal: None, bool, int (limited to int64), str (UTF-8), list, tuple or dict.
+ * Plain value type. operator== compares structure exactly (True != 1), unlike Python.
+ */
+struct py_literal
+{
+    std::variant<py_none, bool, std::int64_t, std::string, py_list, py_tuple, py_dict> value;
+
+    bool operator==(const py_literal &other) const = default;
+};
+
+/// Longest input accepted by parse_py_literal.
+static constexpr std::size_t py_literal_max_size = 65536;
+/// Deepest nesting of containers accepted by parse_py_literal.
+static constexpr int py_literal_max_depth = 32;
+/// Most literals (of any kind, nested ones included) in one input.
+static constexpr std::size_t py_literal_max_elements = 16384;
+
+/**
+ * Parses @a text like Python's `ast.literal_eval`, restricted to the types of py_literal
+ * (decimal ints with optional sign, str with '' or "" quotes, optional u prefix and Python escapes,
+ * True/False/None, list, tuple, dict; trailing commas allowed). Any thread.
+ * @throws std::invalid_argument with the offset and reason for anything else, including input
+ * over the limits above, ints outside int64, floats, sets, calls, names and unhashable dict keys.
+ */
+py_literal parse_py_literal(std::string_view text);
+
+/// Python's `repr` of @a value (str quoting and escaping as Python does it).
+std::string to_repr(const py_literal &value);
+
+/// Python equality (True == 1, (1,) != [1]); used for dict keys.
+bool python_equal(const py_literal &a, const py_literal &b);
+
+/// What a validated numpy header holds.
+struct numpy_header_info
+{
+    /// The `descr` value; the Python layer turns it into a numpy dtype (and checks that works).
+    py_literal descr;
+    bool fortran_order = false;
+    std::vector<std::int64_t> shape;
+};
+
+/**
+ * Parses and validates a numpy header as the reference does: a dict whose sorted keys are exactly
+ * descr, fortran_order, shape; fortran_order a real bool; shape a tuple of ints >= 0 (bools count as
+ * ints, as in Python). Any thread.
+ * @throws std::invalid_argument with the reference's wording ("Descriptor is not a dictionary: ...",
+ * "Descriptor does not contain the correct keys: ...", "fortran_order is not a valid bool: ...",
+ * "shape is not valid: ...") or a parse error.
+ */
+numpy_header_info parse_numpy_header(std::string_view text);
+
+} // namespace spead2
+
+#endif // SPEAD2_PROTOCOL_NUMPY_HEADER_H
