@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// The recycling memory pool.
+#include <algorithm>
 #include <exception>
-#include <stdexcept>
-#include <string>
 #include <utility>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
@@ -14,16 +13,6 @@ namespace spead2
 
 namespace
 {
-
-void check_args(std::size_t lower, std::size_t upper, std::size_t max_free, std::size_t initial)
-{
-    if (lower > upper)
-        throw std::invalid_argument("memory_pool: lower (" + std::to_string(lower) +
-                                    ") must not exceed upper (" + std::to_string(upper) + ")");
-    if (initial > max_free)
-        throw std::invalid_argument("memory_pool: initial (" + std::to_string(initial) +
-                                    ") must not exceed max_free (" + std::to_string(max_free) + ")");
-}
 
 std::shared_ptr<memory_allocator> default_allocator(std::shared_ptr<memory_allocator> allocator)
 {
@@ -45,8 +34,7 @@ memory_pool::memory_pool(std::size_t lower, std::size_t upper, std::size_t max_f
     , initial_(initial)
     , base_allocator_(default_allocator(std::move(allocator)))
 {
-    check_args(lower, upper, max_free, initial);
-    pool_.reserve(max_free);
+    pool_.reserve(std::max(max_free, initial));
     for (std::size_t i = 0; i < initial; i++)
         pool_.push_back(allocate_for_pool());
 }
@@ -56,9 +44,6 @@ memory_pool::memory_pool(io_context_ref io_context, std::size_t lower, std::size
                          std::shared_ptr<memory_allocator> allocator)
     : memory_pool(lower, upper, max_free, initial, std::move(allocator))
 {
-    if (low_water > initial)
-        throw std::invalid_argument("memory_pool: low_water (" + std::to_string(low_water) +
-                                    ") must not exceed initial (" + std::to_string(initial) + ")");
     low_water_ = low_water;
     io_context_.emplace(std::move(io_context));
 }
@@ -125,7 +110,8 @@ void memory_pool::refill()
     {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (pool_.size() >= initial_)
+            // Capped at max_free so that the loop ends even if initial > max_free.
+            if (pool_.size() >= std::min(initial_, max_free_))
             {
                 refilling_ = false;
                 return;

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 #include <asio.hpp>
+#include <sched.h>
 #include <spead2/common/logging.h>
 #include <spead2/common/thread_pool.h>
 #include "os/fd.h"
@@ -58,8 +59,7 @@ namespace
 int check_num_threads(int num_threads)
 {
     if (num_threads < 1)
-        throw std::invalid_argument("thread_pool: at least one thread is required (got " +
-                                    std::to_string(num_threads) + ")");
+        throw std::invalid_argument("at least one thread is required");
     return num_threads;
 }
 
@@ -140,9 +140,15 @@ void thread_pool::stop()
 
 void thread_pool::set_affinity(int core)
 {
+    // Messages match the reference implementation's wording.
+    if (core < 0 || core >= CPU_SETSIZE)
+    {
+        log_warning("Core ID %d is out of range for a CPU_SET", core);
+        return;
+    }
     int err = detail::set_thread_affinity(core);
     if (err != 0)
-        log_warning("Failed to bind to core %d: %s", core, std::strerror(err));
+        log_warning("Failed to bind to core %d: %d (%s)", core, err, std::strerror(err));
 }
 
 } // namespace spead2

@@ -5,6 +5,7 @@
 #define SPEAD2_COMMON_MEMORY_POOL_H
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,10 +52,14 @@ private:
 public:
     /// An empty pool with lower = upper = max_free = initial = 0: everything bypasses it.
     memory_pool();
-    /// @throws std::invalid_argument if lower > upper or initial > max_free
+    /**
+     * Like the reference implementation, no combination of sizes is rejected: with lower > upper
+     * every request bypasses the pool, and with initial > max_free the extra initial buffers are
+     * released as they come back.
+     */
     memory_pool(std::size_t lower, std::size_t upper, std::size_t max_free, std::size_t initial,
                 std::shared_ptr<memory_allocator> allocator = nullptr);
-    /// @throws std::invalid_argument if lower > upper, initial > max_free or low_water > initial
+    /// Adds background refill (see the class comment); refills stop at min(initial, max_free).
     memory_pool(io_context_ref io_context, std::size_t lower, std::size_t upper, std::size_t max_free,
                 std::size_t initial, std::size_t low_water,
                 std::shared_ptr<memory_allocator> allocator = nullptr);

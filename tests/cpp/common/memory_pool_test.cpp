@@ -45,13 +45,38 @@ private:
 
 } // namespace
 
-TEST(memory_pool, invalid_arguments)
+TEST(memory_pool, odd_sizes_accepted_like_reference)
 {
-    EXPECT_THROW(memory_pool(200, 100, 4, 2), std::invalid_argument);
-    EXPECT_THROW(memory_pool(100, 200, 2, 4), std::invalid_argument);
-    thread_pool tp;
-    EXPECT_THROW(memory_pool(tp, 100, 200, 8, 4, 5), std::invalid_argument);
-    EXPECT_NO_THROW(memory_pool(tp, 100, 200, 8, 4, 4));
+    auto base = std::make_shared<tracking_allocator>();
+    {
+        // lower > upper: nothing is in range, so everything bypasses the pool.
+        auto pool = std::make_shared<memory_pool>(200, 100, 4, 2, base);
+        auto p = pool->allocate(150, nullptr);
+        EXPECT_EQ(base->last_size, 150u);
+        EXPECT_EQ(pool->get_num_free(), 2u);
+    }
+    {
+        // initial > max_free: all initial buffers exist; returns beyond max_free are released.
+        auto pool = std::make_shared<memory_pool>(10, 20, 1, 3, base);
+        EXPECT_EQ(pool->get_num_free(), 3u);
+        {
+            auto a = pool->allocate(10, nullptr);
+            auto b = pool->allocate(10, nullptr);
+        }
+        EXPECT_EQ(pool->get_num_free(), 1u);
+    }
+    {
+        // A refill with low_water > initial > max_free must terminate.
+        auto tp = std::make_shared<thread_pool>(1);
+        auto pool = std::make_shared<memory_pool>(tp, 10, 20, 1, 2, 5, base);
+        auto a = pool->allocate(10, nullptr);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (pool->get_num_free() < 1 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        EXPECT_EQ(pool->get_num_free(), 1u);
+        tp->stop();
+    }
+    EXPECT_EQ(base->live, 0);
 }
 
 TEST(memory_pool, initial_allocations_and_reuse)

@@ -20,7 +20,15 @@ namespace spead2
 
 TEST(thread_pool, invalid_thread_counts)
 {
-    EXPECT_THROW(thread_pool(0), std::invalid_argument);
+    try
+    {
+        thread_pool pool(0);
+        FAIL() << "no exception";
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "at least one thread is required");
+    }
     EXPECT_THROW(thread_pool(-3), std::invalid_argument);
     EXPECT_THROW(thread_pool(0, std::vector<int>{0}), std::invalid_argument);
 }
@@ -109,8 +117,8 @@ TEST(thread_pool, affinity_failure_only_logs)
         EXPECT_EQ(m.first, log_level::warning);
         texts.insert(m.second);
     }
-    EXPECT_EQ(texts.count("Failed to bind to core -1: Invalid argument"), 1u);
-    EXPECT_EQ(texts.count("Failed to bind to core 100000: Invalid argument"), 1u);
+    EXPECT_EQ(texts.count("Core ID -1 is out of range for a CPU_SET"), 1u);
+    EXPECT_EQ(texts.count("Core ID 100000 is out of range for a CPU_SET"), 1u);
 }
 
 TEST(thread_pool, affinity_applied_cyclically)
@@ -152,9 +160,14 @@ TEST(thread_pool, set_affinity_static_invalid_logs)
 {
     test::log_capture capture;
     thread_pool::set_affinity(-5);
+    thread_pool::set_affinity(CPU_SETSIZE);
+    thread_pool::set_affinity(CPU_SETSIZE - 1); // in range, but no such CPU here
     auto msgs = capture.messages();
-    ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0].second, "Failed to bind to core -5: Invalid argument");
+    ASSERT_EQ(msgs.size(), 3u);
+    EXPECT_EQ(msgs[0].second, "Core ID -5 is out of range for a CPU_SET");
+    EXPECT_EQ(msgs[1].second, "Core ID " + std::to_string(CPU_SETSIZE) + " is out of range for a CPU_SET");
+    EXPECT_EQ(msgs[2].second,
+              "Failed to bind to core " + std::to_string(CPU_SETSIZE - 1) + ": 22 (Invalid argument)");
 }
 
 TEST(thread_pool, stop_from_worker_does_not_deadlock)
