@@ -76,7 +76,10 @@ def main():
             numpy_header = b""
         else:
             out.append("format\n")
-            numpy_header = d._make_numpy_header(d.shape, d.dtype, d.order).encode()
+            # With BUG_COMPAT_SWAP_ENDIAN the Python layer states the opposite byte order in the
+            # header it hands to the C++ encoder (spec §1.2), so record that header.
+            dtype = d.dtype.newbyteorder() if bug_compat & spead2.BUG_COMPAT_SWAP_ENDIAN else d.dtype
+            numpy_header = d._make_numpy_header(d.shape, dtype, d.order).encode()
         out.append("shape " + " ".join("-1" if s is None else str(s) for s in d.shape) + "\n")
         out.append(hexline("numpy_header", numpy_header))
         out.extend(hexline("packet", p) for p in packets)
