@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: LGPL-3.0-or-later
+"""Conversion between item values and their wire bytes (spec §4.1 "Value conversion").
+
+Three strategies, picked per descriptor (``Descriptor._fastpath``):
+
+* numpy: the value is a numpy array of the descriptor's dtype; sending references its memory and
+  receiving views the heap's memory.
+* immediate: a scalar u/i legacy field of at most 64 bits (not 8/16/32/64); held as an integer,
+  sent as the low bytes of a big-endian 64-bit number.
+* bit-packed: legacy fields that are not byte multiples, packed MSB first with zero padding at
+  the tail when sending. A received immediate has its padding at the head instead.
+"""
+
+import math
+import struct
+
+import numpy as _np
+
+from ._descriptor import _FASTPATH_IMMEDIATE, _FASTPATH_NUMPY, _shape_elements
+
+_U8_BE = _np.dtype(">u8")
+
+
+def _split_string(value):
+    """Split a str/bytes into a list of single characters / single bytes."""
+    if isinstance(value, bytes):
+        return [value[i : i + 1] for i in range(len(value))]
+    return list(value)
+
+
+def transform_value(desc, value):
+    """Coerce `value` to a numpy array with the descriptor's internal dtype, order and shape.
+
+    Raises
+    ------
+    ValueError
+        If the value is None or has the wrong shape
+    TypeError
+        If numpy raised it while converting
+    """
+    if value is None:
+        raise ValueError("Cannot send a value of None")
+    if isinstance(value, (bytes, str)) and len(desc.shape) == 1:
+        value = _split_string(value)
+    value = _np.asarray(value, dtype=desc._internal_dtype, order=desc.order)
+    if not desc.compatible_shape(value.shape):
+        raise ValueError("Value has shape {}, expected {}".format(value.shape, desc.shape))
+    return value
+
+
+def _field_to_int(code, length, x):
+    """The unsigned integer that holds one bit-packed field."""
+    if code == "u":
+        v = int(x)
+        if v < 0 or v >> length:
+            raise ValueError("{} is out of range for u{}".format(v, length))
+        return v
+    if code == "i":
+        v = int(x)
+        half = 1 << (length - 1)
+        if v < -half or v >= half:
+            raise ValueError("{} is out of range for i{}".format(v, length))
+        return v & ((1 << length) - 1)
+    if code == "b":
+        return 1 if x else 0
+    if code == "c":
+        x = bytes(x)
+        return x[0] if x else 0
+    if code == "f":
+        if length == 32:
+            return struct.unpack(">I", struct.pack(">f", float(x)))[0]
+        return struct.unpack(">Q", struct.pack(">d", float(x)))[0]
+    raise ValueError("illegal format ({}, {})".format(code, length))  # pragma: no cover
+
+
+def _int_to_field(code, length, v):
+    """Inverse of :func:`_field_to_int`."""
+    if code == "u":
+        return v
+    if code == "i":
+        return v - (1 << length) if v >> (length - 1) else v
+    if code == "b":
+        return bool(v)
+    if code == "c":
+        return bytes((v,))
+    if code == "f":
+        if length == 32:
+            return struct.unpack(">f", struct.pack(">I", v))[0]
+        return struct.unpack(">d", struct.pack(">Q", v))[0]
+    raise ValueError("illegal format ({}, {})".format(code, length))  # pragma: no cover
+
+
+class _BitWriter:
+    """Appends MSB-first bit fields to a bytearray."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self._acc = 0
+        self._bits = 0
+
+    def write(self, value, bits):
+        self._acc = (self._acc << bits) | value
+        self._bits += bits
+        if self._bits >= 8:
+            whole = self._bits // 8
+            self._bits -= whole * 8
+            self.out += (self._acc >> self._bits).to_bytes(whole, "big")
+            self._acc &= (1 << self._bits) - 1
+
+    def close(self):
+        """Flush a partial last byte, padding it with zero bits at the tail."""
+        if self._bits:
+            self.out.append((self._acc << (8 - self._bits)) & 0xFF)
+            self._acc = 0
+            self._bits = 0
+        return self.out
+
+
+def _read_bits(data, offset, bits):
+    """Read `bits` bits starting at bit `offset` (MSB first) from bytes `data`."""
+    start = offset >> 3
+    end = (offset + bits + 7) >> 3
+    chunk = int.from_bytes(data[start:end], "big")
+    return (chunk >> (end * 8 - offset - bits)) & ((1 << bits) - 1)
+
+
+def _pack(desc, array):
+    """Bit-pack every element of `array` (C order) according to the descriptor's format."""
+    fields = [(code, length) for code, length in desc.format]
+    writer = _BitWriter()
+    if len(fields) == 1:
+        code, length = fields[0]
+        for x in array.flat:
+            writer.write(_field_to_int(code, length, x), length)
+    else:
+        for element in array.flat:
+            if len(element) != len(fields):  # pragma: no cover (numpy enforces this)
+                raise ValueError("Element has {} fields, expected {}".format(len(element), len(fields)))
+            for (code, length), x in zip(fields, element):
+                writer.write(_field_to_int(code, length, x), length)
+    return writer.close()
+
+
+def _unpack(desc, data, shape):
+    """Read bit-packed elements from `data` (bytes) into an array of the internal dtype."""
+    fields = [(code, length) for code, length in desc.format]
+    n = _shape_elements(shape)
+    itemsize_bits = desc.itemsize_bits
+    if len(fields) == 1:
+        code, length = fields[0]
+        values = [_int_to_field(code, length, _read_bits(data, i * length, length)) for i in range(n)]
+        result = _np.empty(n, dtype=desc._internal_dtype)
+        if n:
+            result[:] = values
+    else:
+        result = _np.empty(n, dtype=desc._internal_dtype)
+        offset = 0
+        for i in range(n):
+            element = []
+            for code, length in fields:
+                element.append(_int_to_field(code, length, _read_bits(data, offset, length)))
+                offset += length
+            result[i] = tuple(element)
+        assert offset == n * itemsize_bits
+    return result.reshape(shape)
+
+
+def to_buffer(desc, value):
+    """An object with the buffer protocol holding the wire bytes of `value`.
+
+    On the numpy path it is the (possibly converted) array itself, so no copy is made when the
+    value already has the right dtype and layout.
+    """
+    if desc._fastpath == _FASTPATH_NUMPY:
+        array = transform_value(desc, value)
+        # A Fortran-order array's transpose is C-contiguous with the same memory layout.
+        return array.T if desc.order == "F" else array
+    if desc._fastpath == _FASTPATH_IMMEDIATE and desc.allow_immediate():
+        if value is None:
+            raise ValueError("Cannot send a value of None")
+        # A 0-d '>u8' array passes through without a copy, so later changes to it are sent.
+        array = _np.asarray(value, dtype=_U8_BE)
+        if not desc.compatible_shape(array.shape):
+            raise ValueError("Value has shape {}, expected {}".format(array.shape, desc.shape))
+        nbytes = desc.itemsize_bits // 8
+        return array.reshape(1).view(_np.uint8)[8 - nbytes :]
+    return _pack(desc, transform_value(desc, value))
+
+
+def _is_c8_string(desc):
+    fmt = desc.format
+    return fmt is not None and len(fmt) == 1 and tuple(fmt[0]) == ("c", 8) and len(desc.shape) == 1
+
+
+def from_buffer(desc, raw, is_immediate, new_order="="):
+    """Decode received bytes into a Python value.
+
+    Parameters
+    ----------
+    desc : Descriptor
+    raw : numpy.ndarray
+        The item's bytes as a 1-D uint8 array (a view of the heap's memory)
+    is_immediate : bool
+        Whether the bytes came from an immediate item pointer (padding at the head)
+    new_order : str
+        Byte order forced on numpy results; ``'|'`` keeps the wire order
+
+    Raises
+    ------
+    ValueError
+        If there are too few bytes for the shape
+    UnicodeDecodeError
+        If a 1-D ``c8`` string is not ASCII
+    """
+    itemsize_bits = desc.itemsize_bits
+    if is_immediate and not desc.is_variable_size():
+        needed = math.ceil(itemsize_bits * _shape_elements(desc.shape) / 8)
+        if 0 < needed <= len(raw):
+            raw = raw[len(raw) - needed :]
+    if desc._fastpath == _FASTPATH_NUMPY:
+        dtype = desc._internal_dtype
+        max_elements = len(raw) // dtype.itemsize
+        shape = desc.dynamic_shape(max_elements)
+        elements = _shape_elements(shape)
+        if elements > max_elements:
+            raise ValueError(
+                "Item {} has too few elements for shape ({} < {})".format(desc.name, max_elements, elements)
+            )
+        array = raw[: elements * dtype.itemsize].view(dtype).reshape(shape, order=desc.order)
+        array = array.astype(dtype.newbyteorder(new_order), copy=False)
+    else:
+        max_elements = len(raw) * 8 // itemsize_bits
+        shape = desc.dynamic_shape(max_elements)
+        elements = _shape_elements(shape)
+        if elements > max_elements:
+            raise ValueError(
+                "Item {} has too few elements for shape ({} < {})".format(desc.name, max_elements, elements)
+            )
+        data = raw[: math.ceil(elements * itemsize_bits / 8)].tobytes()
+        if desc._fastpath == _FASTPATH_IMMEDIATE and itemsize_bits % 8 == 0:
+            code, length = desc.format[0]
+            return int.from_bytes(data[: length // 8], "big", signed=(code == "i"))
+        array = _unpack(desc, data, shape)
+    if _is_c8_string(desc):
+        # Like joining numpy S1 elements: NUL characters vanish.
+        return array.tobytes().replace(b"\0", b"").decode("ascii")
+    if array.ndim == 0:
+        return array[()]
+    return array
