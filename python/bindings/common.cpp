@@ -3,9 +3,12 @@
 /// Bindings of the common and protocol layers (spead2._spead2), the one C++-to-Python exception
 /// table, the asynchronous logging bridge and the atexit hook.
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
+#include <new>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -647,6 +650,37 @@ void bind_common(nb::module_ &m)
         "header"_a,
         "Parse and validate a numpy header dict without evaluating code: (descr, fortran_order, shape). "
         "Raises ValueError if it is malformed.");
+
+    // Raises the C++ exception named by @a kind, so that tests can check the translation table.
+    m.def(
+        "_raise_for_test",
+        [](const std::string &kind)
+        {
+            if (kind == "stopped")
+                throw ringbuffer_stopped();
+            if (kind == "empty")
+                throw ringbuffer_empty();
+            if (kind == "full")
+                throw ringbuffer_full();
+            if (kind == "eagain")
+                throw std::system_error(EAGAIN, std::generic_category(), "test");
+            if (kind == "econnrefused")
+                throw std::system_error(ECONNREFUSED, std::system_category(), "test");
+            if (kind == "future_error_category")
+                throw std::system_error(std::make_error_code(std::future_errc::no_state), "test");
+            if (kind == "invalid_argument")
+                throw std::invalid_argument("test invalid_argument");
+            if (kind == "out_of_range")
+                throw std::out_of_range("test out_of_range");
+            if (kind == "length_error")
+                throw std::length_error("test length_error");
+            if (kind == "runtime_error")
+                throw std::runtime_error("test runtime_error");
+            if (kind == "bad_alloc")
+                throw std::bad_alloc();
+            throw nb::key_error(kind.c_str());
+        },
+        "kind"_a);
 
     get_log_bridge().start();
     nb::module_::import_("atexit").attr("register")(nb::cpp_function(&at_exit));
