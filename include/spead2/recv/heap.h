@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// A received heap whose payload is contiguous.
+#ifndef SPEAD2_RECV_HEAP_H
+#define SPEAD2_RECV_HEAP_H
+
+#include <vector>
+#include <spead2/protocol/descriptor.h>
+#include <spead2/recv/heap_base.h>
+
+namespace spead2::recv
+{
+
+/**
+ * A frozen heap whose received bytes cover every item (complete, or contiguous without a
+ * length). Same threading and lifetime rules as heap_base.
+ */
+class heap : public heap_base
+{
+public:
+    /// @throws std::invalid_argument if @a h is not contiguous
+    explicit heap(live_heap &&h);
+
+    /// Decodes every DESCRIPTOR item; malformed ones are dropped (and logged), never thrown.
+    std::vector<descriptor> get_descriptors() const;
+};
+
+} // namespace spead2::recv
+
+#endif // SPEAD2_RECV_HEAP_H

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Freezing a live heap into items, and the heap kinds built on that.
+#include <algorithm>
+#include <cinttypes>
+#include <stdexcept>
+#include <string>
+#include <spead2/common/endian.h>
+#include <spead2/common/logging.h>
+#include <spead2/protocol/pointer_codec.h>
+#include <spead2/recv/heap.h>
+#include <spead2/recv/heap_base.h>
+#include <spead2/recv/incomplete_heap.h>
+#include <spead2/recv/live_heap.h>
+
+namespace spead2::recv
+{
+
+void heap_base::load(live_heap &&h, bool keep_addressed, bool keep_payload)
+{
+    cnt_ = h.get_cnt();
+    flavour_ = flavour(h.get_heap_address_bits(), h.get_bug_compat());
+    const pointer_decoder decoder(h.get_heap_address_bits());
+
+    // (mode flag, address) as one sortable key: addressed items first, in address order.
+    std::vector<item_pointer_t> pointers(h.pointers_begin(), h.pointers_end());
+    const int hab = h.get_heap_address_bits();
+    auto key = [hab](item_pointer_t p) { return (p >> 63) << hab | (p & ((item_pointer_t(1) << hab) - 1)); };
+    std::stable_sort(pointers.begin(), pointers.end(),
+                     [&key](item_pointer_t a, item_pointer_t b) { return key(a) < key(b); });
+
+    std::size_t n_immediate = 0;
+    for (item_pointer_t p : pointers)
+        if (pointer_decoder::is_immediate(p) && decoder.get_id(p) != NULL_ID)
+            n_immediate++;
+    if (n_immediate > 0)
+        immediate_payload_ = std::make_unique<std::uint8_t[]>(n_immediate * sizeof(item_pointer_t));
+
+    // Addressed items end where the next addressed pointer (NULL ones included) starts.
+    // Only used for contiguous heaps (incomplete ones keep no addressed items), where the received
+    // length covers HEAP_LENGTH and every address.
+    const s_item_pointer_t heap_end = h.get_received_length();
+    payload_ = h.release_payload();
+    std::size_t imm_index = 0;
+    items_.reserve(pointers.size());
+    for (std::size_t i = 0; i < pointers.size(); i++)
+    {
+        const item_pointer_t p = pointers[i];
+        const s_item_pointer_t id = decoder.get_id(p);
+        if (pointer_decoder::is_immediate(p))
+        {
+            if (id == NULL_ID)
+                continue;
+            std::uint8_t *slot = immediate_payload_.get() + imm_index * sizeof(item_pointer_t);
+            imm_index++;
+            store_be<item_pointer_t>(slot, p);
+            item it;
+            it.id = id;
+            it.is_immediate = true;
+            it.immediate_value = item_pointer_t(decoder.get_immediate(p));
+            it.length = std::size_t(hab / 8);
+            it.ptr = slot + sizeof(item_pointer_t) - it.length;
+            items_.push_back(it);
+        }
+        else
+        {
+            if (!keep_addressed || id == NULL_ID)
+                continue;
+            const s_item_pointer_t start = decoder.get_address(p);
+            s_item_pointer_t end = heap_end;
+            if (i + 1 < pointers.size() && !pointer_decoder::is_immediate(pointers[i + 1]))
+                end = decoder.get_address(pointers[i + 1]);
+            // A heap is only frozen with addresses inside it, but be defensive: never point out of it.
+            if (end <= start || end > heap_end || !payload_)
+                continue;
+            item it;
+            it.id = id;
+            it.ptr = payload_.get() + start;
+            it.length = std::size_t(end - start);
+            items_.push_back(it);
+        }
+    }
+    if (!keep_payload)
+        payload_.reset();
+}
+
+namespace
+{
+
+bool has_ctrl(const std::vector<item> &items, item_pointer_t value)
+{
+    for (const item &it : items)
+        if (it.id == STREAM_CTRL_ID && it.is_immediate && it.immediate_value == value)
+            return true;
+    return false;
+}
+
+} // namespace
+
+bool heap_base::is_start_of_stream() const
+{
+    return has_ctrl(items_, CTRL_STREAM_START);
+}
+
+bool heap_base::is_end_of_stream() const
+{
+    return has_ctrl(items_, CTRL_STREAM_STOP);
+}
+
+heap::heap(live_heap &&h)
+{
+    if (!h.is_contiguous())
+        throw std::invalid_argument("heap " + std::to_string(h.get_cnt()) + " is not contiguous");
+    load(std::move(h), true, true);
+}
+
+std::vector<descriptor> heap::get_descriptors() const
+{
+    std::vector<descriptor> out;
+    for (const item &it : get_items())
+    {
+        if (it.id != DESCRIPTOR_ID || it.is_immediate)
+            continue;
+        auto d = decode_descriptor(it.ptr, it.length, get_flavour().get_bug_compat());
+        if (d)
+            out.push_back(std::move(*d));
+    }
+    return out;
+}
+
+incomplete_heap::incomplete_heap(live_heap &&h, bool keep_payload, bool keep_payload_ranges)
+    : heap_length_(h.get_heap_length())
+    , received_length_(h.get_received_length())
+{
+    if (keep_payload_ranges)
+        payload_ranges_ = h.get_payload_ranges();
+    load(std::move(h), false, keep_payload);
+}
+
+} // namespace spead2::recv

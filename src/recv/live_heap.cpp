@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Reassembly of one heap: consistency checks, range tracking, the single payload copy.
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <new>
+#include <spead2/common/endian.h>
+#include <spead2/common/logging.h>
+#include <spead2/protocol/pointer_codec.h>
+#include <spead2/recv/live_heap.h>
+
+namespace spead2::recv
+{
+
+live_heap::live_heap(const packet_header &initial_packet, bug_compat_mask bug_compat)
+    : cnt_(initial_packet.heap_cnt)
+    , heap_address_bits_(initial_packet.heap_address_bits)
+    , bug_compat_(bug_compat)
+{
+}
+
+bool live_heap::add_payload_range(s_item_pointer_t first, s_item_pointer_t last)
+{
+    // Find the first range that ends after `first`: the only one that can overlap or touch it
+    // from the left is its predecessor (touching only).
+    std::size_t pos = 0;
+    while (pos < ranges_.size() && ranges_[pos].second < first)
+        pos++;
+    if (pos < ranges_.size())
+    {
+        const payload_range &r = ranges_[pos];
+        if (r.first <= first && last <= r.second && r.second != first)
+        {
+            SPEAD2_LOG_DEBUG("packet rejected because it is a duplicate");
+            return false;
+        }
+        // Overlap (as opposed to merely touching at r.second == first or r.first == last).
+        if (r.first < last && first < r.second)
+        {
+            SPEAD2_LOG_WARNING("packet rejected because it partially overlaps existing payload");
+            return false;
+        }
+        if (pos + 1 < ranges_.size() && ranges_[pos + 1].first < last)
+        {
+            SPEAD2_LOG_WARNING("packet rejected because it partially overlaps existing payload");
+            return false;
+        }
+    }
+    // Insert at pos, merging with a neighbour that touches.
+    const bool merge_left = pos < ranges_.size() && ranges_[pos].second == first;
+    if (merge_left)
+    {
+        ranges_[pos].second = last;
+        if (pos + 1 < ranges_.size() && ranges_[pos + 1].first == last)
+        {
+            ranges_[pos].second = ranges_[pos + 1].second;
+            ranges_.erase(pos + 1);
+        }
+    }
+    else if (pos < ranges_.size() && ranges_[pos].first == last)
+        ranges_[pos].first = first;
+    else
+        ranges_.insert(pos, payload_range(first, last));
+    return true;
+}
+
+bool live_heap::reserve(std::size_t size, const packet_header &packet, const detail::live_heap_config &config)
+{
+    if (size <= payload_reserved_)
+        return true;
+    std::size_t new_size = size;
+    if (heap_length_ < 0)
+    {
+        // Unknown final size: at least double, so that copying stays linear overall.
+        new_size = std::max(size, std::min(2 * payload_reserved_, config.max_heap_size));
+    }
+    memory_allocator::pointer new_payload;
+    try
+    {
+        new_payload = config.allocator->allocate(new_size, const_cast<std::uint8_t *>(packet.packet));
+    }
+    catch (std::bad_alloc &)
+    {
+        SPEAD2_LOG_WARNING("packet rejected because allocating %zu bytes for heap %" PRId64 " failed",
+                           new_size, std::int64_t(cnt_));
+        return false;
+    }
+    if (!new_payload)
+    {
+        SPEAD2_LOG_WARNING("packet rejected because the allocator returned null for heap %" PRId64,
+                           std::int64_t(cnt_));
+        return false;
+    }
+    if (payload_ && payload_reserved_ > 0)
+    {
+        // Only reached for heaps that started without HEAP_LENGTH: move what we already have.
+        std::memcpy(new_payload.get(), payload_.get(), std::min<std::size_t>(payload_reserved_, new_size));
+    }
+    payload_ = std::move(new_payload);
+    payload_reserved_ = new_size;
+    return true;
+}
+
+void live_heap::add_pointers(const packet_header &packet)
+{
+    const pointer_decoder decoder(heap_address_bits_);
+    for (int i = 0; i < packet.n_items; i++)
+    {
+        const item_pointer_t pointer = load_be<item_pointer_t>(packet.pointers + i * sizeof(item_pointer_t));
+        const s_item_pointer_t id = decoder.get_id(pointer);
+        // The packet specials describe the packet, not the heap; NULL stays (it bounds addresses).
+        if (id != NULL_ID && id <= PAYLOAD_LENGTH_ID)
+            continue;
+        const bool immediate = pointer_decoder::is_immediate(pointer);
+        if (!immediate)
+            min_length_ = std::max(min_length_, decoder.get_address(pointer));
+        else if (id == STREAM_CTRL_ID && decoder.get_immediate(pointer) == CTRL_STREAM_STOP)
+            end_of_stream_ = true;
+
+        bool seen;
+        if (seen_pointers_)
+            seen = !seen_pointers_->insert(pointer).second;
+        else
+        {
+            seen = std::find(pointers_.begin(), pointers_.end(), pointer) != pointers_.end();
+            if (!seen && pointers_.size() >= inline_pointers)
+            {
+                seen_pointers_ =
+                    std::make_unique<std::unordered_set<item_pointer_t>>(pointers_.begin(), pointers_.end());
+                seen_pointers_->insert(pointer);
+            }
+        }
+        if (!seen)
+            pointers_.push_back(pointer);
+    }
+}
+
+bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_config &config)
+{
+    if (heap_length_ >= 0 && packet.heap_length >= 0 && packet.heap_length != heap_length_)
+    {
+        SPEAD2_LOG_INFO("packet rejected because its HEAP_LEN is inconsistent with the heap");
+        return false;
+    }
+    if (packet.heap_length >= 0 && packet.heap_length < min_length_)
+    {
+        SPEAD2_LOG_INFO("packet rejected because its HEAP_LEN is too small for the heap");
+        return false;
+    }
+    if (packet.heap_address_bits != heap_address_bits_)
+    {
+        SPEAD2_LOG_INFO("packet rejected because its flavour is inconsistent with the heap");
+        return false;
+    }
+    const s_item_pointer_t first = packet.payload_offset;
+    const s_item_pointer_t last = first + packet.payload_length;
+    const s_item_pointer_t max_size = s_item_pointer_t(config.max_heap_size);
+    if (packet.heap_length > max_size || last > max_size)
+    {
+        SPEAD2_LOG_INFO("packet rejected because heap %" PRId64 " would exceed max_heap_size (%zu bytes)",
+                        std::int64_t(cnt_), config.max_heap_size);
+        return false;
+    }
+    if (!config.allow_out_of_order)
+    {
+        if (first != received_length_)
+        {
+            if (first < received_length_)
+                SPEAD2_LOG_WARNING(
+                    "packet rejected because it is out-of-order in the heap (you might need to "
+                    "set allow_out_of_order to true in the stream config)");
+            else
+                SPEAD2_LOG_DEBUG("packet rejected because there is a gap in the heap and allow_out_of_order "
+                                 "is false");
+            return false;
+        }
+    }
+    else if (packet.payload_length > 0)
+    {
+        if (!add_payload_range(first, last))
+            return false;
+        out_of_order_ = true;
+    }
+
+    // From here on the packet is accepted, except for an allocation failure (which is rare, and
+    // then only the range bookkeeping above can have changed: undo it).
+    const s_item_pointer_t old_heap_length = heap_length_;
+    if (packet.heap_length >= 0)
+        heap_length_ = packet.heap_length;
+    const std::size_t needed = heap_length_ >= 0 ? std::size_t(heap_length_) : std::size_t(last);
+    if (needed > 0 && (packet.payload_length > 0 || heap_length_ >= 0) && !reserve(needed, packet, config))
+    {
+        heap_length_ = old_heap_length;
+        if (config.allow_out_of_order && packet.payload_length > 0)
+        {
+            // Remove exactly [first, last) again; it was merged into one range.
+            for (std::size_t i = 0; i < ranges_.size(); i++)
+                if (ranges_[i].first <= first && last <= ranges_[i].second)
+                {
+                    const payload_range r = ranges_[i];
+                    ranges_.erase(i);
+                    if (last < r.second)
+                        ranges_.insert(i, payload_range(last, r.second));
+                    if (r.first < first)
+                        ranges_.insert(i, payload_range(r.first, first));
+                    break;
+                }
+        }
+        return false;
+    }
+    add_pointers(packet);
+    min_length_ = std::max(min_length_, last);
+    if (packet.payload_length > 0)
+    {
+        if (config.memcpy)
+            config.memcpy(payload_.get() + first, packet.payload, std::size_t(packet.payload_length));
+        else
+            (*config.packet_memcpy)(payload_, packet);
+        received_length_ += packet.payload_length;
+    }
+    return true;
+}
+
+std::vector<live_heap::payload_range> live_heap::get_payload_ranges() const
+{
+    if (out_of_order_)
+        return std::vector<payload_range>(ranges_.begin(), ranges_.end());
+    if (received_length_ > 0)
+        return {payload_range(0, received_length_)};
+    return {};
+}
+
+} // namespace spead2::recv

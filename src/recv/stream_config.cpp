@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Validation for stream_config.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <spead2/common/memcpy.h>
+#include <spead2/recv/stream_config.h>
+#include "recv/core_stats.h"
+
+namespace spead2::recv
+{
+
+namespace
+{
+
+void *std_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
+{
+    return std::memcpy(dest, src, n);
+}
+
+void *nontemporal_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
+{
+    return memcpy_nontemporal(dest, src, n);
+}
+
+} // namespace
+
+stream_config::stream_config()
+    : memcpy_(std_memcpy)
+    , allocator_(std::make_shared<memory_allocator>())
+    , stats_(std::make_shared<std::vector<stream_stat_config>>(*detail::core_stats_config()))
+{
+}
+
+stream_config::stream_config(const stream_config &other)
+    : max_heaps_(other.max_heaps_)
+    , substreams_(other.substreams_)
+    , bug_compat_(other.bug_compat_)
+    , memcpy_id_(other.memcpy_id_)
+    , memcpy_custom_(other.memcpy_custom_)
+    , memcpy_(other.memcpy_)
+    , packet_memcpy_(other.packet_memcpy_)
+    , allocator_(other.allocator_)
+    , stop_on_stop_item_(other.stop_on_stop_item_)
+    , allow_unsized_heaps_(other.allow_unsized_heaps_)
+    , allow_out_of_order_(other.allow_out_of_order_)
+    , stream_id_(other.stream_id_)
+    , explicit_start_(other.explicit_start_)
+    , max_heap_size_(other.max_heap_size_)
+    , stats_(std::make_shared<std::vector<stream_stat_config>>(*other.stats_))
+{
+}
+
+stream_config &stream_config::operator=(const stream_config &other)
+{
+    if (this != &other)
+    {
+        stream_config tmp(other);
+        *this = std::move(tmp);
+    }
+    return *this;
+}
+
+stream_config &stream_config::set_max_heaps(std::size_t max_heaps)
+{
+    if (max_heaps == 0)
+        throw std::invalid_argument("max_heaps must be positive (got 0)");
+    max_heaps_ = max_heaps;
+    return *this;
+}
+
+stream_config &stream_config::set_substreams(std::size_t substreams)
+{
+    if (substreams == 0)
+        throw std::invalid_argument("substreams must be positive (got 0)");
+    substreams_ = substreams;
+    return *this;
+}
+
+stream_config &stream_config::set_bug_compat(bug_compat_mask bug_compat)
+{
+    if (bug_compat & ~BUG_COMPAT_ALL)
+        throw std::invalid_argument("unknown bug_compat flags (got " + std::to_string(bug_compat) + ")");
+    bug_compat_ = bug_compat;
+    return *this;
+}
+
+stream_config &stream_config::set_memcpy(memcpy_function_id id)
+{
+    switch (id)
+    {
+    case MEMCPY_STD:
+        memcpy_ = std_memcpy;
+        break;
+    case MEMCPY_NONTEMPORAL:
+        memcpy_ = nontemporal_memcpy;
+        break;
+    default:
+        throw std::invalid_argument("unknown memcpy function id " + std::to_string(unsigned(id)));
+    }
+    memcpy_id_ = id;
+    memcpy_custom_ = false;
+    packet_memcpy_ = nullptr;
+    return *this;
+}
+
+stream_config &stream_config::set_memcpy(memcpy_function_t memcpy)
+{
+    if (!memcpy)
+        throw std::invalid_argument("memcpy function must not be null");
+    memcpy_ = memcpy;
+    memcpy_custom_ = true;
+    packet_memcpy_ = nullptr;
+    return *this;
+}
+
+stream_config &stream_config::set_memcpy(packet_memcpy_function memcpy)
+{
+    if (!memcpy)
+        throw std::invalid_argument("packet memcpy function must not be empty");
+    packet_memcpy_ = std::move(memcpy);
+    memcpy_ = nullptr;
+    memcpy_custom_ = true;
+    return *this;
+}
+
+memcpy_function_id stream_config::get_memcpy() const
+{
+    if (memcpy_custom_)
+        throw std::invalid_argument("stream_config has a custom memcpy function");
+    return memcpy_id_;
+}
+
+stream_config &stream_config::set_memory_allocator(std::shared_ptr<memory_allocator> allocator)
+{
+    if (!allocator)
+        throw std::invalid_argument("memory_allocator must not be null");
+    allocator_ = std::move(allocator);
+    return *this;
+}
+
+stream_config &stream_config::set_stop_on_stop_item(bool stop)
+{
+    stop_on_stop_item_ = stop;
+    return *this;
+}
+
+stream_config &stream_config::set_allow_unsized_heaps(bool allow)
+{
+    allow_unsized_heaps_ = allow;
+    return *this;
+}
+
+stream_config &stream_config::set_allow_out_of_order(bool allow)
+{
+    allow_out_of_order_ = allow;
+    return *this;
+}
+
+stream_config &stream_config::set_stream_id(std::uintptr_t stream_id)
+{
+    stream_id_ = stream_id;
+    return *this;
+}
+
+stream_config &stream_config::set_explicit_start(bool explicit_start)
+{
+    explicit_start_ = explicit_start;
+    return *this;
+}
+
+stream_config &stream_config::set_max_heap_size(std::size_t size)
+{
+    if (size == 0)
+        throw std::invalid_argument("max_heap_size must be positive (got 0)");
+    max_heap_size_ = size;
+    return *this;
+}
+
+std::size_t stream_config::add_stat(const std::string &name, stream_stat_config::mode mode)
+{
+    for (const auto &stat : *stats_)
+        if (stat.get_name() == name)
+            throw std::invalid_argument("a statistic called '" + name + "' already exists");
+    stats_->emplace_back(name, mode);
+    return stats_->size() - 1;
+}
+
+std::size_t stream_config::get_stat_index(const std::string &name) const
+{
+    for (std::size_t i = 0; i < stats_->size(); i++)
+        if ((*stats_)[i].get_name() == name)
+            return i;
+    throw std::out_of_range("no statistic called '" + name + "'");
+}
+
+} // namespace spead2::recv
