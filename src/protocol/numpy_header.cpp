@@ -17,14 +17,46 @@
 namespace spead2
 {
 
+py_list::py_list() = default;
+py_list::py_list(std::vector<py_literal> items_)
+    : items(std::move(items_))
+{
+}
+py_list::py_list(const py_list &other) = default;
+py_list::py_list(py_list &&other) noexcept = default;
+py_list &py_list::operator=(const py_list &other) = default;
+py_list &py_list::operator=(py_list &&other) noexcept = default;
+py_list::~py_list() = default;
 bool py_list::operator==(const py_list &other) const
 {
     return items == other.items;
 }
+
+py_tuple::py_tuple() = default;
+py_tuple::py_tuple(std::vector<py_literal> items_)
+    : items(std::move(items_))
+{
+}
+py_tuple::py_tuple(const py_tuple &other) = default;
+py_tuple::py_tuple(py_tuple &&other) noexcept = default;
+py_tuple &py_tuple::operator=(const py_tuple &other) = default;
+py_tuple &py_tuple::operator=(py_tuple &&other) noexcept = default;
+py_tuple::~py_tuple() = default;
 bool py_tuple::operator==(const py_tuple &other) const
 {
     return items == other.items;
 }
+
+py_dict::py_dict() = default;
+py_dict::py_dict(std::vector<std::pair<py_literal, py_literal>> items_)
+    : items(std::move(items_))
+{
+}
+py_dict::py_dict(const py_dict &other) = default;
+py_dict::py_dict(py_dict &&other) noexcept = default;
+py_dict &py_dict::operator=(const py_dict &other) = default;
+py_dict &py_dict::operator=(py_dict &&other) noexcept = default;
+py_dict::~py_dict() = default;
 bool py_dict::operator==(const py_dict &other) const
 {
     return items == other.items;
@@ -618,11 +650,11 @@ bool python_equal(const py_literal &a, const py_literal &b)
         const auto &db = std::get<py_dict>(b.value);
         if (da->items.size() != db.items.size())
             return false;
-        for (const auto &[key, value] : da->items)
+        for (const auto &entry : da->items)
         {
             auto it = std::find_if(db.items.begin(), db.items.end(),
-                                   [&](const auto &item) { return python_equal(item.first, key); });
-            if (it == db.items.end() || !python_equal(it->second, value))
+                                   [&](const auto &item) { return python_equal(item.first, entry.first); });
+            if (it == db.items.end() || !python_equal(it->second, entry.second))
                 return false;
         }
         return true;

@@ -28,6 +28,16 @@ struct py_none
 struct py_list
 {
     std::vector<py_literal> items;
+
+    // Special members are defined out of line, where py_literal is complete (needed by clang's
+    // std::variant checks, which would otherwise instantiate them on an incomplete type).
+    py_list();
+    py_list(std::vector<py_literal> items_);
+    py_list(const py_list &other);
+    py_list(py_list &&other) noexcept;
+    py_list &operator=(const py_list &other);
+    py_list &operator=(py_list &&other) noexcept;
+    ~py_list();
     bool operator==(const py_list &other) const;
 };
 
@@ -35,6 +45,16 @@ struct py_list
 struct py_tuple
 {
     std::vector<py_literal> items;
+
+    // Special members are defined out of line, where py_literal is complete (needed by clang's
+    // std::variant checks, which would otherwise instantiate them on an incomplete type).
+    py_tuple();
+    py_tuple(std::vector<py_literal> items_);
+    py_tuple(const py_tuple &other);
+    py_tuple(py_tuple &&other) noexcept;
+    py_tuple &operator=(const py_tuple &other);
+    py_tuple &operator=(py_tuple &&other) noexcept;
+    ~py_tuple();
     bool operator==(const py_tuple &other) const;
 };
 
@@ -42,6 +62,16 @@ struct py_tuple
 struct py_dict
 {
     std::vector<std::pair<py_literal, py_literal>> items;
+
+    // Special members are defined out of line, where py_literal is complete (needed by clang's
+    // std::variant checks, which would otherwise instantiate them on an incomplete type).
+    py_dict();
+    py_dict(std::vector<std::pair<py_literal, py_literal>> items_);
+    py_dict(const py_dict &other);
+    py_dict(py_dict &&other) noexcept;
+    py_dict &operator=(const py_dict &other);
+    py_dict &operator=(py_dict &&other) noexcept;
+    ~py_dict();
     bool operator==(const py_dict &other) const;
 };
 
