@@ -11,7 +11,6 @@ Three strategies, picked per descriptor (``Descriptor._fastpath``):
   the tail when sending. A received immediate has its padding at the head instead.
 """
 
-import math
 import struct
 
 import numpy as _np
@@ -213,33 +212,29 @@ def from_buffer(desc, raw, is_immediate, new_order="="):
         If a 1-D ``c8`` string is not ASCII
     """
     itemsize_bits = desc.itemsize_bits
-    if is_immediate and not desc.is_variable_size():
-        needed = math.ceil(itemsize_bits * _shape_elements(desc.shape) / 8)
-        if 0 < needed <= len(raw):
-            raw = raw[len(raw) - needed :]
-    if desc._fastpath == _FASTPATH_NUMPY:
-        dtype = desc._internal_dtype
-        max_elements = len(raw) // dtype.itemsize
-        shape = desc.dynamic_shape(max_elements)
-        elements = _shape_elements(shape)
-        if elements > max_elements:
-            raise ValueError(
-                "Item {} has too few elements for shape ({} < {})".format(desc.name, max_elements, elements)
-            )
-        array = raw[: elements * dtype.itemsize].view(dtype).reshape(shape, order=desc.order)
-        array = array.astype(dtype.newbyteorder(new_order), copy=False)
+    numpy_path = desc._fastpath == _FASTPATH_NUMPY
+    if numpy_path:
+        max_elements = len(raw) // desc._internal_dtype.itemsize
     else:
         max_elements = len(raw) * 8 // itemsize_bits
-        shape = desc.dynamic_shape(max_elements)
-        elements = _shape_elements(shape)
-        if elements > max_elements:
-            raise ValueError(
-                "Item {} has too few elements for shape ({} < {})".format(desc.name, max_elements, elements)
-            )
-        data = raw[: math.ceil(elements * itemsize_bits / 8)].tobytes()
+    shape = desc.dynamic_shape(max_elements)
+    elements = _shape_elements(shape)
+    if elements > max_elements:
+        raise ValueError(
+            "Item {} has too few elements for shape ({} < {})".format(desc.name, max_elements, elements)
+        )
+    needed = (elements * itemsize_bits + 7) // 8
+    # An immediate is right-aligned by the sender, so its padding comes first.
+    raw = raw[len(raw) - needed :] if is_immediate else raw[:needed]
+    if numpy_path:
+        dtype = desc._internal_dtype
+        array = raw.view(dtype).reshape(shape, order=desc.order)
+        array = array.astype(dtype.newbyteorder(new_order), copy=False)
+    else:
+        data = raw.tobytes()
         if desc._fastpath == _FASTPATH_IMMEDIATE and itemsize_bits % 8 == 0:
-            code, length = desc.format[0]
-            return int.from_bytes(data[: length // 8], "big", signed=(code == "i"))
+            code = desc.format[0][0]
+            return int.from_bytes(data, "big", signed=(code == "i"))
         array = _unpack(desc, data, shape)
     if _is_c8_string(desc):
         # Like joining numpy S1 elements: NUL characters vanish.
