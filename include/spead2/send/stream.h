@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The base of all send streams: a bounded queue of heaps with ordered completions.
+#ifndef SPEAD2_SEND_STREAM_H
+#define SPEAD2_SEND_STREAM_H
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <spead2/protocol/constants.h>
+#include <spead2/send/heap.h>
+#include <spead2/send/stream_config.h>
+#include <spead2/send/writer.h>
+
+namespace spead2::send
+{
+
+namespace detail
+{
+struct queue_item;
+} // namespace detail
+
+/**
+ * Sends heaps through a transport (the writer given by the subclass). Up to max_heaps heaps may be
+ * queued; each single heap or group of heaps completes by calling its handler, in the order they
+ * were queued, on an io_context thread. A heap's queue slot is freed before its handler runs, so
+ * the handler may queue more.
+ *
+ * Heap counters: heaps sent with cnt < 0 take the next value of the sequence (set_cnt_sequence,
+ * default 1, 2, 3, ...), masked to the heap flavour's HAB bits; an explicit cnt is used as it is
+ * and must be below 2^HAB.
+ *
+ * Threads: async_send_heap(s), set_cnt_sequence and flush may be called from any thread, also from
+ * a completion handler (but flush not from a handler: it would wait for itself).
+ *
+ * Lifetime: heaps (and the memory their items refer to) must live until their handler has run.
+ * The destructor flushes; the io_context must therefore still be running while a stream with
+ * queued heaps is destroyed.
+ */
+class stream
+{
+public:
+    /// Called once per heap or group: error (if any) and bytes sent (all heaps of a group).
+    typedef std::function<void(const std::error_code &ec, item_pointer_t bytes_transferred)>
+        completion_handler;
+
+private:
+    friend class writer;
+
+    std::unique_ptr<writer> writer_;
+    std::size_t max_heaps_;
+    std::unique_ptr<detail::queue_item[]> queue_;
+    mutable std::mutex mutex_;
+    std::condition_variable idle_cv_;
+    std::uint64_t head_ = 0; ///< First occupied slot (absolute index); advanced by the writer
+    std::uint64_t tail_ = 0; ///< One past the last occupied slot
+    bool writer_idle_ = true;
+    item_pointer_t next_cnt_ = 1;
+    item_pointer_t step_cnt_ = 1;
+
+    detail::queue_item &slot(std::uint64_t index) const;
+    /// Returns EINVAL (and logs) for a bad substream or cnt; throws for an unsendable heap.
+    std::error_code check_heap(const heap_reference &ref) const;
+    bool has_room_locked(std::size_t n) const { return tail_ - head_ + n <= max_heaps_; }
+    void enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode);
+    void commit_locked(std::uint64_t group_start, completion_handler &&handler);
+    /// Calls @a handler with @a ec from the io_context (never inline).
+    void post_error(completion_handler &&handler, const std::error_code &ec);
+    void fail_full(completion_handler &&handler);
+    void fail_empty(completion_handler &&handler);
+
+protected:
+    explicit stream(std::unique_ptr<writer> &&w);
+
+public:
+    virtual ~stream();
+    stream(const stream &) = delete;
+    stream &operator=(const stream &) = delete;
+
+    /**
+     * Queues one heap. Returns true if queued. Otherwise returns false and @a handler is still
+     * called (posted) with EINVAL (bad substream, explicit cnt >= 2^HAB) or EAGAIN (queue full);
+     * the cnt sequence is then unchanged.
+     * @throws std::invalid_argument if the heap cannot be packetised with this stream's
+     * max_packet_size ("packet size is too small", "... to repeat item pointers")
+     */
+    bool async_send_heap(const heap &h, completion_handler handler, s_item_pointer_t cnt = -1,
+                         std::size_t substream_index = 0, double rate = -1.0);
+
+    /**
+     * Queues a group of heaps (elements convertible to const heap_reference &; forward iterators)
+     * that completes as one: @a handler is called once. All or nothing: an empty group, any
+     * invalid heap or too little room queues none of them (EINVAL / EAGAIN as above).
+     */
+    template<typename Iterator>
+    bool async_send_heaps(Iterator first, Iterator last, completion_handler handler, group_mode mode)
+    {
+        std::size_t n = 0;
+        for (Iterator it = first; it != last; ++it, ++n)
+        {
+            std::error_code ec = check_heap(*it);
+            if (ec)
+            {
+                post_error(std::move(handler), ec);
+                return false;
+            }
+        }
+        if (n == 0)
+        {
+            fail_empty(std::move(handler));
+            return false;
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!has_room_locked(n))
+        {
+            lock.unlock();
+            fail_full(std::move(handler));
+            return false;
+        }
+        std::uint64_t start = tail_;
+        for (Iterator it = first; it != last; ++it)
+            enqueue_locked(*it, start + n, mode);
+        commit_locked(start, std::move(handler));
+        return true;
+    }
+
+    /// Blocks until every heap queued so far has completed and its handler has returned.
+    void flush();
+
+    /**
+     * Sets the automatic heap counters: the next heap gets @a next, then next + step, ...
+     * @throws std::invalid_argument if @a step is 0
+     */
+    void set_cnt_sequence(item_pointer_t next, item_pointer_t step);
+
+    std::size_t get_num_substreams() const;
+    const stream_config &get_config() const { return writer_->get_config(); }
+    asio::io_context &get_io_context() const { return writer_->get_io_context(); }
+};
+
+} // namespace spead2::send
+
+#endif // SPEAD2_SEND_STREAM_H

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The send stream's heap queue: admission, cnt assignment, flush.
+#include <cerrno>
+#include <stdexcept>
+#include <asio.hpp>
+#include <spead2/common/logging.h>
+#include <spead2/send/stream.h>
+#include "send/queue_item.h"
+
+namespace spead2::send
+{
+
+stream::stream(std::unique_ptr<writer> &&w)
+    : writer_(std::move(w))
+    , max_heaps_(writer_->get_config().get_max_heaps())
+    , queue_(new detail::queue_item[max_heaps_])
+{
+    writer_->owner_ = this;
+}
+
+stream::~stream()
+{
+    flush();
+}
+
+detail::queue_item &stream::slot(std::uint64_t index) const
+{
+    return queue_[index % max_heaps_];
+}
+
+std::error_code stream::check_heap(const heap_reference &ref) const
+{
+    packet_generator::check(ref.heap, writer_->get_config().get_max_packet_size());
+    if (ref.substream_index >= get_num_substreams())
+    {
+        log_warning("async_send_heap(s): dropping heap because substream index is out of range");
+        return std::error_code(EINVAL, std::system_category());
+    }
+    int hab = ref.heap.get_flavour().get_heap_address_bits();
+    if (ref.cnt >= 0 && item_pointer_t(ref.cnt) >> hab)
+    {
+        log_warning("async_send_heap(s): dropping heap because cnt is out of range");
+        return std::error_code(EINVAL, std::system_category());
+    }
+    return std::error_code();
+}
+
+void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode)
+{
+    detail::queue_item &item = slot(tail_);
+    item.h = &ref.heap;
+    if (ref.cnt < 0)
+    {
+        int hab = ref.heap.get_flavour().get_heap_address_bits();
+        item.cnt = next_cnt_ & ((item_pointer_t(1) << hab) - 1);
+        next_cnt_ += step_cnt_;
+    }
+    else
+        item.cnt = ref.cnt;
+    item.substream_index = ref.substream_index;
+    item.rate = ref.rate < 0.0 ? writer_->get_config().get_rate() : ref.rate;
+    item.group_end = group_end;
+    item.mode = mode;
+    item.gen.reset();
+    item.ec = std::error_code();
+    item.bytes_sent = 0;
+    tail_++;
+}
+
+void stream::commit_locked(std::uint64_t group_start, completion_handler &&handler)
+{
+    slot(group_start).handler = std::move(handler);
+    if (writer_idle_)
+    {
+        writer_idle_ = false;
+        writer_->wakeup();
+    }
+}
+
+void stream::post_error(completion_handler &&handler, const std::error_code &ec)
+{
+    asio::post(writer_->get_io_context(), [handler = std::move(handler), ec]() { handler(ec, 0); });
+}
+
+void stream::fail_full(completion_handler &&handler)
+{
+    log_warning("async_send_heap(s): dropping heap because queue is full");
+    post_error(std::move(handler), std::error_code(EAGAIN, std::system_category()));
+}
+
+void stream::fail_empty(completion_handler &&handler)
+{
+    log_warning("Empty heap group");
+    post_error(std::move(handler), std::error_code(EINVAL, std::system_category()));
+}
+
+bool stream::async_send_heap(const heap &h, completion_handler handler, s_item_pointer_t cnt,
+                             std::size_t substream_index, double rate)
+{
+    heap_reference ref(h, cnt, substream_index, rate);
+    return async_send_heaps(&ref, &ref + 1, std::move(handler), group_mode::SERIAL);
+}
+
+void stream::flush()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    idle_cv_.wait(lock, [this] { return head_ == tail_ && writer_idle_; });
+}
+
+void stream::set_cnt_sequence(item_pointer_t next, item_pointer_t step)
+{
+    if (step == 0)
+        throw std::invalid_argument("step cannot be 0");
+    std::lock_guard<std::mutex> lock(mutex_);
+    next_cnt_ = next;
+    step_cnt_ = step;
+}
+
+std::size_t stream::get_num_substreams() const
+{
+    return writer_->get_num_substreams();
+}
+
+} // namespace spead2::send
