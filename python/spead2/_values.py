@@ -18,6 +18,7 @@ import numpy as _np
 from ._descriptor import _FASTPATH_IMMEDIATE, _FASTPATH_NUMPY, _shape_elements
 
 _U8_BE = _np.dtype(">u8")
+_I8_BE = _np.dtype(">i8")
 
 
 def _split_string(value):
@@ -178,7 +179,12 @@ def to_buffer(desc, value):
         if value is None:
             raise ValueError("Cannot send a value of None")
         # A 0-d '>u8' array passes through without a copy, so later changes to it are sent.
-        array = _np.asarray(value, dtype=_U8_BE)
+        # Signed fields go through '>i8' so that negative Python ints work (spead2 4.5.1 raises
+        # OverflowError for them, which no working program can rely on).
+        if desc.format[0][0] == "i" and not (isinstance(value, _np.ndarray) and value.dtype == _U8_BE):
+            array = _np.asarray(value, dtype=_I8_BE)
+        else:
+            array = _np.asarray(value, dtype=_U8_BE)
         if not desc.compatible_shape(array.shape):
             raise ValueError("Value has shape {}, expected {}".format(array.shape, desc.shape))
         nbytes = desc.itemsize_bits // 8

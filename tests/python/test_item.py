@@ -177,12 +177,23 @@ class TestToBufferImmediate:
         assert bytes(memoryview(buf)) == bytes.fromhex("030405060708")
 
     @pytest.mark.parametrize(
-        "value, exc",
-        [(-2, OverflowError), (2**64, OverflowError), ("x", ValueError), ([5], ValueError)],
+        "format, value, exc",
+        [
+            ([("u", 48)], -1, OverflowError),
+            ([("u", 48)], 2**64, OverflowError),
+            ([("i", 48)], 2**64, OverflowError),
+            ([("i", 48)], "x", ValueError),
+            ([("i", 48)], [5], ValueError),
+        ],
     )
-    def test_errors(self, value, exc):
+    def test_errors(self, format, value, exc):
         with pytest.raises(exc):
-            make((), value, format=[("i", 48)]).to_buffer()
+            make((), value, format=format).to_buffer()
+
+    def test_negative_python_int(self):
+        # spead2 4.5.1 raises OverflowError here; we send the two's complement.
+        assert buffer_bytes(make((), -2, format=[("i", 48)])) == bytes.fromhex("fffffffffffe")
+        assert buffer_bytes(make((), -123456, format=[("i", 24)])) == bytes.fromhex("fe1dc0")
 
 
 class TestToBufferBitPacked:
