@@ -69,13 +69,13 @@ stream_base::stream_base(const stream_config &config)
     , stats_(stats_config_->size(), 0)
     , batch_stats(stats_config_->size(), 0)
 {
-    if (max_heaps_ > std::numeric_limits<std::uint32_t>::max() / 4 / substreams_)
+    if (max_heaps_ > std::numeric_limits<std::uint32_t>::max() / 8 / substreams_)
         throw std::invalid_argument("max_heaps * substreams is too large (" + std::to_string(max_heaps_) +
                                     " * " + std::to_string(substreams_) + ")");
     const std::size_t n_slots = max_heaps_ * substreams_;
     slots_.resize(n_slots);
-    // At most half full, so probe sequences stay short.
-    const std::size_t table_size = std::bit_ceil(std::max<std::size_t>(2 * n_slots, 4));
+    // At most a quarter full, so probe sequences stay short.
+    const std::size_t table_size = std::bit_ceil(std::max<std::size_t>(4 * n_slots, 16));
     table_.assign(table_size, table_entry{0, empty_slot});
     table_shift_ = 64 - std::countr_zero(table_size);
     for (const auto &stat : *stats_config_)
