@@ -33,19 +33,19 @@ stream_base::add_packet_state::add_packet_state(stream_base &owner)
     : owner_(owner)
     , lock_(owner.shared_->queue_mutex)
 {
-    std::fill(owner_.batch_stats.begin(), owner_.batch_stats.end(), 0);
+    owner_.begin_batch();
 }
 
 stream_base::add_packet_state::add_packet_state(stream_base &owner, std::unique_lock<std::mutex> &&lock)
     : owner_(owner)
     , lock_(std::move(lock))
 {
-    std::fill(owner_.batch_stats.begin(), owner_.batch_stats.end(), 0);
+    owner_.begin_batch();
 }
 
 stream_base::add_packet_state::~add_packet_state()
 {
-    owner_.merge_batch(packets_, count_batch_);
+    owner_.publish_batch_stats();
 }
 
 void stream_base::add_packet_state::stop()
@@ -281,19 +281,32 @@ void stream_base::stop_received()
     flush_unlocked();
 }
 
-void stream_base::merge_batch(std::uint64_t packets, bool count_batch)
+void stream_base::begin_batch()
+{
+    std::fill(batch_stats.begin(), batch_stats.end(), 0);
+    batch_packets_ = 0;
+    batch_is_reader_ = true;
+    batch_counted_ = false;
+}
+
+void stream_base::publish_batch_stats()
 {
     using namespace stream_stat_indices;
-    batch_stats[PACKETS] += packets;
+    batch_stats[PACKETS] += batch_packets_;
     // A batch that did nothing because the stream had stopped is not counted.
-    if (count_batch && (packets > 0 || !stopped_))
+    if (batch_is_reader_ && !batch_counted_ && (batch_packets_ > 0 || !stopped_))
     {
         batch_stats[BATCHES]++;
-        batch_stats[MAX_BATCH] = std::max(batch_stats[MAX_BATCH], packets);
+        batch_stats[MAX_BATCH] = std::max(batch_stats[MAX_BATCH], batch_packets_);
+        batch_counted_ = true;
     }
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    for (std::size_t i = 0; i < stats_.size(); i++)
-        stats_[i] = stat_is_max_[i] ? std::max(stats_[i], batch_stats[i]) : stats_[i] + batch_stats[i];
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        for (std::size_t i = 0; i < stats_.size(); i++)
+            stats_[i] = stat_is_max_[i] ? std::max(stats_[i], batch_stats[i]) : stats_[i] + batch_stats[i];
+    }
+    std::fill(batch_stats.begin(), batch_stats.end(), 0);
+    batch_packets_ = 0;
 }
 
 void stream_base::add_stat_now(std::size_t index, std::uint64_t value)
@@ -311,14 +324,14 @@ stream_stats stream_base::get_stats() const
 void stream_base::flush()
 {
     add_packet_state state(*this);
-    state.count_batch_ = false;
+    batch_is_reader_ = false;
     flush_unlocked();
 }
 
 void stream_base::stop()
 {
     add_packet_state state(*this);
-    state.count_batch_ = false;
+    batch_is_reader_ = false;
     state.stop();
 }
 

@@ -67,11 +67,6 @@ public:
     private:
         stream_base &owner_;
         std::unique_lock<std::mutex> lock_;
-        std::uint64_t packets_ = 0;
-        /// False for the pseudo-batches of stop() and flush(), which are not reader batches.
-        bool count_batch_ = true;
-
-        friend class stream_base;
 
     public:
         explicit add_packet_state(stream_base &owner);
@@ -89,7 +84,7 @@ public:
         {
             if (owner_.stopped_)
                 return false;
-            packets_++;
+            owner_.batch_packets_++;
             return owner_.add_packet(packet);
         }
         /// Whether the stream has stopped (readers stop reading then).
@@ -120,6 +115,11 @@ private:
 
     // Guarded by shared_->queue_mutex
     bool stopped_ = false;
+    std::uint64_t batch_packets_ = 0;
+    /// False for the pseudo-batches of stop() and flush(), which are not reader batches.
+    bool batch_is_reader_ = true;
+    /// Whether this batch has already been counted in BATCHES.
+    bool batch_counted_ = false;
     /// max_heaps slots per substream, substream-major.
     std::vector<std::optional<live_heap>> slots_;
     /// Per substream: the window index of the next slot to claim (also the oldest one).
@@ -141,7 +141,7 @@ private:
     void table_erase(s_item_pointer_t cnt, std::uint32_t slot);
     std::size_t claim_slot(std::size_t substream);
     bool add_packet(const packet_header &packet);
-    void merge_batch(std::uint64_t packets, bool count_batch);
+    void begin_batch();
 
 protected:
     /**
@@ -167,6 +167,16 @@ protected:
 
     /// Passes every live heap on (oldest first, substream by substream). Lock must be held.
     void flush_unlocked();
+
+    /**
+     * Merges the current batch's statistics into the stream's now rather than at the end of the
+     * batch (lock must be held). A subclass calls it before it signals the end of the stream to
+     * consumers, so that they then see final statistics.
+     */
+    void publish_batch_stats();
+
+    /// Whether the stream has stopped; lock must be held.
+    bool is_stopped_unlocked() const { return stopped_; }
 
     /// Adds @a value to statistic @a index immediately (not at the end of the batch).
     void add_stat_now(std::size_t index, std::uint64_t value);

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The interface every transport implements to feed a stream.
+#ifndef SPEAD2_RECV_READER_H
+#define SPEAD2_RECV_READER_H
+
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <spead2/recv/stream_base.h>
+
+namespace asio
+{
+class io_context;
+} // namespace asio
+
+namespace spead2::recv
+{
+
+class stream;
+
+/**
+ * A source of packets for one stream (UDP socket, buffer, queue, ...). The stream owns it and
+ * calls start(), stop() and lossy() with the stream lock held. The reader delivers packets in
+ * batches from handlers on the stream's io_context, wrapped with bind_handler(), so that one
+ * virtual call and one lock acquisition are paid per batch, never per packet.
+ *
+ * Lifetime: readers are destroyed by the stream after it has stopped and detached its shared
+ * state, in the thread destroying the stream; a handler that runs later sees the detached state
+ * and returns without touching the reader. stop() must cancel outstanding operations without
+ * blocking.
+ */
+class reader
+{
+private:
+    stream &owner_;
+    std::shared_ptr<detail::stream_shared_state> shared_;
+
+protected:
+    stream &get_stream() const { return owner_; }
+    asio::io_context &get_io_context() const;
+
+    /**
+     * Wraps @a handler (called as handler(add_packet_state &, args...)) so that, when invoked, it
+     * takes the stream lock and runs as one batch, or does nothing if the stream has gone away.
+     */
+    template<typename F>
+    auto bind_handler(F &&handler) const
+    {
+        return [shared = shared_, handler = std::forward<F>(handler)](auto &&...args) mutable
+        {
+            std::unique_lock<std::mutex> lock(shared->queue_mutex);
+            if (!shared->self)
+                return;
+            stream_base::add_packet_state state(*shared->self, std::move(lock));
+            handler(state, std::forward<decltype(args)>(args)...);
+        };
+    }
+
+public:
+    explicit reader(stream &owner);
+    virtual ~reader() = default;
+    reader(const reader &) = delete;
+    reader &operator=(const reader &) = delete;
+
+    /// Begins listening (posts the first asynchronous operation). Lock held.
+    virtual void start() {}
+    /// Cancels outstanding operations; called once, lock held, when the stream stops.
+    virtual void stop() = 0;
+    /// Whether the transport can lose packets when the stream falls behind (UDP, ibverbs).
+    virtual bool lossy() const = 0;
+};
+
+} // namespace spead2::recv
+
+#endif // SPEAD2_RECV_READER_H

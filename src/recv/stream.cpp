@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Readers and the reader-owning stream.
+#include <spead2/recv/reader.h>
+#include <spead2/recv/stream.h>
+
+namespace spead2::recv
+{
+
+reader::reader(stream &owner)
+    : owner_(owner)
+    , shared_(owner.get_shared())
+{
+}
+
+asio::io_context &reader::get_io_context() const
+{
+    return owner_.get_io_context();
+}
+
+stream::stream(io_context_ref io_context, const stream_config &config)
+    : stream_base(config)
+    , io_context_(std::move(io_context))
+{
+}
+
+stream::~stream()
+{
+    stop();
+    detach_shared();
+    // Late handlers now see a detached state, so the readers can go.
+    readers_.clear();
+}
+
+void stream::stop_received()
+{
+    for (const auto &r : readers_)
+        r->stop();
+    stream_base::stop_received();
+}
+
+void stream::start()
+{
+    std::lock_guard<std::mutex> lock(get_shared()->queue_mutex);
+    if (started_)
+        return;
+    started_ = true;
+    if (get_config().get_explicit_start() && !is_stopped_unlocked())
+        for (const auto &r : readers_)
+            r->start();
+}
+
+} // namespace spead2::recv
