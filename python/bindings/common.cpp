@@ -200,6 +200,25 @@ public:
             set_log_function([this](log_level level, const std::string &message) { push(level, message); });
     }
 
+    /**
+     * os.fork() hooks. Only the forking thread survives in the child, so the child gets fresh
+     * synchronisation objects (the old ones may name the parent's threads) and a new thread.
+     * Holding the mutex across the fork keeps the queue consistent.
+     */
+    void before_fork() { mutex_.lock(); }
+    void after_fork_parent() { mutex_.unlock(); }
+    void after_fork_child()
+    {
+        // The old objects are abandoned, not destroyed: their state refers to the parent's threads.
+        new (&mutex_) std::mutex;
+        new (&cv_) std::condition_variable;
+        new (&thread_) std::thread;
+        queue_.clear();
+        dropped_ = 0;
+        if (running_ && !stopping_)
+            thread_ = std::thread([this] { run(); });
+    }
+
     /// Delivers what is queued, then stops the thread. Idempotent. Call with the GIL held.
     void stop()
     {
@@ -684,6 +703,10 @@ void bind_common(nb::module_ &m)
 
     get_log_bridge().start();
     nb::module_::import_("atexit").attr("register")(nb::cpp_function(&at_exit));
+    nb::module_::import_("os").attr("register_at_fork")(
+        "before"_a = nb::cpp_function([] { get_log_bridge().before_fork(); }),
+        "after_in_parent"_a = nb::cpp_function([] { get_log_bridge().after_fork_parent(); }),
+        "after_in_child"_a = nb::cpp_function([] { get_log_bridge().after_fork_child(); }));
 }
 
 } // namespace spead2::python

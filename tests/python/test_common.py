@@ -404,6 +404,28 @@ class TestLogging:
         assert result.returncode == 0, result.stderr
         assert "spead2:INFO:goodbye" in result.stdout.splitlines()
 
+    def test_forked_child_logs(self):
+        # The logging thread does not survive fork(); the child must get its own.
+        script = textwrap.dedent(
+            """
+            import logging, os, sys
+            logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(process)d:%(message)s")
+            import spead2._spead2 as s
+            s.log_info("before fork")
+            pid = os.fork()
+            s.log_info("child" if pid == 0 else "parent")
+            if pid != 0:
+                _, status = os.waitpid(pid, 0)
+                assert os.waitstatus_to_exitcode(status) == 0
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        messages = sorted(line.split(":", 1)[1] for line in result.stdout.splitlines())
+        assert messages == ["before fork", "child", "parent"]
+
 
 class TestParseNumpyHeader:
     def test_simple(self):
