@@ -2,7 +2,7 @@
 """spead2.send.HeapGenerator and spead2.send.ItemGroup (spec §3.6)."""
 
 import pytest
-from conftest import RecordingHeap
+from fake_spead2_objects import RecordingHeap
 
 import spead2
 import spead2.send

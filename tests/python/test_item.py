@@ -7,7 +7,7 @@ live differential version).
 
 import numpy as np
 import pytest
-from conftest import FakeRawItem
+from fake_spead2_objects import FakeRawItem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

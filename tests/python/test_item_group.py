@@ -5,7 +5,7 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import FakeHeap, FakeRawItem
+from fake_spead2_objects import FakeHeap, FakeRawItem
 
 import spead2
 from spead2 import Item, ItemGroup
