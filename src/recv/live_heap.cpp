@@ -155,6 +155,13 @@ bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_
     }
     const s_item_pointer_t first = packet.payload_offset;
     const s_item_pointer_t last = first + packet.payload_length;
+    // decode_packet checked the packet against its own HEAP_LENGTH; one without must still fit
+    // the length an earlier packet gave.
+    if (heap_length_ >= 0 && last > heap_length_)
+    {
+        SPEAD2_LOG_INFO("packet rejected because payload would overflow given heap length");
+        return false;
+    }
     const s_item_pointer_t max_size = s_item_pointer_t(config.max_heap_size);
     if (packet.heap_length > max_size || last > max_size)
     {

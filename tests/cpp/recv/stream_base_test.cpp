@@ -530,3 +530,20 @@ TEST(stream_base, heap_constructor_rejects_incomplete)
 
 } // namespace
 } // namespace spead2::recv::test
+
+namespace spead2::recv::test
+{
+namespace
+{
+
+TEST(stream_base_regression, unsized_packet_beyond_known_heap_length)
+{
+    // Found by fuzzing: a packet without HEAP_LENGTH must not write past the length already known.
+    auto r = run(
+        concat({make_packet(1, 0, "ab", 4), make_packet(1, 2, "cdefgh", -1), make_packet(1, 2, "cd", -1)}));
+    EXPECT_EQ(r.heaps, heaps_t({"H1:"}));
+    EXPECT_EQ(r.stats, stats_t({1, 0, 0, 3, 1, 3, 0, 3, 0}));
+}
+
+} // namespace
+} // namespace spead2::recv::test
