@@ -1,15 +1,470 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Bindings of the send layer (spead2._spead2.send).
+/// Bindings of the send layer (spead2._spead2.send): config, heaps, packet generator and the
+/// synchronous streams (BytesStream, InprocStream).
 
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+#include <spead2/common/io_context_ref.h>
+#include <spead2/protocol/descriptor.h>
+#include <spead2/protocol/flavour.h>
+#include <spead2/send/heap.h>
+#include <spead2/send/inproc_stream.h>
+#include <spead2/send/packet_generator.h>
+#include <spead2/send/stream.h>
+#include <spead2/send/stream_config.h>
+#include <spead2/send/streambuf_stream.h>
 #include "bindings.h"
+#include "bindings_util.h"
+#include "common.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
 
 namespace spead2::python
 {
 
-void bind_send(nanobind::module_ &)
+namespace
 {
-    // filled by the recv/send bindings work
+
+// ---------------------------------------------------------------------------------------------
+// Heaps
+
+/**
+ * spead2.send.Heap: a send::heap plus the Python buffers its items refer to (zero copy). The
+ * buffers are released with the heap, so create and destroy it with the GIL held (Python does).
+ */
+class heap_wrapper : public send::heap
+{
+private:
+    std::vector<std::unique_ptr<buffer_view>> buffers_;
+
+public:
+    using send::heap::heap;
+
+    void add_item_py(nb::handle item)
+    {
+        s_item_pointer_t id = nb::cast<s_item_pointer_t>(item.attr("id"));
+        nb::object buffer = item.attr("to_buffer")();
+        bool allow_immediate = nb::cast<bool>(item.attr("allow_immediate")());
+        auto view = std::make_unique<buffer_view>(buffer);
+        add_item(id, view->data(), view->size(), allow_immediate);
+        buffers_.push_back(std::move(view));
+    }
+
+    void add_descriptor_py(nb::handle descriptor_obj)
+    {
+        nb::object raw = descriptor_obj.attr("to_raw")(get_flavour());
+        add_descriptor(nb::cast<const descriptor &>(raw));
+    }
+};
+
+/**
+ * spead2.send.HeapReference: a heap (kept alive) and how to send it. Holds the Python heap object
+ * so that the C++ heap it refers to lives at least as long.
+ */
+class heap_reference_wrapper
+{
+public:
+    nb::object heap_obj;
+    heap_wrapper *heap_ptr;
+    s_item_pointer_t cnt;
+    std::size_t substream_index;
+    double rate;
+
+    heap_reference_wrapper(nb::handle_t<heap_wrapper> h, s_item_pointer_t heap_cnt, std::size_t substream,
+                           double heap_rate)
+        : heap_obj(nb::borrow(h))
+        , heap_ptr(nb::inst_ptr<heap_wrapper>(h))
+        , cnt(heap_cnt)
+        , substream_index(substream)
+        , rate(heap_rate)
+    {
+    }
+
+    send::heap_reference get() const { return send::heap_reference(*heap_ptr, cnt, substream_index, rate); }
+};
+
+/**
+ * spead2.send.HeapReferenceList: a frozen list of heap references, converted to C++ once so that
+ * sending it repeatedly costs no per-heap conversion. Keeps the heaps alive.
+ */
+class heap_reference_list
+{
+private:
+    std::vector<nb::object> heaps_; ///< Keeps the heaps alive, parallel to refs_
+    std::vector<send::heap_reference> refs_;
+
+public:
+    heap_reference_list() = default;
+
+    explicit heap_reference_list(const std::vector<const heap_reference_wrapper *> &refs)
+    {
+        heaps_.reserve(refs.size());
+        refs_.reserve(refs.size());
+        for (const heap_reference_wrapper *r : refs)
+        {
+            heaps_.push_back(r->heap_obj);
+            refs_.push_back(r->get());
+        }
+    }
+
+    std::size_t size() const { return refs_.size(); }
+    const std::vector<send::heap_reference> &get_refs() const { return refs_; }
+
+    heap_reference_list slice(const nb::slice &s) const
+    {
+        auto [start, stop, step, length] = s.compute(refs_.size());
+        (void)stop;
+        heap_reference_list out;
+        out.heaps_.reserve(length);
+        out.refs_.reserve(length);
+        for (std::size_t i = 0; i < length; i++)
+        {
+            std::size_t index = std::size_t(Py_ssize_t(start) + Py_ssize_t(i) * Py_ssize_t(step));
+            out.heaps_.push_back(heaps_[index]);
+            out.refs_.push_back(refs_[index]);
+        }
+        return out;
+    }
+};
+
+/// spead2.send.PacketGenerator: iterates over a heap's packets as bytes; keeps the heap alive.
+class packet_generator_wrapper
+{
+private:
+    nb::object heap_obj_;
+    send::packet_generator gen_;
+
+public:
+    packet_generator_wrapper(nb::handle_t<heap_wrapper> h, item_pointer_t cnt, std::size_t max_packet_size)
+        : heap_obj_(nb::borrow(h))
+        , gen_(*nb::inst_ptr<heap_wrapper>(h), cnt, max_packet_size)
+    {
+    }
+
+    nb::bytes next()
+    {
+        if (!gen_.has_next_packet())
+            throw nb::stop_iteration();
+        std::vector<std::uint8_t> packet = gen_.next_packet();
+        return nb::bytes(packet.data(), packet.size());
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Synchronous sending
+
+/// Waits for one completion; filled in by a handler on an io_context thread (no GIL involved).
+struct sync_completion
+{
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::error_code ec;
+    item_pointer_t bytes = 0;
+
+    void set(const std::error_code &e, item_pointer_t b)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        ec = e;
+        bytes = b;
+        done = true;
+        cv.notify_all();
+    }
+
+    void wait()
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [this] { return done; });
+    }
+};
+
+/**
+ * Raises the error of a failed send as spead2 does: OSError(errno, "<message> [<category>:<errno>]")
+ * (BlockingIOError for EAGAIN and so on). Needs the GIL.
+ */
+[[noreturn]] void raise_send_error(const std::error_code &ec)
+{
+    std::string message = ec.message() + " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]";
+    nb::object exc = nb::handle(PyExc_OSError)(ec.value(), nb::str(message.data(), message.size()));
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+    throw nb::python_error();
+}
+
+item_pointer_t send_heap_sync(send::stream &s, const heap_wrapper &h, s_item_pointer_t cnt,
+                              std::size_t substream_index, double rate)
+{
+    auto state = std::make_shared<sync_completion>();
+    {
+        nb::gil_scoped_release release;
+        s.async_send_heap(
+            h, [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, cnt,
+            substream_index, rate);
+        state->wait();
+    }
+    if (state->ec)
+        raise_send_error(state->ec);
+    return state->bytes;
+}
+
+item_pointer_t send_heaps_sync(send::stream &s, const std::vector<send::heap_reference> &refs,
+                               send::group_mode mode)
+{
+    auto state = std::make_shared<sync_completion>();
+    {
+        nb::gil_scoped_release release;
+        s.async_send_heaps(
+            refs.begin(), refs.end(),
+            [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, mode);
+        state->wait();
+    }
+    if (state->ec)
+        raise_send_error(state->ec);
+    return state->bytes;
+}
+
+/**
+ * Registers a stream with the atexit hook (which flushes it while the thread pool still runs) and
+ * releases the GIL while the stream is flushed and destroyed. Mixed into each stream class.
+ */
+template<typename Base>
+class sync_stream : public Base
+{
+public:
+    template<typename... Args>
+    explicit sync_stream(std::in_place_t, Args &&...args)
+        : Base(std::forward<Args>(args)...)
+    {
+        register_stoppable(this, [this] { this->flush(); });
+    }
+
+    ~sync_stream() override
+    {
+        unregister_stoppable(this);
+        // flush() waits for io_context threads; they never need the GIL, but other Python threads
+        // should not be held up meanwhile.
+        if (Py_IsInitialized() && PyGILState_Check())
+        {
+            nb::gil_scoped_release release;
+            this->flush();
+        }
+        else
+            this->flush();
+    }
+};
+
+/// Holds a std::stringbuf that must be constructed before (and destroyed after) the stream.
+struct stringbuf_holder
+{
+    std::stringbuf buffer{std::ios_base::out | std::ios_base::binary};
+};
+
+/// spead2.send.BytesStream: a streambuf_stream writing into its own std::stringbuf.
+class bytes_stream : private stringbuf_holder, public sync_stream<send::streambuf_stream>
+{
+public:
+    bytes_stream(io_context_ref io_context, const send::stream_config &config)
+        : sync_stream<send::streambuf_stream>(std::in_place, std::move(io_context), buffer, config)
+    {
+    }
+
+    nb::bytes getvalue()
+    {
+        std::string value;
+        {
+            nb::gil_scoped_release release;
+            // Heaps are only written while a send call blocks, so this sees whole heaps.
+            flush();
+            value = buffer.str();
+        }
+        return nb::bytes(value.data(), value.size());
+    }
+};
+
+/// spead2.send.InprocStream: also keeps the Python queue objects, so `queues` returns them.
+class inproc_stream_wrapper : public sync_stream<send::inproc_stream>
+{
+private:
+    nb::list queues_;
+
+    static std::vector<std::shared_ptr<inproc_queue>> to_queues(const nb::list &queues)
+    {
+        std::vector<std::shared_ptr<inproc_queue>> out;
+        for (nb::handle q : queues)
+            out.push_back(nb::cast<std::shared_ptr<inproc_queue_wrapper>>(q));
+        return out;
+    }
+
+public:
+    inproc_stream_wrapper(io_context_ref io_context, const nb::list &queues,
+                          const send::stream_config &config)
+        : sync_stream<send::inproc_stream>(std::in_place, std::move(io_context), to_queues(queues), config)
+        , queues_(nb::list(queues))
+    {
+    }
+
+    nb::list get_queues_py() const { return nb::list(queues_); }
+};
+
+io_context_ref make_io_context(const std::shared_ptr<thread_pool_wrapper> &tp)
+{
+    return io_context_ref(std::static_pointer_cast<thread_pool>(tp));
+}
+
+template<typename T, typename Cls>
+void add_sync_send_methods(Cls &cls)
+{
+    cls.def(
+           "send_heap",
+           [](T &self, const heap_wrapper &h, s_item_pointer_t cnt, std::size_t substream_index, double rate)
+           { return send_heap_sync(self, h, cnt, substream_index, rate); },
+           "heap"_a, "cnt"_a = -1, "substream_index"_a = 0, "rate"_a = -1.0,
+           "Send a heap, blocking until it has been sent. Returns the number of bytes sent. Raises "
+           "OSError (BlockingIOError if the queue is full).")
+        .def(
+            "send_heaps",
+            [](T &self, const std::vector<const heap_reference_wrapper *> &heaps, send::group_mode mode)
+            {
+                std::vector<send::heap_reference> refs;
+                refs.reserve(heaps.size());
+                for (const heap_reference_wrapper *r : heaps)
+                    refs.push_back(r->get());
+                return send_heaps_sync(self, refs, mode);
+            },
+            "heaps"_a, "mode"_a,
+            "Send a group of heaps (all or nothing), blocking until they have been sent. Returns the "
+            "total number of bytes sent.")
+        .def(
+            "send_heaps",
+            [](T &self, const heap_reference_list &heaps, send::group_mode mode)
+            { return send_heaps_sync(self, heaps.get_refs(), mode); },
+            "heaps"_a, "mode"_a);
+}
+
+void bind_send_config(nb::module_ &m)
+{
+    nb::enum_<send::rate_method>(m, "RateMethod", "How a send stream enforces its rate.")
+        .value("SW", send::rate_method::SW)
+        .value("HW", send::rate_method::HW)
+        .value("AUTO", send::rate_method::AUTO);
+    fix_enum_repr(m.attr("RateMethod"));
+    nb::enum_<send::group_mode>(m, "GroupMode", "How the heaps of a group are interleaved.")
+        .value("ROUND_ROBIN", send::group_mode::ROUND_ROBIN)
+        .value("SERIAL", send::group_mode::SERIAL);
+    fix_enum_repr(m.attr("GroupMode"));
+
+    using cfg = send::stream_config;
+    nb::class_<cfg> cls(m, "StreamConfig", "Configuration of a send stream (keyword arguments).");
+    cls.def("__init__", &init_from_kwargs<cfg>, nb::sig("def __init__(self, **kwargs) -> None"))
+        .def_prop_rw("max_packet_size", &cfg::get_max_packet_size,
+                     [](cfg &c, std::size_t v) { c.set_max_packet_size(v); })
+        .def_prop_rw("rate", &cfg::get_rate, [](cfg &c, double v) { c.set_rate(v); })
+        .def_prop_rw("burst_size", &cfg::get_burst_size, [](cfg &c, std::size_t v) { c.set_burst_size(v); })
+        .def_prop_rw("max_heaps", &cfg::get_max_heaps, [](cfg &c, std::size_t v) { c.set_max_heaps(v); })
+        .def_prop_rw("burst_rate_ratio", &cfg::get_burst_rate_ratio,
+                     [](cfg &c, double v) { c.set_burst_rate_ratio(v); })
+        .def_prop_rw("rate_method", &cfg::get_rate_method,
+                     [](cfg &c, send::rate_method v) { c.set_rate_method(v); })
+        .def_prop_ro("burst_rate", &cfg::get_burst_rate);
+    cls.attr("DEFAULT_MAX_PACKET_SIZE") = cfg::DEFAULT_MAX_PACKET_SIZE;
+    cls.attr("DEFAULT_MAX_HEAPS") = cfg::DEFAULT_MAX_HEAPS;
+    cls.attr("DEFAULT_BURST_SIZE") = cfg::DEFAULT_BURST_SIZE;
+    cls.attr("DEFAULT_BURST_RATE_RATIO") = cfg::DEFAULT_BURST_RATE_RATIO;
+    cls.attr("DEFAULT_RATE_METHOD") = cfg::DEFAULT_RATE_METHOD;
+}
+
+void bind_send_heaps(nb::module_ &m)
+{
+    nb::class_<heap_wrapper>(m, "Heap", "A heap to send. Items refer to (and keep alive) their buffers.")
+        .def(nb::init<const flavour &>(), "flavour"_a = flavour())
+        .def("add_item", &heap_wrapper::add_item_py, "item"_a,
+             "Add an item (an object with id, to_buffer() and allow_immediate()). Its buffer is "
+             "referenced, not copied.")
+        .def("add_descriptor", &heap_wrapper::add_descriptor_py, "descriptor"_a,
+             "Add a descriptor (an object with to_raw(flavour)).")
+        .def("add_start", &heap_wrapper::add_start, "Add a stream-start control item.")
+        .def("add_end", &heap_wrapper::add_end, "Add a stream-stop control item.")
+        .def_prop_ro("flavour", [](const heap_wrapper &h) { return h.get_flavour(); })
+        .def_prop_rw("repeat_pointers", &heap_wrapper::get_repeat_pointers,
+                     &heap_wrapper::set_repeat_pointers);
+
+    nb::class_<heap_reference_wrapper>(m, "HeapReference", "A heap plus how to send it, for send_heaps.")
+        .def(nb::init<nb::handle_t<heap_wrapper>, s_item_pointer_t, std::size_t, double>(), "heap"_a,
+             nb::kw_only(), "cnt"_a = -1, "substream_index"_a = 0, "rate"_a = -1.0)
+        .def_prop_ro("heap", [](const heap_reference_wrapper &r) { return r.heap_obj; })
+        .def_rw("cnt", &heap_reference_wrapper::cnt)
+        .def_rw("substream_index", &heap_reference_wrapper::substream_index)
+        .def_rw("rate", &heap_reference_wrapper::rate);
+
+    nb::class_<heap_reference_list>(m, "HeapReferenceList",
+                                    "An immutable list of HeapReference, converted once for repeated sends.")
+        .def(nb::init<const std::vector<const heap_reference_wrapper *> &>(), "heaps"_a)
+        .def("__len__", &heap_reference_list::size)
+        .def("__getitem__", &heap_reference_list::slice, "slice"_a);
+
+    nb::class_<packet_generator_wrapper>(m, "PacketGenerator", "Iterates over the packets of a heap (bytes).")
+        .def(nb::init<nb::handle_t<heap_wrapper>, item_pointer_t, std::size_t>(), "heap"_a, "cnt"_a,
+             "max_packet_size"_a)
+        .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
+        .def("__next__", &packet_generator_wrapper::next);
+}
+
+void bind_send_streams(nb::module_ &m)
+{
+    nb::class_<send::stream>(m, "Stream", "Base class of the send streams.")
+        .def("set_cnt_sequence", &send::stream::set_cnt_sequence, "next"_a, "step"_a,
+             "Set the automatic heap counters: next, next + step, ...")
+        .def_prop_ro("num_substreams", &send::stream::get_num_substreams);
+
+    auto bytes_cls = nb::class_<bytes_stream, send::stream>(m, "BytesStream",
+                                                            "A stream that collects its packets in memory.")
+                         .def(
+                             "__init__",
+                             [](bytes_stream *self, std::shared_ptr<thread_pool_wrapper> tp,
+                                const send::stream_config &config)
+                             { new (self) bytes_stream(make_io_context(tp), config); },
+                             "thread_pool"_a, "config"_a = send::stream_config())
+                         .def("getvalue", &bytes_stream::getvalue, "All the bytes sent so far.");
+    add_sync_send_methods<bytes_stream>(bytes_cls);
+
+    auto inproc_cls = nb::class_<inproc_stream_wrapper, send::stream>(
+                          m, "InprocStream", "A stream that sends to InprocQueues (one per substream).")
+                          .def(
+                              "__init__",
+                              [](inproc_stream_wrapper *self, std::shared_ptr<thread_pool_wrapper> tp,
+                                 const std::vector<std::shared_ptr<inproc_queue_wrapper>> &queues,
+                                 const send::stream_config &config)
+                              {
+                                  nb::list q;
+                                  for (const auto &queue : queues)
+                                      q.append(nb::cast(queue));
+                                  new (self) inproc_stream_wrapper(make_io_context(tp), q, config);
+                              },
+                              "thread_pool"_a, "queues"_a, "config"_a = send::stream_config())
+                          .def_prop_ro("queues", &inproc_stream_wrapper::get_queues_py);
+    add_sync_send_methods<inproc_stream_wrapper>(inproc_cls);
+}
+
+} // anonymous namespace
+
+void bind_send(nb::module_ &m)
+{
+    bind_send_config(m);
+    bind_send_heaps(m);
+    bind_send_streams(m);
 }
 
 } // namespace spead2::python

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Bindings of the receive streams: _Stream (readers, start/stop, stats) and the ring Stream.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <spead2/common/inproc_queue.h>
+#include <spead2/common/io_context_ref.h>
+#include <spead2/common/ringbuffer.h>
+#include <spead2/recv/inproc_reader.h>
+#include <spead2/recv/live_heap.h>
+#include <spead2/recv/mem_reader.h>
+#include <spead2/recv/ring_stream.h>
+#include <spead2/recv/ring_stream_config.h>
+#include <spead2/recv/stream.h>
+#include <spead2/recv/stream_config.h>
+#include "bindings.h"
+#include "common.h"
+#include "recv_bindings.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace spead2::python
+{
+
+namespace
+{
+
+/**
+ * What every Python receive stream holds besides its C++ stream: the Python buffers that memory
+ * readers read from. Reached from the shared _Stream methods by dynamic_cast, because nanobind
+ * only supports single inheritance at offset 0 (so this must not be the first base).
+ */
+class stream_extras
+{
+public:
+    virtual ~stream_extras() = default;
+    /// Kept until the stream is stopped and detached; only touched with the GIL held.
+    std::vector<std::unique_ptr<buffer_view>> buffers;
+};
+
+/// Runs @a f with the GIL released if this thread holds it (destructors run with or without it).
+template<typename F>
+void without_gil(F &&f)
+{
+    if (Py_IsInitialized() && PyGILState_Check())
+    {
+        nb::gil_scoped_release release;
+        f();
+    }
+    else
+        f();
+}
+
+using heap_ringbuffer = ringbuffer<recv::live_heap>;
+
+/**
+ * spead2.recv.Stream: a ring_stream that the atexit hook stops, and whose destructor stops it
+ * with the GIL released before the buffers its readers use are released.
+ */
+class ring_stream_wrapper : public recv::ring_stream<heap_ringbuffer>, public stream_extras
+{
+public:
+    ring_stream_wrapper(io_context_ref io_context, const recv::stream_config &config,
+                        const recv::ring_stream_config &ring_config)
+        : recv::ring_stream<heap_ringbuffer>(std::move(io_context), config, ring_config)
+    {
+        register_stoppable(this, [this] { stop(); });
+    }
+
+    ~ring_stream_wrapper() override
+    {
+        unregister_stoppable(this);
+        without_gil(
+            [this]
+            {
+                stop();
+                // After this no handler touches the stream (or the buffers, freed next).
+                detach_shared();
+            });
+    }
+};
+
+stream_extras &get_extras(recv::stream &s)
+{
+    auto *extras = dynamic_cast<stream_extras *>(&s);
+    if (!extras)
+        throw std::logic_error("stream is not a Python stream");
+    return *extras;
+}
+
+/// Raises KeyboardInterrupt & co. while a pop waits with the GIL released.
+void check_signals()
+{
+    nb::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0)
+        throw nb::python_error();
+}
+
+/// Pops the next heap: without releasing the GIL if one is ready, otherwise waiting without it.
+recv::live_heap pop_heap(heap_ringbuffer &ring)
+{
+    std::optional<recv::live_heap> h;
+    try
+    {
+        h.emplace(ring.try_pop());
+    }
+    catch (ringbuffer_empty &)
+    {
+        nb::gil_scoped_release release;
+        h.emplace(ring.pop(&check_signals));
+    }
+    return std::move(*h);
+}
+
+nb::object stream_get(ring_stream_wrapper &self)
+{
+    recv::live_heap h = pop_heap(self.get_ringbuffer());
+    return heap_to_python(std::move(h), self.get_ring_config().get_incomplete_keep_payload_ranges());
+}
+
+nb::object stream_next(ring_stream_wrapper &self)
+{
+    try
+    {
+        return stream_get(self);
+    }
+    catch (ringbuffer_stopped &)
+    {
+        throw nb::stop_iteration();
+    }
+}
+
+nb::object stream_get_nowait(ring_stream_wrapper &self)
+{
+    recv::live_heap h = self.get_ringbuffer().try_pop();
+    return heap_to_python(std::move(h), self.get_ring_config().get_incomplete_keep_payload_ranges());
+}
+
+void add_buffer_reader(recv::stream &self, nb::handle buffer)
+{
+    stream_extras &extras = get_extras(self);
+    auto view = std::make_unique<buffer_view>(buffer);
+    const auto *ptr = static_cast<const std::uint8_t *>(view->data());
+    std::size_t length = view->size();
+    extras.buffers.push_back(std::move(view));
+    nb::gil_scoped_release release;
+    self.emplace_reader<recv::mem_reader>(ptr, length);
+}
+
+void add_inproc_reader(recv::stream &self, std::shared_ptr<inproc_queue_wrapper> queue)
+{
+    nb::gil_scoped_release release;
+    self.emplace_reader<recv::inproc_reader>(std::shared_ptr<inproc_queue>(std::move(queue)));
+}
+
+} // anonymous namespace
+
+void bind_recv_streams(nb::module_ &m)
+{
+    nb::class_<recv::stream> base(m, "_Stream",
+                                  "Base class of the receive streams: readers, start/stop, stats.");
+    base.def("add_buffer_reader", &add_buffer_reader, "buffer"_a,
+             nb::sig("def add_buffer_reader(self, buffer: collections.abc.Buffer) -> None"),
+             "Read packets from a C-contiguous buffer (kept alive by the stream); the stream stops at "
+             "its end.")
+        .def("add_inproc_reader", &add_inproc_reader, "queue"_a, "Read packets from an InprocQueue.")
+        .def(
+            "start",
+            [](recv::stream &s)
+            {
+                nb::gil_scoped_release release;
+                s.start();
+            },
+            "Start the readers (with explicit_start).")
+        .def(
+            "stop",
+            [](recv::stream &s)
+            {
+                nb::gil_scoped_release release;
+                s.stop();
+            },
+            "Stop the stream; idempotent.")
+        .def_prop_ro("stats", &recv::stream::get_stats)
+        .def_prop_ro("config", [](const recv::stream &s) { return s.get_config(); });
+    base.attr("DEFAULT_UDP_MAX_SIZE") = 9200;
+    base.attr("DEFAULT_UDP_BUFFER_SIZE") = 8 * 1024 * 1024;
+    base.attr("DEFAULT_TCP_MAX_SIZE") = 65536;
+    base.attr("DEFAULT_TCP_BUFFER_SIZE") = 212992;
+
+    nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream",
+                                                      "A stream that delivers heaps through a ringbuffer.");
+    nb::class_<heap_ringbuffer>(cls, "Ringbuffer", "The stream's ringbuffer of heaps.")
+        .def("size", &heap_ringbuffer::size)
+        .def("capacity", &heap_ringbuffer::capacity);
+    cls.def(
+           "__init__",
+           [](ring_stream_wrapper *self, std::shared_ptr<thread_pool_wrapper> thread_pool,
+              const recv::stream_config &config, const recv::ring_stream_config &ring_config)
+           {
+               new (self) ring_stream_wrapper(
+                   io_context_ref(std::shared_ptr<spead2::thread_pool>(std::move(thread_pool))), config,
+                   ring_config);
+           },
+           "thread_pool"_a, "config"_a = recv::stream_config(), "ring_config"_a = recv::ring_stream_config())
+        .def("get", &stream_get,
+             "The next heap (Heap or IncompleteHeap), waiting if needed. Raises spead2.Stopped once the "
+             "stream has stopped and is drained.")
+        .def("get_nowait", &stream_get_nowait, "The next heap; raises spead2.Empty if there is none yet.")
+        .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
+        .def("__next__", &stream_next)
+        .def_prop_ro("fd",
+                     [](const ring_stream_wrapper &s) { return s.get_ringbuffer().get_data_sem().get_fd(); })
+        .def_prop_ro(
+            "ringbuffer", [](ring_stream_wrapper &s) -> heap_ringbuffer & { return s.get_ringbuffer(); },
+            nb::rv_policy::reference_internal)
+        .def_prop_ro("ring_config", [](const ring_stream_wrapper &s) { return s.get_ring_config(); });
+}
+
+} // namespace spead2::python
