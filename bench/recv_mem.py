@@ -65,8 +65,10 @@ print(elapsed)
 """
 
 
-def run(python, code, *args):
-    result = subprocess.run([python, "-c", code, *map(str, args)], check=True,
+def run(python, code, *args, isolated=False):
+    """Runs code under python; isolated (-E -s) keeps the reference from importing our package."""
+    flags = ["-E", "-s"] if isolated else []
+    result = subprocess.run([python, *flags, "-c", code, *map(str, args)], check=True,
                             capture_output=True, text=True, cwd=tempfile.gettempdir())
     return result.stdout.strip()
 
@@ -83,10 +85,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, (payload, packet_size, heaps) in WORKLOADS.items():
             path = os.path.join(tmp, name + ".spead")
-            run(args.ref, GENERATE, payload, packet_size, heaps, path)
+            run(args.ref, GENERATE, payload, packet_size, heaps, path, isolated=True)
             times = {}
             for label, python in (("ours", args.ours), ("reference", args.ref)):
-                samples = [float(run(python, MEASURE, path, heaps, payload)) for _ in range(args.runs)]
+                samples = [float(run(python, MEASURE, path, heaps, payload, isolated=python == args.ref))
+                           for _ in range(args.runs)]
                 times[label] = statistics.median(samples)
             for label, t in times.items():
                 gbps = payload * heaps / t / 1e9

@@ -22,9 +22,11 @@ PEER = os.path.join(HERE, "stream_peer.py")
 CASE_NAMES = [name for name, _, _ in CASES]
 
 
-def run_peer(python, tmp_path, *args):
-    out = tmp_path / f"{os.path.basename(python)}-{'-'.join(a for a in args if '/' not in a)}.pkl"
-    subprocess.run([python, PEER, *args, str(out)], check=True, cwd=HERE, timeout=300)
+def run_peer(python, tmp_path, label, *args):
+    """Runs stream_peer.py; the reference runs isolated (-E -s) so it never imports our package."""
+    out = tmp_path / f"{label}-{'-'.join(a for a in args if '/' not in a)}.pkl"
+    isolation = ["-E", "-s"] if label == "ref" else []
+    subprocess.run([python, *isolation, PEER, *args, str(out)], check=True, cwd=HERE, timeout=300)
     with open(out, "rb") as f:
         return pickle.load(f)
 
@@ -37,14 +39,14 @@ def results(request, ref_python, tmp_path_factory):
     ours, ref = sys.executable, ref_python
     res = {"flavour": flavour}
     for label, python in (("ours", ours), ("ref", ref)):
-        res[f"{label}_encoded"] = run_peer(python, tmp, "encode", flavour)
-        res[f"{label}_packets"] = run_peer(python, tmp, "packets", flavour)
+        res[f"{label}_encoded"] = run_peer(python, tmp, label, "encode", flavour)
+        res[f"{label}_packets"] = run_peer(python, tmp, label, "packets", flavour)
     for decoder, python in (("ours", ours), ("ref", ref)):
         for encoder in ("ours", "ref"):
             path = tmp / f"{encoder}-encoded.pkl"
             with open(path, "wb") as f:
                 pickle.dump(res[f"{encoder}_encoded"], f)
-            res[f"{decoder}_decodes_{encoder}"] = run_peer(python, tmp, "decode", flavour, str(path))
+            res[f"{decoder}_decodes_{encoder}"] = run_peer(python, tmp, decoder, "decode", flavour, str(path))
     return res
 
 
