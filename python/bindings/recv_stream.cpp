@@ -201,7 +201,7 @@ void bind_recv_streams(nb::module_ &m)
     base.attr("DEFAULT_TCP_MAX_SIZE") = 65536;
     base.attr("DEFAULT_TCP_BUFFER_SIZE") = 212992;
 
-    nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream",
+    nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream", nb::is_weak_referenceable(),
                                                       "A stream that delivers heaps through a ringbuffer.");
     nb::class_<heap_ringbuffer>(cls, "Ringbuffer", "The stream's ringbuffer of heaps.")
         .def("size", &heap_ringbuffer::size)
