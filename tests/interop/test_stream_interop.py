@@ -15,11 +15,12 @@ import sys
 
 import pytest
 
-from item_cases import CASES, FLAVOURS, values_equal
+from item_cases import CASES, FLAVOURS, KNOWN_DEVIATIONS, values_equal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "stream_peer.py")
 CASE_NAMES = [name for name, _, _ in CASES]
+CASE_VALUES = {name: value for name, _, value in CASES}
 
 
 def run_peer(python, tmp_path, label, *args):
@@ -54,18 +55,28 @@ def _error_kind(value):
     return value[:2] if isinstance(value, tuple) and value and value[0] == "error" else None
 
 
+def _check_same_outcome(case, ours, ref):
+    """Both succeed or both fail the same way, except for a documented deviation."""
+    if case in KNOWN_DEVIATIONS:
+        assert _error_kind(ref) == ("error", KNOWN_DEVIATIONS[case][0]), ref
+        assert _error_kind(ours) is None, ours
+        return False
+    assert _error_kind(ours) == _error_kind(ref), (ours, ref)
+    return True
+
+
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_encoded_bytes_identical(results, case):
     ours, ref = results["ours_encoded"][case], results["ref_encoded"][case]
-    assert _error_kind(ours) == _error_kind(ref), (ours, ref)
-    assert ours == ref
+    if _check_same_outcome(case, ours, ref):
+        assert ours == ref
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_packet_generator_identical(results, case):
     ours, ref = results["ours_packets"][case], results["ref_packets"][case]
-    assert _error_kind(ours) == _error_kind(ref), (ours, ref)
-    assert ours == ref
+    if _check_same_outcome(case, ours, ref):
+        assert ours == ref
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -82,5 +93,8 @@ def test_reference_decodes_our_stream(results, case):
     if case not in results["ref_decodes_ours"]:
         pytest.skip("we cannot encode this case (checked against the reference above)")
     ours, ref = results["ref_decodes_ours"][case], results["ref_decodes_ref"].get(case)
+    if case in KNOWN_DEVIATIONS:
+        assert values_equal(ours, CASE_VALUES[case]), ours
+        return
     assert _error_kind(ours) == _error_kind(ref), (ours, ref)
     assert values_equal(ours, ref)
