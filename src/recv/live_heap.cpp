@@ -195,6 +195,25 @@ bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_
     const s_item_pointer_t old_heap_length = heap_length_;
     if (packet.heap_length >= 0)
         heap_length_ = packet.heap_length;
+    if (config.place)
+    {
+        // Chunk streams: the payload goes straight to its final place (one copy, no heap buffer).
+        std::uint8_t *dest = config.place(config.place_context, *this, packet);
+        add_pointers(packet);
+        min_length_ = std::max(min_length_, last);
+        if (packet.payload_length > 0)
+        {
+            if (dest)
+            {
+                if (config.memcpy)
+                    config.memcpy(dest, packet.payload, std::size_t(packet.payload_length));
+                else
+                    std::memcpy(dest, packet.payload, std::size_t(packet.payload_length));
+            }
+            received_length_ += packet.payload_length;
+        }
+        return true;
+    }
     const std::size_t needed = heap_length_ >= 0 ? std::size_t(heap_length_) : std::size_t(last);
     if (needed > 0 && (packet.payload_length > 0 || heap_length_ >= 0) && !reserve(needed, packet, config))
     {

@@ -20,8 +20,39 @@
 namespace spead2::recv
 {
 
+class live_heap;
+
+/**
+ * Where a chunk stream put a heap (spec §2.10). Filled in by the placement hook of
+ * detail::live_heap_config; other streams leave it untouched.
+ */
+struct heap_placement
+{
+    enum class status : std::uint8_t
+    {
+        /// The hook has not seen the heap yet.
+        none,
+        /// The payload is dropped (rejected, too old or no chunk).
+        discarded,
+        /// The payload goes to chunk @a chunk_id.
+        placed
+    };
+    status state = status::none;
+    std::int64_t chunk_id = -1;
+    std::size_t heap_index = 0;
+    std::size_t heap_offset = 0;
+};
+
 namespace detail
 {
+
+/**
+ * Custom placement (chunk streams): called for every accepted packet of a heap, instead of
+ * allocating a heap buffer, and returns where this packet's payload must be copied (already
+ * offset by payload_offset), or null to drop the payload. Runs on the hot path with the stream
+ * lock held.
+ */
+typedef std::uint8_t *(*packet_place_function)(void *context, live_heap &heap, const packet_header &packet);
 
 /// What live_heap::add_packet needs from the stream configuration, flattened for the hot path.
 struct live_heap_config
@@ -32,6 +63,9 @@ struct live_heap_config
     const packet_memcpy_function *packet_memcpy = nullptr;
     bool allow_out_of_order = false;
     std::size_t max_heap_size = stream_config::default_max_heap_size;
+    /// When set, replaces the allocator (see packet_place_function).
+    packet_place_function place = nullptr;
+    void *place_context = nullptr;
 };
 
 } // namespace detail
@@ -71,6 +105,7 @@ private:
     /// Received byte ranges (sorted, disjoint, not adjacent); only in out-of-order mode.
     detail::small_vector<payload_range, 4> ranges_;
     bool out_of_order_ = false;
+    heap_placement placement_;
 
     bool add_payload_range(s_item_pointer_t first, s_item_pointer_t last);
     void add_pointers(const packet_header &packet);
@@ -110,6 +145,10 @@ public:
     const memory_allocator::pointer &get_payload() const { return payload_; }
     /// Takes the payload buffer out of the heap.
     memory_allocator::pointer release_payload() { return std::move(payload_); }
+
+    /// Where a chunk stream placed the heap (untouched by other streams).
+    heap_placement &get_placement() { return placement_; }
+    const heap_placement &get_placement() const { return placement_; }
 
     /// Number of distinct item pointers collected.
     std::size_t get_num_pointers() const { return pointers_.size(); }

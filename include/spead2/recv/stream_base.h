@@ -87,6 +87,11 @@ public:
             owner_.batch_packets_++;
             return owner_.add_packet(packet);
         }
+        /**
+         * Adds @a value to statistic @a index (a COUNTER, e.g. a reader's drop count found with
+         * stream_config::get_stat_index) for this batch; merged when the batch ends.
+         */
+        void add_stat(std::size_t index, std::uint64_t value) { owner_.batch_stats[index] += value; }
         /// Whether the stream has stopped (readers stop reading then).
         bool is_stopped() const { return owner_.stopped_; }
         /// The transport has ended: a network stop (flushes, then stop_received()).
@@ -103,7 +108,8 @@ private:
     static constexpr std::uint32_t empty_slot = 0xffffffffu;
 
     const stream_config config_;
-    const detail::live_heap_config heap_config_;
+    /// Const after construction, except for set_packet_placement (before any packet arrives).
+    detail::live_heap_config heap_config_;
     const std::size_t max_heaps_;
     const std::size_t substreams_;
     const bug_compat_mask bug_compat_;
@@ -180,6 +186,17 @@ protected:
 
     /// Adds @a value to statistic @a index immediately (not at the end of the batch).
     void add_stat_now(std::size_t index, std::uint64_t value);
+
+    /**
+     * Installs a placement hook (chunk streams): heaps then get no buffer from the allocator and
+     * each accepted packet's payload is copied to where @a place says. Call only from a subclass
+     * constructor, before any reader exists.
+     */
+    void set_packet_placement(detail::packet_place_function place, void *context)
+    {
+        heap_config_.place = place;
+        heap_config_.place_context = context;
+    }
 
     /// Clears the back-pointer in the shared state; the subclass destructor calls it first.
     void detach_shared();

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The chunking receiver: heaps placed straight into large chunks (spec §2.10).
+#ifndef SPEAD2_RECV_CHUNK_STREAM_H
+#define SPEAD2_RECV_CHUNK_STREAM_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+#include <spead2/common/io_context_ref.h>
+#include <spead2/recv/chunk.h>
+#include <spead2/recv/chunk_stream_config.h>
+#include <spead2/recv/chunk_window.h>
+#include <spead2/recv/live_heap.h>
+#include <spead2/recv/stream.h>
+
+namespace spead2::recv
+{
+
+namespace detail
+{
+
+/**
+ * The placement engine shared by chunk_stream and chunk_stream_group_member: runs the place
+ * callback on a heap's first packet, keeps the stream's window of chunks and tells the core
+ * where each packet's payload goes. Subclasses decide where chunks come from and go to
+ * (move_window / flush_window), which happens once per chunk, never per packet.
+ *
+ * Used only under the owning stream's lock.
+ */
+class chunk_stream_state
+{
+private:
+    const chunk_stream_config chunk_config_;
+    const std::uintptr_t stream_id_;
+    const std::size_t presence_payload_size_;
+    const std::size_t too_old_index_;
+    const std::size_t rejected_index_;
+    std::uint64_t *const batch_stats_;
+    std::vector<s_item_pointer_t> item_values_;
+    std::vector<std::uint8_t> extra_scratch_;
+
+    void place_heap(live_heap &h, const packet_header &packet, heap_placement &placement);
+
+protected:
+    chunk_window window_;
+
+    /// Makes the window reach chunk @a id (>= tail), retiring and acquiring chunks as needed.
+    virtual void move_window(std::int64_t id) = 0;
+
+public:
+    /// @a config must be the result of adjust_config; @a batch_stats is the stream's batch statistics.
+    chunk_stream_state(const stream_config &config, const chunk_stream_config &chunk_config,
+                       std::uint64_t *batch_stats);
+    virtual ~chunk_stream_state() = default;
+    chunk_stream_state(const chunk_stream_state &) = delete;
+    chunk_stream_state &operator=(const chunk_stream_state &) = delete;
+
+    /**
+     * The stream configuration a chunk stream really runs with: unsized heaps refused and the
+     * statistics too_old_heaps and rejected_heaps added.
+     * @throws std::invalid_argument if @a chunk_config has no place callback, if @a config has a
+     * per-packet memcpy function (unsupported here), or if those statistics already exist
+     */
+    static stream_config adjust_config(const stream_config &config, const chunk_stream_config &chunk_config);
+
+    /// The core's placement hook (see detail::packet_place_function); @a context is this object.
+    static std::uint8_t *place_packet(void *context, live_heap &h, const packet_header &packet);
+
+    /// Marks a complete heap present (or counts it too old if its chunk has gone).
+    void heap_ready(const live_heap &h);
+
+    const chunk_stream_config &get_chunk_config() const { return chunk_config_; }
+    std::uintptr_t get_stream_id() const { return stream_id_; }
+    std::uint64_t *get_batch_stats() const { return batch_stats_; }
+    const chunk_window &get_window() const { return window_; }
+};
+
+} // namespace detail
+
+/**
+ * A stream that places the payload of each heap directly into chunks supplied by the allocate
+ * callback and hands finished chunks, in chunk ID order, to the ready callback (spec §2.10).
+ * Only payload reaches the chunks; item pointers serve only the place callback.
+ *
+ * Window: the stream holds at most max_chunks chunks [head, tail). A heap for a chunk beyond the
+ * tail makes the stream allocate every chunk up to it, retiring the oldest ones (or, for a jump
+ * of max_chunks or more, all of them); a heap for a chunk behind the head is counted in
+ * too_old_heaps; a negative chunk ID is counted in rejected_heaps.
+ *
+ * Threads: the callbacks run on the worker thread with the stream lock held and must not throw
+ * or call back into the stream. Stopping (any kind) readies every chunk still in the window in
+ * order. A subclass that overrides heap_ready or stop_received must call stop() in its destructor.
+ */
+class chunk_stream : public stream
+{
+private:
+    class simple_state;
+    std::unique_ptr<simple_state> state_;
+
+protected:
+    void heap_ready(live_heap &&h) override;
+    void stop_received() override;
+    /// Readies every chunk in the window (lock held).
+    void flush_chunks();
+
+public:
+    /**
+     * @throws std::invalid_argument if the place or allocate callback is missing, and see
+     * detail::chunk_stream_state::adjust_config
+     */
+    chunk_stream(io_context_ref io_context, const stream_config &config, const chunk_stream_config &chunk_config);
+    ~chunk_stream() override;
+
+    const chunk_stream_config &get_chunk_config() const;
+};
+
+} // namespace spead2::recv
+
+#endif // SPEAD2_RECV_CHUNK_STREAM_H

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Heap placement into chunks and the plain chunk stream.
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+#include <spead2/common/endian.h>
+#include <spead2/common/logging.h>
+#include <spead2/protocol/pointer_codec.h>
+#include <spead2/recv/chunk_stream.h>
+
+namespace spead2::recv
+{
+
+namespace detail
+{
+
+stream_config chunk_stream_state::adjust_config(const stream_config &config, const chunk_stream_config &chunk_config)
+{
+    if (!chunk_config.get_place())
+        throw std::invalid_argument("chunk_config.place is not set");
+    if (config.get_packet_memcpy())
+        throw std::invalid_argument("chunk streams support only plain memcpy functions, not packet_memcpy_function");
+    stream_config out(config);
+    // Chunk placement needs the heap size up front.
+    out.set_allow_unsized_heaps(false);
+    out.add_stat("too_old_heaps");
+    out.add_stat("rejected_heaps");
+    return out;
+}
+
+chunk_stream_state::chunk_stream_state(const stream_config &config, const chunk_stream_config &chunk_config,
+                                       std::uint64_t *batch_stats)
+    : chunk_config_(chunk_config)
+    , stream_id_(config.get_stream_id())
+    , presence_payload_size_(chunk_config.get_packet_presence_payload_size())
+    , too_old_index_(config.get_stat_index("too_old_heaps"))
+    , rejected_index_(config.get_stat_index("rejected_heaps"))
+    , batch_stats_(batch_stats)
+    , item_values_(chunk_config.get_items().size())
+    , extra_scratch_(chunk_config.get_max_heap_extra())
+    , window_(chunk_config.get_max_chunks())
+{
+}
+
+void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, heap_placement &placement)
+{
+    placement.state = heap_placement::status::discarded;
+    const std::vector<item_pointer_t> &items = chunk_config_.get_items();
+    std::fill(item_values_.begin(), item_values_.end(), -1);
+    if (!items.empty())
+    {
+        const pointer_decoder decoder(packet.heap_address_bits);
+        for (int i = 0; i < packet.n_items; i++)
+        {
+            const item_pointer_t pointer = load_be<item_pointer_t>(packet.pointers + i * sizeof(item_pointer_t));
+            if (!pointer_decoder::is_immediate(pointer))
+                continue;
+            const item_pointer_t id = item_pointer_t(decoder.get_id(pointer));
+            for (std::size_t j = 0; j < items.size(); j++)
+                if (items[j] == id)
+                    item_values_[j] = decoder.get_immediate(pointer);
+        }
+    }
+    chunk_place_data data;
+    data.packet = packet.packet;
+    data.packet_size = std::size_t(packet.payload - packet.packet) + std::size_t(packet.payload_length);
+    data.items = item_values_.data();
+    data.chunk_id = -1;
+    data.heap_index = 0;
+    data.heap_offset = 0;
+    data.batch_stats = batch_stats_;
+    data.extra = extra_scratch_.empty() ? nullptr : extra_scratch_.data();
+    data.extra_offset = 0;
+    data.extra_size = 0;
+    chunk_config_.get_place()(&data, sizeof(data));
+
+    // INT64_MAX is refused too: the window's tail would overflow past it.
+    if (data.chunk_id < 0 || data.chunk_id == std::numeric_limits<std::int64_t>::max())
+    {
+        batch_stats_[rejected_index_]++;
+        return;
+    }
+    if (data.chunk_id < window_.get_head())
+    {
+        batch_stats_[too_old_index_]++;
+        return;
+    }
+    if (data.chunk_id >= window_.get_tail())
+        move_window(data.chunk_id);
+    if (data.chunk_id < window_.get_head() || data.chunk_id >= window_.get_tail())
+    {
+        // A group moved on without us (lossy eviction): the chunk is gone.
+        batch_stats_[too_old_index_]++;
+        return;
+    }
+    chunk *c = window_.get(data.chunk_id);
+    if (!c)
+        return; // allocation declined: drop silently
+    const std::size_t heap_length = std::size_t(std::max<s_item_pointer_t>(h.get_heap_length(), 0));
+    if (!c->data || (c->data_size != 0 && (data.heap_offset > c->data_size ||
+                                           heap_length > c->data_size - data.heap_offset)))
+    {
+        SPEAD2_LOG_INFO("heap %" PRId64 " rejected: %zu bytes at offset %zu do not fit chunk %" PRId64,
+                        std::int64_t(h.get_cnt()), heap_length, data.heap_offset, data.chunk_id);
+        batch_stats_[rejected_index_]++;
+        return;
+    }
+    if (presence_payload_size_ == 0 && (data.heap_index >= c->present_size || !c->present))
+    {
+        SPEAD2_LOG_INFO("heap %" PRId64 " rejected: heap_index %zu is beyond present_size %zu",
+                        std::int64_t(h.get_cnt()), data.heap_index, c->present_size);
+        batch_stats_[rejected_index_]++;
+        return;
+    }
+    if (data.extra_size > 0)
+    {
+        // Copied now, so that even a heap that never completes delivers its extra data.
+        if (data.extra_size <= extra_scratch_.size() && c->extra &&
+            (c->extra_size == 0 ||
+             (data.extra_offset <= c->extra_size && data.extra_size <= c->extra_size - data.extra_offset)))
+            std::memcpy(c->extra.get() + data.extra_offset, extra_scratch_.data(), data.extra_size);
+        else
+            SPEAD2_LOG_INFO("extra data of heap %" PRId64 " dropped: %zu bytes at offset %zu do not fit",
+                            std::int64_t(h.get_cnt()), data.extra_size, data.extra_offset);
+    }
+    placement.state = heap_placement::status::placed;
+    placement.chunk_id = data.chunk_id;
+    placement.heap_index = data.heap_index;
+    placement.heap_offset = data.heap_offset;
+}
+
+std::uint8_t *chunk_stream_state::place_packet(void *context, live_heap &h, const packet_header &packet)
+{
+    chunk_stream_state &self = *static_cast<chunk_stream_state *>(context);
+    heap_placement &placement = h.get_placement();
+    if (placement.state == heap_placement::status::none)
+        self.place_heap(h, packet, placement);
+    if (placement.state != heap_placement::status::placed)
+        return nullptr;
+    // The chunk may have been retired (handed to the user) since the heap's first packet.
+    if (placement.chunk_id < self.window_.get_head())
+        return nullptr;
+    chunk *c = self.window_.get(placement.chunk_id);
+    if (self.presence_payload_size_ != 0)
+    {
+        const std::size_t index =
+            placement.heap_index + std::size_t(packet.payload_offset) / self.presence_payload_size_;
+        if (index < c->present_size && c->present)
+            c->present[index] = 1;
+    }
+    return c->data.get() + placement.heap_offset + std::size_t(packet.payload_offset);
+}
+
+void chunk_stream_state::heap_ready(const live_heap &h)
+{
+    const heap_placement &placement = h.get_placement();
+    if (placement.state != heap_placement::status::placed || !h.is_complete())
+        return;
+    if (placement.chunk_id < window_.get_head())
+    {
+        // Completed after its chunk was retired (spead2 4.4.1 counts these as too old).
+        batch_stats_[too_old_index_]++;
+        return;
+    }
+    if (presence_payload_size_ == 0)
+        window_.get(placement.chunk_id)->present[placement.heap_index] = 1;
+}
+
+} // namespace detail
+
+/// Chunks come from the allocate callback and go to the ready callback.
+class chunk_stream::simple_state : public detail::chunk_stream_state
+{
+private:
+    void release(chunk *c)
+    {
+        std::unique_ptr<chunk> owned(c);
+        if (owned && get_chunk_config().get_ready())
+            get_chunk_config().get_ready()(std::move(owned), get_batch_stats());
+    }
+
+protected:
+    void move_window(std::int64_t id) override
+    {
+        const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
+        window_.flush_until(target, [this](chunk *c) { release(c); });
+        window_.extend_to(id,
+                          [this](std::int64_t chunk_id) -> chunk *
+                          {
+                              std::unique_ptr<chunk> c = get_chunk_config().get_allocate()(chunk_id, get_batch_stats());
+                              if (c)
+                              {
+                                  c->chunk_id = chunk_id;
+                                  c->stream_id = get_stream_id();
+                              }
+                              return c.release();
+                          });
+    }
+
+public:
+    using detail::chunk_stream_state::chunk_stream_state;
+
+    ~simple_state() override
+    {
+        // Normally empty (stop flushes); free whatever is left without readying it.
+        window_.flush_until(window_.get_tail(), [](chunk *c) { delete c; });
+    }
+
+    void flush() { window_.flush_until(window_.get_tail(), [this](chunk *c) { release(c); }); }
+};
+
+chunk_stream::chunk_stream(io_context_ref io_context, const stream_config &config,
+                           const chunk_stream_config &chunk_config)
+    : stream(std::move(io_context), detail::chunk_stream_state::adjust_config(config, chunk_config))
+{
+    if (!chunk_config.get_allocate())
+        throw std::invalid_argument("chunk_config.allocate is not set");
+    state_ = std::make_unique<simple_state>(get_config(), chunk_config, batch_stats.data());
+    set_packet_placement(&detail::chunk_stream_state::place_packet, state_.get());
+}
+
+chunk_stream::~chunk_stream()
+{
+    stop();
+}
+
+const chunk_stream_config &chunk_stream::get_chunk_config() const
+{
+    return state_->get_chunk_config();
+}
+
+void chunk_stream::heap_ready(live_heap &&h)
+{
+    state_->heap_ready(h);
+}
+
+void chunk_stream::flush_chunks()
+{
+    state_->flush();
+}
+
+void chunk_stream::stop_received()
+{
+    // Live heaps first (they may still mark chunks present), then the chunks themselves.
+    stream::stop_received();
+    flush_chunks();
+}
+
+} // namespace spead2::recv
