@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Private helpers that turn address strings (numeric or host names) into Asio UDP addresses.
+#ifndef SPEAD2_OS_UDP_RESOLVE_H
+#define SPEAD2_OS_UDP_RESOLVE_H
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <asio.hpp>
+
+namespace spead2::detail
+{
+
+/**
+ * A numeric address as it is, a host name resolved (first result), or 0.0.0.0 for "".
+ * @throws std::system_error "resolve: Host not found ..." when the name does not resolve
+ */
+inline asio::ip::address resolve_address(const std::string &host)
+{
+    if (host.empty())
+        return asio::ip::address_v4::any();
+    std::error_code ec;
+    asio::ip::address addr = asio::ip::make_address(host, ec);
+    if (!ec)
+        return addr;
+    asio::io_context io_context;
+    asio::ip::udp::resolver resolver(io_context);
+    auto results = resolver.resolve(host, "0"); // throws system_error("resolve: ...")
+    return results.begin()->endpoint().address();
+}
+
+inline asio::ip::udp::endpoint resolve_udp_endpoint(const std::string &host, std::uint16_t port)
+{
+    return asio::ip::udp::endpoint(resolve_address(host), port);
+}
+
+} // namespace spead2::detail
+
+#endif // SPEAD2_OS_UDP_RESOLVE_H
