@@ -92,11 +92,6 @@ public:
          * stream_config::get_stat_index) for this batch; merged when the batch ends.
          */
         void add_stat(std::size_t index, std::uint64_t value) { owner_.batch_stats[index] += value; }
-        /**
-         * Adds @a value to statistic @a index (a COUNTER, e.g. a reader's drop count found with
-         * stream_config::get_stat_index) for this batch; merged when the batch ends.
-         */
-        void add_stat(std::size_t index, std::uint64_t value) { owner_.batch_stats[index] += value; }
         /// Whether the stream has stopped (readers stop reading then).
         bool is_stopped() const { return owner_.stopped_; }
         /// The transport has ended: a network stop (flushes, then stop_received()).
