@@ -18,12 +18,14 @@ namespace spead2::recv
 namespace detail
 {
 
-stream_config chunk_stream_state::adjust_config(const stream_config &config, const chunk_stream_config &chunk_config)
+stream_config chunk_stream_state::adjust_config(const stream_config &config,
+                                                const chunk_stream_config &chunk_config)
 {
     if (!chunk_config.get_place())
         throw std::invalid_argument("chunk_config.place is not set");
     if (config.get_packet_memcpy())
-        throw std::invalid_argument("chunk streams support only plain memcpy functions, not packet_memcpy_function");
+        throw std::invalid_argument(
+            "chunk streams support only plain memcpy functions, not packet_memcpy_function");
     stream_config out(config);
     // Chunk placement needs the heap size up front.
     out.set_allow_unsized_heaps(false);
@@ -56,7 +58,8 @@ void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, h
         const pointer_decoder decoder(packet.heap_address_bits);
         for (int i = 0; i < packet.n_items; i++)
         {
-            const item_pointer_t pointer = load_be<item_pointer_t>(packet.pointers + i * sizeof(item_pointer_t));
+            const item_pointer_t pointer =
+                load_be<item_pointer_t>(packet.pointers + i * sizeof(item_pointer_t));
             if (!pointer_decoder::is_immediate(pointer))
                 continue;
             const item_pointer_t id = item_pointer_t(decoder.get_id(pointer));
@@ -101,8 +104,8 @@ void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, h
     if (!c)
         return; // allocation declined: drop silently
     const std::size_t heap_length = std::size_t(std::max<s_item_pointer_t>(h.get_heap_length(), 0));
-    if (!c->data || (c->data_size != 0 && (data.heap_offset > c->data_size ||
-                                           heap_length > c->data_size - data.heap_offset)))
+    if (!c->data || (c->data_size != 0 &&
+                     (data.heap_offset > c->data_size || heap_length > c->data_size - data.heap_offset)))
     {
         SPEAD2_LOG_INFO("heap %" PRId64 " rejected: %zu bytes at offset %zu do not fit chunk %" PRId64,
                         std::int64_t(h.get_cnt()), heap_length, data.heap_offset, data.chunk_id);
@@ -191,7 +194,8 @@ protected:
         window_.extend_to(id,
                           [this](std::int64_t chunk_id) -> chunk *
                           {
-                              std::unique_ptr<chunk> c = get_chunk_config().get_allocate()(chunk_id, get_batch_stats());
+                              std::unique_ptr<chunk> c =
+                                  get_chunk_config().get_allocate()(chunk_id, get_batch_stats());
                               if (c)
                               {
                                   c->chunk_id = chunk_id;
@@ -210,7 +214,10 @@ public:
         window_.flush_until(window_.get_tail(), [](chunk *c) { delete c; });
     }
 
-    void flush() { window_.flush_until(window_.get_tail(), [this](chunk *c) { release(c); }); }
+    void flush()
+    {
+        window_.flush_until(window_.get_tail(), [this](chunk *c) { release(c); });
+    }
 };
 
 chunk_stream::chunk_stream(io_context_ref io_context, const stream_config &config,

@@ -61,12 +61,9 @@ protected:
         window_.flush_until(target, [](chunk *) {});
         // Publish our progress before asking for new chunks: a LOSSLESS wait must never wait for us.
         group_.set_head_locked(index_, window_.get_head());
-        window_.extend_to(id,
-                          [&](std::int64_t chunk_id)
-                          {
-                              return group_.acquire_locked(lock, index_, chunk_id, get_stream_id(),
-                                                           get_batch_stats());
-                          });
+        window_.extend_to(
+            id, [&](std::int64_t chunk_id)
+            { return group_.acquire_locked(lock, index_, chunk_id, get_stream_id(), get_batch_stats()); });
         group_.ready_released_locked(get_batch_stats());
     }
 
@@ -180,7 +177,8 @@ chunk_stream_group::~chunk_stream_group()
     window_.flush_until(window_.get_tail(), [](chunk *c) { delete c; });
 }
 
-chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_context, const stream_config &config,
+chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_context,
+                                                            const stream_config &config,
                                                             const chunk_stream_config &chunk_config)
 {
     if (chunk_config.get_max_chunks() > config_.get_max_chunks())
@@ -194,8 +192,8 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
             throw std::runtime_error("Cannot add a stream after group has started receiving data");
         members_.reserve(members_.size() + 1);
         heads_.reserve(heads_.size() + 1);
-        auto m = std::make_unique<chunk_stream_group_member>(*this, members_.size(), std::move(io_context), config,
-                                                             chunk_config);
+        auto m = std::make_unique<chunk_stream_group_member>(*this, members_.size(), std::move(io_context),
+                                                             config, chunk_config);
         added = m.get();
         members_.push_back(std::move(m));
         heads_.push_back(0);
@@ -255,10 +253,11 @@ void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head)
     }
 }
 
-chunk *chunk_stream_group::acquire_locked(std::unique_lock<std::mutex> &lock, std::size_t index, std::int64_t id,
-                                          std::uintptr_t stream_id, std::uint64_t *batch_stats)
+chunk *chunk_stream_group::acquire_locked(std::unique_lock<std::mutex> &lock, std::size_t index,
+                                          std::int64_t id, std::uintptr_t stream_id,
+                                          std::uint64_t *batch_stats)
 {
-    (void) index;
+    (void)index;
     while (true)
     {
         if (stopped_ || id < window_.get_head())

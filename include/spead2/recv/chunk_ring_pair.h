@@ -41,8 +41,10 @@ private:
 protected:
     /// @throws std::invalid_argument if either ring is null
     chunk_ring_pair(std::shared_ptr<DataRingbuffer> data_ring, std::shared_ptr<FreeRingbuffer> free_ring)
-        : data_ring_(data_ring ? std::move(data_ring) : throw std::invalid_argument("data_ring must not be null"))
-        , free_ring_(free_ring ? std::move(free_ring) : throw std::invalid_argument("free_ring must not be null"))
+        : data_ring_(data_ring ? std::move(data_ring)
+                               : throw std::invalid_argument("data_ring must not be null"))
+        , free_ring_(free_ring ? std::move(free_ring)
+                               : throw std::invalid_argument("free_ring must not be null"))
     {
     }
 
@@ -68,7 +70,8 @@ protected:
      */
     chunk_ready_function make_ready(chunk_ready_function user_ready)
     {
-        return [this, user_ready = std::move(user_ready)](std::unique_ptr<chunk> &&c, std::uint64_t *batch_stats)
+        return
+            [this, user_ready = std::move(user_ready)](std::unique_ptr<chunk> &&c, std::uint64_t *batch_stats)
         {
             if (user_ready)
                 user_ready(std::move(c), batch_stats);

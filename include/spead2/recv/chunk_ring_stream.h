@@ -53,8 +53,9 @@ protected:
 
 public:
     /// @throws std::invalid_argument as chunk_stream, or if a ring is null
-    chunk_ring_stream(io_context_ref io_context, const stream_config &config, const chunk_stream_config &chunk_config,
-                      std::shared_ptr<DataRingbuffer> data_ring, std::shared_ptr<FreeRingbuffer> free_ring)
+    chunk_ring_stream(io_context_ref io_context, const stream_config &config,
+                      const chunk_stream_config &chunk_config, std::shared_ptr<DataRingbuffer> data_ring,
+                      std::shared_ptr<FreeRingbuffer> free_ring)
         : ring_pair(std::move(data_ring), std::move(free_ring))
         , chunk_stream(std::move(io_context), config, adjust_chunk_config(chunk_config))
     {

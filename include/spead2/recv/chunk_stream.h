@@ -110,7 +110,8 @@ public:
      * @throws std::invalid_argument if the place or allocate callback is missing, and see
      * detail::chunk_stream_state::adjust_config
      */
-    chunk_stream(io_context_ref io_context, const stream_config &config, const chunk_stream_config &chunk_config);
+    chunk_stream(io_context_ref io_context, const stream_config &config,
+                 const chunk_stream_config &chunk_config);
     ~chunk_stream() override;
 
     const chunk_stream_config &get_chunk_config() const;

@@ -42,7 +42,8 @@ protected:
 
 public:
     /// @throws std::invalid_argument if a ring is null
-    chunk_stream_ring_group(const chunk_stream_group_config &config, std::shared_ptr<DataRingbuffer> data_ring,
+    chunk_stream_ring_group(const chunk_stream_group_config &config,
+                            std::shared_ptr<DataRingbuffer> data_ring,
                             std::shared_ptr<FreeRingbuffer> free_ring)
         : ring_pair(std::move(data_ring), std::move(free_ring))
         , chunk_stream_group(adjust_group_config(config))

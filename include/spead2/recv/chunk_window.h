@@ -59,7 +59,8 @@ public:
             head_ = tail_ = target;
     }
 
-    /// Appends chunks up to and including @a id (which must be < head + max_chunks), each from @a acquire(id).
+    /// Appends chunks up to and including @a id (which must be < head + max_chunks), each from @a
+    /// acquire(id).
     template<typename F>
     void extend_to(std::int64_t id, F &&acquire)
     {

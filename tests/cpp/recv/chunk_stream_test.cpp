@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// chunk_stream: window, placement, presence, extra and statistics (expected values checked
+/// against spead2 4.5.1 driven as a black box with the same packets).
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <gtest/gtest.h>
+#include <spead2/common/thread_pool.h>
+#include <spead2/recv/chunk_stream.h>
+#include <spead2/recv/mem_to_stream.h>
+#include "recv/test_packets.h"
+
+namespace spead2::recv::test
+{
+namespace
+{
+
+constexpr item_pointer_t chunk_item = 0x1000;
+constexpr item_pointer_t index_item = 0x1001;
+
+/// One heap of @a hsize bytes (filled with cnt) in @a npk packets, keeping only the packets in @a only.
+bytes heap_packets(s_item_pointer_t cnt, s_item_pointer_t chunk, s_item_pointer_t idx, int hsize = 4,
+                   int npk = 1, std::vector<int> only = {})
+{
+    bytes out;
+    const int per = hsize / npk;
+    for (int k = 0; k < npk; k++)
+    {
+        if (!only.empty() && std::find(only.begin(), only.end(), k) == only.end())
+            continue;
+        std::vector<item_pointer_t> items;
+        if (chunk >= 0)
+            items.push_back(imm(chunk_item, chunk));
+        items.push_back(imm(index_item, idx));
+        auto p = make_packet(cnt, k * per, std::string(per, char(cnt)), hsize, items);
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+/// chunk_id = item 0x1000, heap_index = item 0x1001, heap_offset = heap_index * HEAP_LENGTH.
+void place_by_items(chunk_place_data *data, std::size_t size)
+{
+    ASSERT_EQ(size, sizeof(chunk_place_data));
+    if (data->items[0] == -1 || data->items[1] == -1)
+        return;
+    data->chunk_id = data->items[0];
+    data->heap_index = std::size_t(data->items[1]);
+    data->heap_offset = std::size_t(data->items[1] * data->items[2]);
+}
+
+struct result
+{
+    std::int64_t chunk_id;
+    std::vector<int> present;
+    std::string data;
+    std::uintptr_t stream_id;
+    std::string extra;
+};
+
+struct fixture
+{
+    thread_pool pool{1};
+    std::vector<result> ready;
+    std::vector<std::int64_t> allocated;
+    std::size_t present_size = 4;
+    std::size_t data_size = 16;
+    std::size_t extra_size = 0;
+    std::int64_t null_chunk = -1;
+    stream_config config = stream_config().set_max_heaps(8).set_stream_id(7);
+    chunk_stream_config chunk_config;
+
+    fixture()
+    {
+        chunk_config.set_items({chunk_item, index_item, HEAP_LENGTH_ID}).set_place(place_by_items);
+        chunk_config.set_allocate(
+            [this](std::int64_t id, std::uint64_t *) -> std::unique_ptr<chunk>
+            {
+                allocated.push_back(id);
+                if (id == null_chunk)
+                    return nullptr;
+                auto c = std::make_unique<chunk>();
+                c->present = memory_allocator::pointer(new std::uint8_t[present_size](), {});
+                c->present_size = present_size;
+                c->data = memory_allocator::pointer(new std::uint8_t[data_size](), {});
+                c->data_size = data_size;
+                if (extra_size)
+                {
+                    c->extra = memory_allocator::pointer(new std::uint8_t[extra_size](), {});
+                    c->extra_size = extra_size;
+                }
+                return c;
+            });
+        chunk_config.set_ready(
+            [this](std::unique_ptr<chunk> &&c, std::uint64_t *)
+            {
+                result r{c->chunk_id,
+                         {},
+                         std::string(reinterpret_cast<char *>(c->data.get()), data_size),
+                         c->stream_id,
+                         {}};
+                for (std::size_t i = 0; i < c->present_size; i++)
+                    r.present.push_back(c->present[i]);
+                if (c->extra)
+                    r.extra.assign(reinterpret_cast<char *>(c->extra.get()), extra_size);
+                ready.push_back(std::move(r));
+            });
+    }
+
+    stream_stats run(const bytes &buf)
+    {
+        chunk_stream s(pool, config, chunk_config);
+        mem_to_stream(s, buf.data(), buf.size());
+        return s.get_stats();
+    }
+
+    std::vector<std::int64_t> ready_ids() const
+    {
+        std::vector<std::int64_t> out;
+        for (const auto &r : ready)
+            out.push_back(r.chunk_id);
+        return out;
+    }
+};
+
+std::string fill(std::initializer_list<std::pair<int, int>> runs)
+{
+    std::string out;
+    for (auto [value, count] : runs)
+        out.append(std::size_t(count), char(value));
+    return out;
+}
+
+TEST(chunk_stream_config, validation)
+{
+    chunk_stream_config c;
+    EXPECT_EQ(c.get_max_chunks(), 2u);
+    EXPECT_EQ(chunk_stream_config::default_max_chunks, 2u);
+    try
+    {
+        c.set_max_chunks(0);
+        FAIL();
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "max_chunks cannot be 0");
+    }
+    EXPECT_THROW(c.enable_packet_presence(0), std::invalid_argument);
+    EXPECT_EQ(&c.enable_packet_presence(16), &c);
+    EXPECT_EQ(c.get_packet_presence_payload_size(), 16u);
+    c.disable_packet_presence();
+    EXPECT_EQ(c.get_packet_presence_payload_size(), 0u);
+}
+
+TEST(chunk_stream, missing_place_or_allocate)
+{
+    thread_pool pool;
+    try
+    {
+        chunk_stream s(pool, stream_config(), chunk_stream_config());
+        FAIL();
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "chunk_config.place is not set");
+    }
+    EXPECT_THROW(chunk_stream(pool, stream_config(), chunk_stream_config().set_place(place_by_items)),
+                 std::invalid_argument);
+}
+
+TEST(chunk_stream, config_changes)
+{
+    fixture f;
+    chunk_stream s(f.pool, f.config, f.chunk_config);
+    EXPECT_FALSE(s.get_config().get_allow_unsized_heaps());
+    EXPECT_EQ(s.get_config().get_stat_index("too_old_heaps"), stream_stat_indices::custom);
+    EXPECT_EQ(s.get_config().get_stat_index("rejected_heaps"), stream_stat_indices::custom + 1);
+    EXPECT_EQ(s.get_chunk_config().get_max_chunks(), 2u);
+}
+
+TEST(chunk_stream, in_order)
+{
+    fixture f;
+    auto stats = f.run(
+        concat({heap_packets(1, 0, 0), heap_packets(2, 0, 1), heap_packets(3, 0, 3), heap_packets(4, 1, 0)}));
+    ASSERT_EQ(f.ready.size(), 2u);
+    EXPECT_EQ(f.ready[0].chunk_id, 0);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 1, 0, 1}));
+    EXPECT_EQ(f.ready[0].data, fill({{1, 4}, {2, 4}, {0, 4}, {3, 4}}));
+    EXPECT_EQ(f.ready[0].stream_id, 7u);
+    EXPECT_EQ(f.ready[1].chunk_id, 1);
+    EXPECT_EQ(f.ready[1].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(f.ready[1].data, fill({{4, 4}, {0, 12}}));
+    EXPECT_EQ(stats["heaps"], 4u);
+    EXPECT_EQ(stats["packets"], 4u);
+    EXPECT_EQ(stats["too_old_heaps"], 0u);
+    EXPECT_EQ(stats["rejected_heaps"], 0u);
+}
+
+TEST(chunk_stream, too_old_heaps_still_count_as_heaps)
+{
+    fixture f;
+    auto stats = f.run(concat({heap_packets(1, 0, 0), heap_packets(2, 1, 0), heap_packets(3, 2, 0),
+                               heap_packets(4, 3, 1), heap_packets(5, 0, 2), heap_packets(6, 1, 3)}));
+    EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0, 1, 2, 3}));
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(f.ready[1].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(f.ready[3].present, (std::vector<int>{0, 1, 0, 0}));
+    EXPECT_EQ(f.ready[3].data, fill({{0, 4}, {4, 4}, {0, 8}}));
+    EXPECT_EQ(stats["heaps"], 6u);
+    EXPECT_EQ(stats["too_old_heaps"], 2u);
+    EXPECT_EQ(stats["rejected_heaps"], 0u);
+}
+
+TEST(chunk_stream, rejected_heap)
+{
+    fixture f;
+    auto stats = f.run(concat({heap_packets(1, 0, 0), heap_packets(2, -1, 1), heap_packets(3, 0, 2)}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 0, 1, 0}));
+    EXPECT_EQ(f.ready[0].data, fill({{1, 4}, {0, 4}, {3, 4}, {0, 4}}));
+    EXPECT_EQ(stats["heaps"], 3u);
+    EXPECT_EQ(stats["rejected_heaps"], 1u);
+    EXPECT_EQ(stats["too_old_heaps"], 0u);
+}
+
+TEST(chunk_stream, heap_completing_after_its_chunk_retired_is_too_old)
+{
+    fixture f;
+    f.data_size = 32;
+    auto stats = f.run(concat({heap_packets(1, 0, 0, 8, 2, {0}), heap_packets(2, 2, 0, 8),
+                               heap_packets(3, 3, 0, 8), heap_packets(1, 0, 0, 8, 2, {1})}));
+    EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0, 1, 2, 3}));
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 0, 0, 0}));
+    // Only the packet that arrived while chunk 0 was live was written.
+    EXPECT_EQ(f.ready[0].data, fill({{1, 4}, {0, 28}}));
+    EXPECT_EQ(f.ready[1].present, (std::vector<int>{0, 0, 0, 0}));
+    EXPECT_EQ(f.ready[2].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(f.ready[3].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(stats["heaps"], 3u);
+    EXPECT_EQ(stats["packets"], 4u);
+    EXPECT_EQ(stats["too_old_heaps"], 1u);
+}
+
+TEST(chunk_stream, incomplete_heap_not_present_but_written)
+{
+    fixture f;
+    f.data_size = 32;
+    auto stats = f.run(concat({heap_packets(1, 0, 0, 8, 2, {0}), heap_packets(2, 0, 1, 8)}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 1, 0, 0}));
+    EXPECT_EQ(f.ready[0].data, fill({{1, 4}, {0, 4}, {2, 8}, {0, 16}}));
+    EXPECT_EQ(stats["heaps"], 2u);
+    EXPECT_EQ(stats["incomplete_heaps_flushed"], 1u);
+}
+
+TEST(chunk_stream, window_starts_at_zero_or_backfills)
+{
+    {
+        fixture f;
+        f.run(heap_packets(1, 5, 0));
+        EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{4, 5}));
+        EXPECT_EQ(f.allocated, (std::vector<std::int64_t>{4, 5}));
+    }
+    {
+        fixture f;
+        f.run(heap_packets(1, 0, 1));
+        EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0}));
+    }
+    {
+        fixture f;
+        f.chunk_config.set_max_chunks(3);
+        f.run(heap_packets(1, 1, 1));
+        EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0, 1}));
+    }
+}
+
+TEST(chunk_stream, jump_far_ahead)
+{
+    fixture f;
+    f.chunk_config.set_max_chunks(3);
+    auto stats = f.run(concat(
+        {heap_packets(1, 1, 1), heap_packets(2, 9, 0), heap_packets(3, 8, 0), heap_packets(4, 10, 2)}));
+    EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0, 1, 7, 8, 9, 10}));
+    EXPECT_EQ(f.allocated, (std::vector<std::int64_t>{0, 1, 7, 8, 9, 10}));
+    EXPECT_EQ(f.ready[3].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(f.ready[5].present, (std::vector<int>{0, 0, 1, 0}));
+    EXPECT_EQ(stats["heaps"], 4u);
+    EXPECT_EQ(stats["too_old_heaps"], 0u);
+}
+
+TEST(chunk_stream, null_chunk_skipped_silently)
+{
+    fixture f;
+    f.null_chunk = 1;
+    auto stats = f.run(
+        concat({heap_packets(1, 0, 0), heap_packets(2, 1, 0), heap_packets(3, 1, 1), heap_packets(4, 2, 2)}));
+    EXPECT_EQ(f.allocated, (std::vector<std::int64_t>{0, 1, 2}));
+    EXPECT_EQ(f.ready_ids(), (std::vector<std::int64_t>{0, 2}));
+    EXPECT_EQ(f.ready[1].present, (std::vector<int>{0, 0, 1, 0}));
+    EXPECT_EQ(stats["heaps"], 4u);
+    EXPECT_EQ(stats["too_old_heaps"], 0u);
+    EXPECT_EQ(stats["rejected_heaps"], 0u);
+}
+
+TEST(chunk_stream, lossy_input_dropped_reordered_duplicated)
+{
+    fixture f;
+    f.data_size = 32;
+    f.config.set_allow_out_of_order(true);
+    // Heap 1 (chunk 0, idx 0) arrives reversed; heap 2 loses a packet; heap 3 is duplicated.
+    auto stats = f.run(
+        concat({heap_packets(1, 0, 0, 8, 2, {1}), heap_packets(3, 0, 2, 8), heap_packets(1, 0, 0, 8, 2, {0}),
+                heap_packets(2, 0, 1, 8, 2, {1}), heap_packets(3, 0, 2, 8)}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 0, 1, 0}));
+    EXPECT_EQ(f.ready[0].data, fill({{1, 8}, {0, 4}, {2, 4}, {3, 8}, {0, 8}}));
+    EXPECT_EQ(stats["heaps"], 4u);
+    EXPECT_EQ(stats["incomplete_heaps_flushed"], 1u);
+    EXPECT_EQ(stats["packets"], 5u);
+}
+
+TEST(chunk_stream, packet_presence_out_of_order)
+{
+    fixture f;
+    f.data_size = 32;
+    f.present_size = 8;
+    f.config.set_allow_out_of_order(true);
+    f.chunk_config.enable_packet_presence(4);
+    auto stats = f.run(concat({heap_packets(1, 0, 0, 8, 2, {1}), heap_packets(2, 0, 1, 8, 2, {0})}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    // present[heap_index + payload_offset / 4]: both packets land on index 1.
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 1, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(f.ready[0].data, fill({{0, 4}, {1, 4}, {2, 4}, {0, 20}}));
+    EXPECT_EQ(stats["heaps"], 2u);
+    EXPECT_EQ(stats["incomplete_heaps_flushed"], 2u);
+}
+
+TEST(chunk_stream, packet_presence_in_order_rejects_later_first_packet)
+{
+    fixture f;
+    f.data_size = 32;
+    f.present_size = 8;
+    f.chunk_config.enable_packet_presence(4);
+    auto stats = f.run(concat({heap_packets(1, 0, 0, 8, 2, {1}), heap_packets(2, 0, 1, 8, 2, {0})}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 1, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(f.ready[0].data, fill({{0, 8}, {2, 4}, {0, 20}}));
+    EXPECT_EQ(stats["heaps"], 1u);
+    EXPECT_EQ(stats["packets"], 2u);
+}
+
+TEST(chunk_stream, extra_copied_even_for_incomplete_heaps)
+{
+    fixture f;
+    f.data_size = 32;
+    f.extra_size = 8;
+    f.chunk_config.set_max_heap_extra(2);
+    f.chunk_config.set_place(
+        [](chunk_place_data *data, std::size_t size)
+        {
+            place_by_items(data, size);
+            data->extra[0] = std::uint8_t(0xA0 + data->heap_index);
+            data->extra[1] = std::uint8_t(data->packet_size);
+            data->extra_offset = 2 * data->heap_index;
+            data->extra_size = 2;
+        });
+    f.run(concat({heap_packets(1, 0, 0, 8, 2, {0}), heap_packets(2, 0, 1, 8)}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 1, 0, 0}));
+    // Packet sizes: 8 header + 6 pointers * 8 + payload (4, then 8).
+    EXPECT_EQ(f.ready[0].extra, std::string("\xA0\x3C\xA1\x40\0\0\0\0", 8));
+}
+
+TEST(chunk_stream, out_of_bounds_placement_rejected)
+{
+    fixture f;
+    f.present_size = 2;
+    auto stats = f.run(concat({heap_packets(1, 0, 3), heap_packets(2, 0, 1)}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{0, 1}));
+    EXPECT_EQ(stats["rejected_heaps"], 1u);
+}
+
+TEST(chunk_stream, items_see_specials_and_batch_stats)
+{
+    fixture f;
+    std::vector<s_item_pointer_t> seen;
+    f.chunk_config.set_items({HEAP_CNT_ID, PAYLOAD_LENGTH_ID, 0x1234, chunk_item});
+    f.chunk_config.set_place(
+        [&](chunk_place_data *data, std::size_t)
+        {
+            seen.assign(data->items, data->items + 4);
+            data->batch_stats[stream_stat_indices::custom + 1] += 10; // rejected_heaps, via the batch
+            data->chunk_id = 0;
+        });
+    auto stats = f.run(heap_packets(42, 3, 0));
+    EXPECT_EQ(seen, (std::vector<s_item_pointer_t>{42, 4, -1, 3}));
+    EXPECT_EQ(stats["rejected_heaps"], 10u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 0, 0, 0}));
+}
+
+} // namespace
+} // namespace spead2::recv::test
