@@ -276,3 +276,21 @@ def test_packet_generator_matches_reference():
     ours = json.loads(ours.stdout)
     for case, a, b in zip(cases, ours, expected):
         assert a == b, case
+
+
+def test_short_payload_with_spilled_padding_pointer():
+    """A 5-byte addressed item whose NULL padding pointer spills into a second packet.
+
+    The item's bytes sit at its address (0), followed by zero padding. spead2 4.5.1 differs here:
+    it writes the 8-byte payload of the first packet as 00 00 00 90 91 92 93 94 (the value
+    right-aligned, as for an immediate), so its own receiver decodes the item as 00 00 00 90 91.
+    We keep the bytes where the item pointer says they are.
+    """
+    heap = send.Heap()
+    heap.add_item(_Item(0x1000, bytes(range(0x90, 0x95)), immediate=False))
+    heap.add_item(_Item(0x1001, b"\x05"))
+    packets = list(send.PacketGenerator(heap, 5, 64))
+    assert len(packets) == 2
+    assert packets[0][-8:] == bytes(range(0x90, 0x95)) + bytes(3)
+    assert _fields(packets[0]) == (5, 9, 0, 8)
+    assert _fields(packets[1]) == (5, 9, 8, 1)
