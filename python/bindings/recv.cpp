@@ -349,14 +349,16 @@ void bind_heaps(nb::module_ &m)
         .def_prop_ro("is_immediate", [](const raw_item &r) { return r.item.is_immediate; })
         .def_prop_ro("immediate_value", [](const raw_item &r) { return r.item.immediate_value; });
 
-    nb::class_<recv::heap_base>(m, "HeapBase", nb::is_weak_referenceable(), "What complete and incomplete received heaps have in common.")
+    nb::class_<recv::heap_base>(m, "HeapBase", nb::is_weak_referenceable(),
+                                "What complete and incomplete received heaps have in common.")
         .def_prop_ro("cnt", &recv::heap_base::get_cnt)
         .def_prop_ro("flavour", [](const recv::heap_base &h) { return h.get_flavour(); })
         .def("get_items", &get_items, "The items (RawItem) of the heap, except descriptors.")
         .def("is_start_of_stream", &recv::heap_base::is_start_of_stream)
         .def("is_end_of_stream", &recv::heap_base::is_end_of_stream);
 
-    nb::class_<recv::heap, recv::heap_base>(m, "Heap", nb::is_weak_referenceable(), "A received heap with all of its payload.")
+    nb::class_<recv::heap, recv::heap_base>(m, "Heap", nb::is_weak_referenceable(),
+                                            "A received heap with all of its payload.")
         .def("get_descriptors", &recv::heap::get_descriptors, "The descriptors in the heap (RawDescriptor).");
 
     nb::class_<recv::incomplete_heap, recv::heap_base>(m, "IncompleteHeap", nb::is_weak_referenceable(),

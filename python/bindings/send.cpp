@@ -388,7 +388,8 @@ void bind_send_config(nb::module_ &m)
 
 void bind_send_heaps(nb::module_ &m)
 {
-    nb::class_<heap_wrapper>(m, "Heap", nb::is_weak_referenceable(), "A heap to send. Items refer to (and keep alive) their buffers.")
+    nb::class_<heap_wrapper>(m, "Heap", nb::is_weak_referenceable(),
+                             "A heap to send. Items refer to (and keep alive) their buffers.")
         .def(nb::init<const flavour &>(), "flavour"_a = flavour())
         .def("add_item", &heap_wrapper::add_item_py, "item"_a,
              "Add an item (an object with id, to_buffer() and allow_immediate()). Its buffer is "
