@@ -257,10 +257,19 @@ void tcp_reader::process(stream_base::add_packet_state &state)
         const s_item_pointer_t size = get_packet_size(data, avail);
         if (size < 0)
         {
+            // Logged once per run of garbage, not per 8 bytes.
+            if (garbage_bytes_ == 0)
+                SPEAD2_LOG_INFO("tcp_reader: bad packet header; skipping 8 bytes at a time to resynchronise");
             bad_headers_.fetch_add(1, std::memory_order_relaxed);
-            SPEAD2_LOG_INFO("tcp_reader: bad packet header; skipping 8 bytes");
+            garbage_bytes_ += header_size;
             head_ += header_size;
             continue;
+        }
+        if (garbage_bytes_ > 0)
+        {
+            SPEAD2_LOG_INFO("tcp_reader: resynchronised after skipping %llu bytes",
+                            (unsigned long long)garbage_bytes_);
+            garbage_bytes_ = 0;
         }
         if (size == 0)
         {

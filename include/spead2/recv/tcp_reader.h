@@ -54,6 +54,8 @@ private:
     std::size_t scan_pointers_ = 0;
     int scan_heap_address_bits_ = 0;
     std::int64_t scan_payload_length_ = -1;
+    /// Bytes skipped since the last header that could start a packet (for logging).
+    std::uint64_t garbage_bytes_ = 0;
 
     std::atomic<std::uint64_t> bad_headers_{0};
     std::atomic<std::uint64_t> oversized_packets_{0};

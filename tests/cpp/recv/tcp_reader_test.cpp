@@ -174,6 +174,7 @@ TEST_F(tcp_reader_fixture, multi_packet_heap_in_one_write)
 
 TEST_F(tcp_reader_fixture, garbage_resynchronises)
 {
+    spead2::test::log_capture logs;
     ring_stream<> s(tp);
     tcp_reader *r = nullptr;
     s.emplace_reader<probed_tcp_reader>(&r, listen());
@@ -189,6 +190,13 @@ TEST_F(tcp_reader_fixture, garbage_resynchronises)
                                                   "3:" + expected_items(3)}));
     EXPECT_EQ(r->get_bad_headers(), 3u);
     EXPECT_EQ(s.get_stats().packets, 3u);
+    std::vector<std::string> tcp_logs;
+    for (const auto &m : logs.messages())
+        if (m.second.rfind("tcp_reader:", 0) == 0)
+            tcp_logs.push_back(m.second);
+    EXPECT_EQ(tcp_logs, (std::vector<std::string>{
+                            "tcp_reader: bad packet header; skipping 8 bytes at a time to resynchronise",
+                            "tcp_reader: resynchronised after skipping 24 bytes"}));
 }
 
 TEST_F(tcp_reader_fixture, oversized_packets_are_drained)

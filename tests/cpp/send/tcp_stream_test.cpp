@@ -259,8 +259,9 @@ TEST(tcp_stream, destroyed_while_connecting)
     thread_pool tp(1);
     asio::io_context io;
     tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    // No listen(): connecting to a bound, non-listening port is refused, maybe only after the
-    // stream has gone; either way the handler runs exactly once and touches nothing freed.
+    // No listen(): connecting to a bound, non-listening port is usually refused (rarely a TCP
+    // self-connect succeeds), maybe only after the stream has gone, or it is aborted. Whatever
+    // the outcome, the handler runs exactly once and touches nothing freed (ASan checks).
     std::promise<std::error_code> connected;
     {
         tcp_stream s(tp, [&](const std::error_code &ec) { connected.set_value(ec); },
@@ -268,7 +269,10 @@ TEST(tcp_stream, destroyed_while_connecting)
     }
     auto f = connected.get_future();
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
-    EXPECT_TRUE(f.get());
+    const std::error_code ec = f.get();
+    EXPECT_TRUE(!ec || ec == std::error_code(ECONNREFUSED, std::system_category()) ||
+                ec == std::error_code(ECANCELED, std::system_category()))
+        << ec.message();
 }
 
 TEST(tcp_stream, exactly_one_endpoint)
