@@ -11,46 +11,13 @@
 #include <spead2/common/thread_pool.h>
 #include <spead2/recv/chunk_stream.h>
 #include <spead2/recv/mem_to_stream.h>
+#include "recv/chunk_test_util.h"
 #include "recv/test_packets.h"
 
 namespace spead2::recv::test
 {
 namespace
 {
-
-constexpr item_pointer_t chunk_item = 0x1000;
-constexpr item_pointer_t index_item = 0x1001;
-
-/// One heap of @a hsize bytes (filled with cnt) in @a npk packets, keeping only the packets in @a only.
-bytes heap_packets(s_item_pointer_t cnt, s_item_pointer_t chunk, s_item_pointer_t idx, int hsize = 4,
-                   int npk = 1, std::vector<int> only = {})
-{
-    bytes out;
-    const int per = hsize / npk;
-    for (int k = 0; k < npk; k++)
-    {
-        if (!only.empty() && std::find(only.begin(), only.end(), k) == only.end())
-            continue;
-        std::vector<item_pointer_t> items;
-        if (chunk >= 0)
-            items.push_back(imm(chunk_item, chunk));
-        items.push_back(imm(index_item, idx));
-        auto p = make_packet(cnt, k * per, std::string(per, char(cnt)), hsize, items);
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
-/// chunk_id = item 0x1000, heap_index = item 0x1001, heap_offset = heap_index * HEAP_LENGTH.
-void place_by_items(chunk_place_data *data, std::size_t size)
-{
-    ASSERT_EQ(size, sizeof(chunk_place_data));
-    if (data->items[0] == -1 || data->items[1] == -1)
-        return;
-    data->chunk_id = data->items[0];
-    data->heap_index = std::size_t(data->items[1]);
-    data->heap_offset = std::size_t(data->items[1] * data->items[2]);
-}
 
 struct result
 {
@@ -125,14 +92,6 @@ struct fixture
         return out;
     }
 };
-
-std::string fill(std::initializer_list<std::pair<int, int>> runs)
-{
-    std::string out;
-    for (auto [value, count] : runs)
-        out.append(std::size_t(count), char(value));
-    return out;
-}
 
 TEST(chunk_stream_config, validation)
 {
