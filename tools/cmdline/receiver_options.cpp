@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The receiver option group.
+#include <memory>
+#include <stdexcept>
+#include <spead2/common/memory_pool.h>
+#include <spead2/features.h>
+#include <spead2/recv/tcp_reader.h>
+#include <spead2/recv/udp_reader.h>
+#if SPEAD2_USE_PCAP
+#include <spead2/recv/udp_pcap_file_reader.h>
+#endif
+#include "endpoint.h"
+#include "receiver_options.h"
+
+namespace spead2::tools
+{
+
+void receiver_options::add_options(CLI::App &app, const option_namer &names)
+{
+    auto add = [&](const std::string &name, auto &var, const std::string &help) -> CLI::Option *
+    {
+        auto n = names.flag(name);
+        return n.empty() ? nullptr : app.add_option(n, var, help);
+    };
+    auto flag = [&](const std::string &name, bool &var, const std::string &help)
+    {
+        if (auto n = names.flag(name); !n.empty())
+            app.add_flag(n, var, help);
+    };
+    add("bind", bind, "Interface address (for multicast subscriptions)");
+    packet_opt_ = add("packet", packet, "Maximum packet size to accept [UDP: 9200, TCP: 65536]");
+    if (packet_opt_)
+        packet_opt_->default_str("");
+    buffer_opt_ = add("buffer", buffer, "Socket buffer size [UDP: 8 MiB, TCP: 212992]");
+    if (buffer_opt_)
+        buffer_opt_->default_str("");
+    add("concurrent-heaps", max_heaps, "Maximum number of in-flight heaps, per substream");
+    add("substreams", substreams, "Number of parallel substreams");
+    add("ring-heaps", ring_heaps, "Ring buffer capacity in heaps");
+    flag("mem-pool", mem_pool, "Use a memory pool");
+    add("mem-lower", mem_lower, "Minimum allocation which will use the memory pool");
+    add("mem-upper", mem_upper, "Maximum allocation which will use the memory pool");
+    add("mem-max-free", mem_max_free, "Maximum free memory buffers");
+    add("mem-initial", mem_initial, "Initial free memory buffers");
+    flag("memcpy-nt", memcpy_nt, "Use non-temporal memcpy");
+    flag("ibv", ibv, "Use ibverbs (not available in this build)");
+    add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
+    add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
+}
+
+void receiver_options::finalize(const protocol_options &protocol)
+{
+    if (ibv)
+    {
+        if (protocol.tcp)
+            throw std::invalid_argument("--ibv and --tcp are incompatible");
+        if (bind.empty())
+            throw std::invalid_argument("--ibv requires --bind");
+        throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
+    }
+    if (!packet_opt_ || packet_opt_->count() == 0)
+        packet = protocol.tcp ? recv::tcp_reader::default_max_size : recv::udp_reader::default_max_size;
+    if (!buffer_opt_ || buffer_opt_->count() == 0)
+        buffer = protocol.tcp ? recv::tcp_reader::default_buffer_size : recv::udp_reader::default_buffer_size;
+}
+
+recv::stream_config receiver_options::make_stream_config(const protocol_options &protocol) const
+{
+    recv::stream_config config;
+    config.set_max_heaps(max_heaps);
+    config.set_substreams(substreams);
+    config.set_bug_compat(protocol.get_bug_compat());
+    if (memcpy_nt)
+        config.set_memcpy(MEMCPY_NONTEMPORAL);
+    if (mem_pool)
+        config.set_memory_allocator(
+            std::make_shared<memory_pool>(mem_lower, mem_upper, mem_max_free, mem_initial));
+    return config;
+}
+
+recv::ring_stream_config receiver_options::make_ring_config() const
+{
+    recv::ring_stream_config config;
+    config.set_heaps(ring_heaps);
+    return config;
+}
+
+void receiver_options::add_readers(recv::stream &stream, const std::vector<std::string> &sources,
+                                   const protocol_options &protocol) const
+{
+    for (const std::string &source : sources)
+    {
+        if (is_pcap_source(source))
+        {
+#if SPEAD2_USE_PCAP
+            stream.emplace_reader<recv::udp_pcap_file_reader>(source);
+            continue;
+#else
+            throw std::invalid_argument("Cannot read '" + source + "': this build has no pcap support");
+#endif
+        }
+        endpoint ep = parse_endpoint(source, true);
+        if (protocol.tcp)
+            stream.emplace_reader<recv::tcp_reader>(ep.host, ep.port, packet, buffer);
+        else
+        {
+            address_info info = classify_host(ep.host);
+            if (!bind.empty() && !info.ipv6)
+                stream.emplace_reader<recv::udp_reader>(ep.host.empty() ? std::string("0.0.0.0") : ep.host,
+                                                        ep.port, packet, buffer, bind);
+            else
+                stream.emplace_reader<recv::udp_reader>(ep.host, ep.port, packet, buffer);
+        }
+    }
+}
+
+} // namespace spead2::tools
