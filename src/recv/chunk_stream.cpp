@@ -141,7 +141,14 @@ std::uint8_t *chunk_stream_state::place_packet(void *context, live_heap &h, cons
     chunk_stream_state &self = *static_cast<chunk_stream_state *>(context);
     heap_placement &placement = h.get_placement();
     if (placement.state == heap_placement::status::none)
-        self.place_heap(h, packet, placement);
+    {
+        // Like spead2, where placement happens when the heap's memory is allocated, a heap
+        // without payload is never placed (and never counted as rejected).
+        if (h.get_heap_length() > 0)
+            self.place_heap(h, packet, placement);
+        else
+            placement.state = heap_placement::status::discarded;
+    }
     if (placement.state != heap_placement::status::placed)
         return nullptr;
     // The chunk may have been retired (handed to the user) since the heap's first packet.

@@ -364,3 +364,23 @@ TEST(chunk_stream, items_see_specials_and_batch_stats)
 
 } // namespace
 } // namespace spead2::recv::test
+
+namespace spead2::recv::test
+{
+namespace
+{
+
+TEST(chunk_stream, heap_without_payload_is_not_placed)
+{
+    fixture f;
+    auto empty = make_packet(9, 0, "", 0, {imm(chunk_item, 0), imm(index_item, 2)});
+    auto stats = f.run(concat({heap_packets(1, 0, 0), empty}));
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.ready[0].present, (std::vector<int>{1, 0, 0, 0}));
+    EXPECT_EQ(stats["heaps"], 2u);
+    EXPECT_EQ(stats["rejected_heaps"], 0u);
+    EXPECT_EQ(stats["too_old_heaps"], 0u);
+}
+
+} // namespace
+} // namespace spead2::recv::test
