@@ -131,10 +131,8 @@ public:
         }
     }
 
-    DataRingbuffer &get_data_ringbuffer() const { return *data_ring_; }
-    FreeRingbuffer &get_free_ringbuffer() const { return *free_ring_; }
-    const std::shared_ptr<DataRingbuffer> &get_data_ringbuffer_ptr() const { return data_ring_; }
-    const std::shared_ptr<FreeRingbuffer> &get_free_ringbuffer_ptr() const { return free_ring_; }
+    const std::shared_ptr<DataRingbuffer> &get_data_ringbuffer() const { return data_ring_; }
+    const std::shared_ptr<FreeRingbuffer> &get_free_ringbuffer() const { return free_ring_; }
 };
 
 } // namespace spead2::recv::detail

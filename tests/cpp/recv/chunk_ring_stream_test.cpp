@@ -202,8 +202,8 @@ TEST(chunk_ring_stream, add_free_chunk_and_user_ready)
     auto c = data->pop();
     EXPECT_EQ(presence(*c), (std::vector<int>{0, 1, 0, 9}));
     EXPECT_THROW(data->pop(), ringbuffer_stopped);
-    EXPECT_EQ(&s.get_data_ringbuffer(), data.get());
-    EXPECT_EQ(&s.get_free_ringbuffer(), free.get());
+    EXPECT_EQ(s.get_data_ringbuffer(), data);
+    EXPECT_EQ(s.get_free_ringbuffer(), free);
     free->stop();
     s.add_free_chunk(std::move(c)); // a stopped free ring silently drops the chunk
 }
