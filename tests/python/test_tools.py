@@ -1,0 +1,461 @@
+# SPDX-License-Identifier: LGPL-3.0-or-later
+"""End-to-end tests of the C++ command-line tools (spead2_send, spead2_recv, spead2_bench, mcdump).
+
+The tools run as subprocesses over loopback only. They are found on PATH (CI installs them into
+the venv's bin), else in $SPEAD2_TOOLS_DIR, else in the newest build folder under build/*/tools.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ["spead2_send", "spead2_recv", "spead2_bench", "mcdump"]
+CORE_STATS = [
+    "heaps",
+    "incomplete_heaps_evicted",
+    "incomplete_heaps_flushed",
+    "packets",
+    "batches",
+    "max_batch",
+    "single_packet_heaps",
+    "search_dist",
+    "worker_blocked",
+]
+TIMEOUT = 60
+
+
+def find_tool(name):
+    path = shutil.which(name)
+    if path:
+        return path
+    env_dir = os.environ.get("SPEAD2_TOOLS_DIR")
+    if env_dir and (Path(env_dir) / name).is_file():
+        return str(Path(env_dir) / name)
+    candidates = [p for p in ROOT.glob(f"build/*/tools/{name}") if os.access(p, os.X_OK)]
+    if candidates:
+        return str(max(candidates, key=lambda p: p.stat().st_mtime))
+    pytest.skip(f"{name} is not built")
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    """A port free for both UDP and TCP on 127.0.0.1 (the tools use the same number for both)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
+        try:
+            with socket.socket(socket.AF_INET, other) as s:
+                s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+def _bound(port, proto, listening_only):
+    for name in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and (not listening_only or fields[3] == "0A"):
+                return True
+    return False
+
+
+def wait_bound(port, proto="udp", proc=None):
+    """Waits until something has bound UDP port (or listens on TCP port)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if _bound(port, proto, proto == "tcp"):
+            return
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"process exited early ({proc.returncode}): {out}\n{err}")
+        time.sleep(0.02)
+    raise AssertionError(f"nothing bound {proto} port {port}")
+
+
+def start(args):
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(args, **kwargs):
+    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
+
+
+def finish(proc, sig=None):
+    if sig is not None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"timed out: {out}\n{err}")
+    return proc.returncode, out, err
+
+
+def parse_stats(out):
+    """The "Received N heaps" count and the statistic lines after it."""
+    lines = out.splitlines()
+    idx = max(i for i, line in enumerate(lines) if re.fullmatch(r"Received \d+ heaps", line))
+    count = int(lines[idx].split()[1])
+    stats = {}
+    for line in lines[idx + 1 :]:
+        name, value = line.split(": ")
+        stats[name] = int(value)
+    return count, stats
+
+
+SENT_RE = re.compile(r"^Sent (\d+) bytes in [0-9.e+-]+ seconds, [0-9.e+-]+ Gb/s$", re.M)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_help_prints_usage(tool):
+    result = run([find_tool(tool), "-h"])
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+VALID_ARGS = {
+    "spead2_send": ["127.0.0.1:8888"],
+    "spead2_recv": ["8888"],
+    "spead2_bench": ["mem"],
+    "mcdump": ["-i", "127.0.0.1", "-", "127.0.0.1:8888"],
+}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_bad_option_exits_2(tool):
+    args = VALID_ARGS[tool]
+    result = run([find_tool(tool)] + args + ["--no-such-option", "1"])
+    assert result.returncode == 2
+    assert "--no-such-option" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["spead2_recv", "--heaps-per-second", "1", "8888"],  # prefixes are never guessed...
+        ["spead2_recv", "--quie", "8888"],  # ...neither in full nor in part
+        ["spead2_recv", "--threads", "0", "8888"],
+        ["spead2_send", "--rate-method", "FAST", "127.0.0.1:8888"],
+        ["spead2_send", "--tcp", "127.0.0.1:8888", "127.0.0.1:8889"],
+        ["spead2_send", "8888"],  # senders need host:port
+        ["spead2_send", "--heaps", "-2", "127.0.0.1:8888"],
+        ["spead2_bench", "master", "--send-ibv", "127.0.0.1:8888"],
+        ["spead2_bench", "master", "--tcp", "127.0.0.1:8888"],
+        ["spead2_bench", "master", "--rate", "1", "127.0.0.1:8888"],
+        ["spead2_bench", "master", "--mem-pool", "127.0.0.1:8888"],
+        ["spead2_bench"],
+        ["mcdump", "-", "239.1.2.3:8888"],  # -i is required
+    ],
+)
+def test_bad_command_lines_exit_2(args):
+    result = run([find_tool(args[0])] + args[1:])
+    assert result.returncode == 2, result.stderr
+
+
+def test_ibv_is_rejected_clearly():
+    result = run([find_tool("spead2_recv"), "--ibv", "--bind", "127.0.0.1", "8888"])
+    assert result.returncode == 2
+    assert "no ibverbs support" in result.stderr
+    result = run([find_tool("spead2_recv"), "--ibv", "8888"])
+    assert result.returncode == 2
+    assert "--ibv requires --bind" in result.stderr
+    result = run([find_tool("spead2_send"), "--ibv", "--bind", "127.0.0.1", "127.0.0.1:8888"])
+    assert result.returncode == 2
+    assert "no ibverbs support" in result.stderr
+
+
+def send_recv(recv_args, send_args, sources, proto="udp"):
+    """Starts spead2_recv on sources, waits for its sockets, runs spead2_send, returns both."""
+    recv = start([find_tool("spead2_recv")] + recv_args + sources)
+    try:
+        for source in sources:
+            wait_bound(int(source.rsplit(":", 1)[-1]), proto, recv)
+        sent = run([find_tool("spead2_send")] + send_args)
+        rc, out, err = finish(recv)
+    finally:
+        if recv.poll() is None:
+            recv.kill()
+            recv.communicate()
+    return sent, (rc, out, err)
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_send_recv_verify(proto):
+    port = free_port()
+    extra = ["--tcp"] if proto == "tcp" else []
+    dest = f"127.0.0.1:{port}"
+    sent, (rc, out, err) = send_recv(
+        extra + ["--quiet", "--verify"],
+        extra + ["--verify", "--heaps", "20", "--heap-size", "65536", "--items", "3", "--rate", "1", dest],
+        [dest],
+        proto,
+    )
+    assert sent.returncode == 0, sent.stderr
+    m = SENT_RE.search(sent.stdout)
+    assert m and int(m.group(1)) > 20 * 65536
+    assert rc == 0, err
+    assert "Verification failed" not in err
+    count, stats = parse_stats(out)
+    assert count == 20
+    assert list(stats)[: len(CORE_STATS)] == CORE_STATS
+    assert stats["heaps"] == 20
+    assert stats["incomplete_heaps_evicted"] == 0
+    assert stats["incomplete_heaps_flushed"] == 0
+    assert "Received heap" not in out  # --quiet
+
+
+def test_verify_detects_wrong_data():
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    sent, (rc, out, err) = send_recv(
+        ["--quiet", "--verify"], ["--heaps", "3", "--heap-size", "4096", dest], [dest]
+    )
+    assert sent.returncode == 0
+    assert rc == 1
+    assert "Verification failed for heap 1 item 0x1000" in err
+    assert parse_stats(out)[0] == 3
+
+
+def test_heap_output_and_descriptors():
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    sent, (rc, out, err) = send_recv(
+        ["--descriptors"], ["--heaps", "3", "--heap-size", "64", "--items", "2", dest], [dest]
+    )
+    assert rc == 0, err
+    heap_lines = [line for line in out.splitlines() if line.startswith("Received heap ")]
+    assert [line.split()[2] for line in heap_lines] == ["1", "2", "3"]
+    assert out.count("Descriptor for Test item 0 (0x1000)") == 1
+    assert "Descriptor for Test item 1 (0x1001)" in out
+    assert "description: A test item with arbitrary value" in out
+    assert "dtype:       {'descr': '>u4', 'fortran_order': False, 'shape': (8,)}" in out
+    assert out.count("0x1000 = [32 bytes]") == 3
+    assert out.count("0x1001 = [32 bytes]") == 3
+    assert parse_stats(out)[0] == 3
+
+
+@pytest.mark.parametrize("mode", [[], ["--joint"], ["--ring"], ["--threads", "2"]])
+def test_round_robin_destinations(mode):
+    ports = [free_port(), free_port()]
+    while ports[1] == ports[0]:
+        ports[1] = free_port()
+    dests = [f"127.0.0.1:{p}" for p in ports]
+    sent, (rc, out, err) = send_recv(
+        mode + ["--descriptors"],
+        ["--heaps", "10", "--heap-size", "4096", "--verify", "--rate", "0.5"] + dests,
+        dests,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert rc == 0, err
+    count, stats = parse_stats(out)
+    assert count == 10
+    assert stats["heaps"] == 10
+    # The first heap on each destination carries the descriptors.
+    assert out.count("Descriptor for Test item 0 (0x1000)") == 2
+    cnts = sorted(int(line.split()[2]) for line in out.splitlines() if line.startswith("Received heap "))
+    assert cnts == list(range(1, 11))
+
+
+def test_pyspead_and_addr_bits():
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    sent, (rc, out, err) = send_recv(
+        ["--quiet", "--verify", "--pyspead"],
+        ["--verify", "--pyspead", "--addr-bits", "48", "--heaps", "5", "--heap-size", "10000", dest],
+        [dest],
+    )
+    assert rc == 0, err
+    assert parse_stats(out)[0] == 5
+
+
+def test_recv_sigint_prints_stats():
+    port = free_port()
+    recv = start([find_tool("spead2_recv"), "--quiet", f"127.0.0.1:{port}"])
+    wait_bound(port, "udp", recv)
+    rc, out, err = finish(recv, signal.SIGINT)
+    assert rc == 0, err
+    count, stats = parse_stats(out)
+    assert count == 0
+    assert stats["heaps"] == 0
+
+
+def test_send_infinite_until_sigint():
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    recv = start([find_tool("spead2_recv"), "--quiet", dest])
+    try:
+        wait_bound(port, "udp", recv)
+        send = start([find_tool("spead2_send"), "--heaps", "-1", "--heap-size", "8192", "--rate", "0.1", dest])
+        time.sleep(1.0)
+        assert send.poll() is None
+        rc, out, err = finish(send, signal.SIGINT)
+        assert rc == 0, err
+        assert SENT_RE.search(out)
+        # The stop heap still went out, so the receiver ends by itself.
+        rc, out, err = finish(recv)
+        assert rc == 0
+        assert parse_stats(out)[0] > 10
+    finally:
+        for p in (recv,):
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+
+
+def test_tcp_send_without_receiver_fails():
+    port = free_port(socket.SOCK_STREAM)
+    result = run([find_tool("spead2_send"), "--tcp", "--heaps", "1", f"127.0.0.1:{port}"])
+    assert result.returncode == 1
+    assert "spead2_send:" in result.stderr
+
+
+def test_mcdump_pcap_round_trip(tmp_path):
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    capture = tmp_path / "capture.pcap"
+    dump = start([find_tool("mcdump"), "-q", "-i", "127.0.0.1", str(capture), dest])
+    try:
+        wait_bound(port, "udp", dump)
+        sent = run(
+            [find_tool("spead2_send"), "--verify", "--heaps", "30", "--heap-size", "20000", "--items", "2", dest]
+        )
+        assert sent.returncode == 0, sent.stderr
+        time.sleep(0.3)
+        rc, out, err = finish(dump, signal.SIGINT)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.communicate()
+    assert rc == 0, err
+    m = re.search(r"Captured (\d+) packets \((\d+) bytes\), 0 dropped by the kernel", out)
+    assert m, out
+    packets = int(m.group(1))
+    # 20000-byte heaps in 1472-byte packets: 14 packets each, one more for the first heap (its
+    # descriptors), plus a stop packet.
+    assert packets == 30 * 14 + 2
+    data = capture.read_bytes()
+    magic, vmaj, vmin, _, _, snaplen, linktype = struct.unpack("=IHHiIII", data[:24])
+    assert (magic, vmaj, vmin, snaplen, linktype) == (0xA1B23C4D, 2, 4, 9230, 1)
+    # First record: a full Ethernet/IPv4/UDP frame to our port.
+    _, _, incl, orig = struct.unpack("=IIII", data[24:40])
+    assert incl == orig
+    frame = data[40 : 40 + incl]
+    assert frame[12:14] == b"\x08\x00"
+    assert frame[14] == 0x45 and frame[23] == 17
+    assert frame[30:34] == socket.inet_aton("127.0.0.1")
+    assert struct.unpack(">H", frame[36:38])[0] == port
+    assert struct.unpack(">H", frame[38:40])[0] == incl - 34
+    assert frame[42:44] == b"\x53\x04"  # SPEAD magic and version
+
+    result = run([find_tool("spead2_recv"), "--quiet", "--verify", str(capture)])
+    assert result.returncode == 0, result.stderr
+    count, stats = parse_stats(result.stdout)
+    assert count == 30
+    assert stats["packets"] == packets
+
+
+def test_mcdump_snaplen_and_count(tmp_path):
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    capture = tmp_path / "short.pcap"
+    dump = start([find_tool("mcdump"), "-q", "-s", "100", "-c", "20", "-i", "127.0.0.1", str(capture), dest])
+    try:
+        wait_bound(port, "udp", dump)
+        sent = run([find_tool("spead2_send"), "--heaps", "10", "--heap-size", "20000", dest])
+        assert sent.returncode == 0
+        rc, out, err = finish(dump)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.communicate()
+    assert rc == 0, err
+    assert "Captured 20 packets" in out
+    data = capture.read_bytes()
+    offset, records = 24, 0
+    while offset < len(data):
+        _, _, incl, orig = struct.unpack("=IIII", data[offset : offset + 16])
+        assert incl == min(100, orig)
+        assert 42 + 40 < orig <= 42 + 1472
+        offset += 16 + incl
+        records += 1
+    assert records == 20
+
+
+def test_mcdump_count_only():
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    dump = start([find_tool("mcdump"), "-i", "127.0.0.1", "-c", "5", "-", dest])
+    try:
+        wait_bound(port, "udp", dump)
+        sent = run([find_tool("spead2_send"), "--heaps", "10", "--heap-size", "1000", dest])
+        assert sent.returncode == 0
+        rc, out, err = finish(dump)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.communicate()
+    assert rc == 0, err
+    assert "Captured 5 packets" in out
+
+
+def test_bench_mem():
+    result = run(
+        [find_tool("spead2_bench"), "mem", "--heap-size", "65536", "--size", "2000000", "--passes", "2"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^Decoded \d+ heaps \(\d+ bytes\) 2 times in", result.stdout, re.M)
+    assert re.search(r"^Rate: [0-9.e+]+ Gbps$", result.stdout, re.M)
+
+
+def test_bench_agent_master():
+    port = free_port()
+    agent = start([find_tool("spead2_bench"), "agent", str(port)])
+    try:
+        wait_bound(port, "tcp", agent)
+        args = [find_tool("spead2_bench"), "master", "--heap-size", "65536", "--run-bytes", "1000000"]
+        result = run(args + [f"127.0.0.1:{port}"])
+        assert result.returncode == 0, result.stderr
+        m = re.search(r"^Sustainable rate: ([0-9.e+-]+) Gbps$", result.stdout, re.M)
+        assert m and float(m.group(1)) > 0
+        result = run(args + ["--quiet", f"127.0.0.1:{port}"])
+        assert result.returncode == 0, result.stderr
+        assert float(result.stdout.strip()) > 0
+        # A raw session of the control protocol.
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            f = s.makefile("rw")
+            f.write("start\npacket = 9200\nheap-size = 4096\nend_config\n")
+            f.flush()
+            assert f.readline() == "ready\n"
+            f.write("stop\n")
+            f.flush()
+            assert f.readline() == "0\n"
+            f.write("start\nno-such-setting = 1\nend_config\n")
+            f.flush()
+            assert f.readline().startswith("error: unknown setting 'no-such-setting'")
+            f.write("exit\n")
+            f.flush()
+            assert f.readline() == ""
+        rc, out, err = finish(agent, signal.SIGINT)
+        assert rc == 0, err
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.communicate()
