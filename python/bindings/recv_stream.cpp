@@ -13,6 +13,7 @@
 #include <spead2/common/inproc_queue.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/common/ringbuffer.h>
+#include <spead2/common/semaphore.h>
 #include <spead2/recv/inproc_reader.h>
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/mem_reader.h>
@@ -59,7 +60,12 @@ void without_gil(F &&f)
         f();
 }
 
-using heap_ringbuffer = ringbuffer<recv::live_heap>;
+/**
+ * The heap ring of a Python stream: the data semaphore has a file descriptor (Stream.fd, for
+ * asyncio), but the space semaphore, which only the worker waits on, is a POSIX semaphore, so that
+ * neither side makes a system call for it per heap when the ring is not full.
+ */
+using heap_ringbuffer = ringbuffer<recv::live_heap, semaphore_fd, semaphore_posix>;
 
 /**
  * spead2.recv.Stream: a ring_stream that the atexit hook stops, and whose destructor stops it
