@@ -255,7 +255,13 @@ def test_per_heap_rate(thread_pool):
     start = time.monotonic()
     for _ in range(5):
         stream.send_heap(heap, rate=0.0)  # unlimited
-    assert time.monotonic() - start < 0.1
+    unlimited = time.monotonic() - start
+    start = time.monotonic()
+    for _ in range(5):
+        stream.send_heap(heap)  # the stream's rate: ~10 kB at 50 kB/s
+    limited = time.monotonic() - start
+    assert limited > 0.1
+    assert unlimited < limited / 2
 
 
 def test_destroy(thread_pool):
