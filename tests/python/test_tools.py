@@ -252,12 +252,16 @@ def test_heap_output_and_descriptors():
     assert parse_stats(out)[0] == 3
 
 
-@pytest.mark.parametrize("mode", [[], ["--joint"], ["--ring"], ["--threads", "2"]])
-def test_round_robin_destinations(mode):
+def two_ports():
     ports = [free_port(), free_port()]
     while ports[1] == ports[0]:
         ports[1] = free_port()
-    dests = [f"127.0.0.1:{p}" for p in ports]
+    return ports
+
+
+@pytest.mark.parametrize("mode", [[], ["--threads", "2"]])
+def test_round_robin_destinations(mode):
+    dests = [f"127.0.0.1:{p}" for p in two_ports()]
     sent, (rc, out, err) = send_recv(
         mode + ["--descriptors"],
         ["--heaps", "10", "--heap-size", "4096", "--verify", "--rate", "0.5"] + dests,
@@ -272,6 +276,25 @@ def test_round_robin_destinations(mode):
     assert out.count("Descriptor for Test item 0 (0x1000)") == 2
     cnts = sorted(int(line.split()[2]) for line in out.splitlines() if line.startswith("Received heap "))
     assert cnts == list(range(1, 11))
+    # 3 packets per 4096-byte heap, one more for each descriptor heap, one stop heap per destination.
+    assert stats["packets"] == 10 * 3 + 2 + 2
+
+
+@pytest.mark.parametrize("mode", [["--joint"], ["--ring"]])
+def test_joint_stream(mode):
+    """One stream for all sources: the first stop heap (on any source) ends it."""
+    dests = [f"127.0.0.1:{p}" for p in two_ports()]
+    sent, (rc, out, err) = send_recv(
+        mode + ["--verify"],
+        ["--heaps", "10", "--heap-size", "4096", "--verify", dests[1]],
+        dests,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert rc == 0, err
+    count, stats = parse_stats(out)
+    assert count == 10
+    assert stats["heaps"] == 10
+    assert out.count("Received heap ") == 10
 
 
 def test_pyspead_and_addr_bits():
