@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ["spead2_send", "spead2_recv", "spead2_bench", "mcdump"]
+TOOLS = ["spead2_send", "spead2_recv", "spead2_bench", "mcdump"]  # the CLI11 tools
 CORE_STATS = [
     "heaps",
     "incomplete_heaps_evicted",
@@ -482,3 +482,28 @@ def test_bench_agent_master():
         if agent.poll() is None:
             agent.kill()
             agent.communicate()
+
+
+def test_net_raw_usage():
+    tool = find_tool("spead2_net_raw")
+    result = run([tool])
+    assert result.returncode == 2
+    assert "Usage: spead2_net_raw <program>" in result.stderr
+    assert run([tool, "--bogus"]).returncode == 2
+    result = run([tool, "-h"])
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_net_raw_raises_ambient_capability():
+    tool = find_tool("spead2_net_raw")
+    result = run([tool, "sh", "-c", "grep CapAmb /proc/self/status; exit 3"])
+    status = Path("/proc/self/status").read_text()
+    permitted = int(re.search(r"CapPrm:\s*([0-9a-f]+)", status).group(1), 16)
+    if permitted & (1 << 13):  # CAP_NET_RAW: we may grant it to the child
+        assert result.returncode == 3, result.stderr
+        ambient = int(result.stdout.split()[1], 16)
+        assert ambient & (1 << 13)
+    else:
+        assert result.returncode == 1
+        assert "setcap cap_net_raw+p" in result.stderr
