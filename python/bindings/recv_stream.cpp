@@ -14,6 +14,7 @@
 #include <spead2/common/io_context_ref.h>
 #include <spead2/common/ringbuffer.h>
 #include <spead2/common/semaphore.h>
+#include <spead2/recv/chunk_stream_group.h>
 #include <spead2/recv/inproc_reader.h>
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/mem_reader.h>
@@ -33,32 +34,6 @@ namespace spead2::python
 
 namespace
 {
-
-/**
- * What every Python receive stream holds besides its C++ stream: the Python buffers that memory
- * readers read from. Reached from the shared _Stream methods by dynamic_cast, because nanobind
- * only supports single inheritance at offset 0 (so this must not be the first base).
- */
-class stream_extras
-{
-public:
-    virtual ~stream_extras() = default;
-    /// Kept until the stream is stopped and detached; only touched with the GIL held.
-    std::vector<std::unique_ptr<buffer_view>> buffers;
-};
-
-/// Runs @a f with the GIL released if this thread holds it (destructors run with or without it).
-template<typename F>
-void without_gil(F &&f)
-{
-    if (Py_IsInitialized() && PyGILState_Check())
-    {
-        nb::gil_scoped_release release;
-        f();
-    }
-    else
-        f();
-}
 
 /**
  * The heap ring of a Python stream: the data semaphore has a file descriptor (Stream.fd, for
@@ -93,14 +68,6 @@ public:
             });
     }
 };
-
-stream_extras &get_extras(recv::stream &s)
-{
-    auto *extras = dynamic_cast<stream_extras *>(&s);
-    if (!extras)
-        throw std::logic_error("stream is not a Python stream");
-    return *extras;
-}
 
 /// Raises KeyboardInterrupt & co. while a pop waits with the GIL released.
 void check_signals()
@@ -174,6 +141,20 @@ void add_inproc_reader(recv::stream &self, std::shared_ptr<inproc_queue_wrapper>
 }
 
 } // anonymous namespace
+
+stream_extras &get_extras(recv::stream &s)
+{
+    auto *extras = dynamic_cast<stream_extras *>(&s);
+    if (!extras)
+    {
+        // Chunk stream group members are created by the group, which keeps their buffers.
+        if (auto *member = dynamic_cast<recv::chunk_stream_group_member *>(&s))
+            extras = dynamic_cast<stream_extras *>(&member->get_group());
+    }
+    if (!extras)
+        throw std::logic_error("stream is not a Python stream");
+    return *extras;
+}
 
 void bind_recv_streams(nb::module_ &m)
 {
