@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import spead2
+import spead2.recv
 import spead2.send as send
 
 REF_PYTHON = os.path.join(os.path.dirname(__file__), "..", "..", ".cache", "ref-venv", "bin", "python")
@@ -275,7 +276,38 @@ def test_packet_generator_matches_reference():
     assert ours.returncode == 0, ours.stderr
     ours = json.loads(ours.stdout)
     for case, a, b in zip(cases, ours, expected):
+        if a != b and isinstance(a, list) and isinstance(b, list):
+            # The one known difference (see test_short_payload_with_spilled_padding_pointer):
+            # spead2 4.5.1 misplaces item bytes next to NULL padding. Accept it only if our
+            # packets carry the right values and the reference's demonstrably do not.
+            assert _decoded_items(a, case) == _expected_items(case), case
+            assert _decoded_items(b, case) != _expected_items(case), case
+            continue
         assert a == b, case
+
+
+def _expected_items(case):
+    """The values a receiver must see: id -> bytes (immediates right-aligned in HAB/8 bytes)."""
+    width = case["hab"] // 8
+    out = {}
+    for id, data, imm in case["items"]:
+        value = bytes.fromhex(data)
+        if imm and len(value) <= width:
+            out[id] = value.rjust(width, b"\0")
+        elif value:
+            out[id] = value
+    return out
+
+
+def _decoded_items(packets, case):
+    """Decodes hex packets with our receiver and returns id -> bytes of the case's items."""
+    thread_pool = spead2.ThreadPool()
+    stream = spead2.recv.Stream(thread_pool, spead2.recv.StreamConfig(max_heaps=1))
+    stream.add_buffer_reader(b"".join(bytes.fromhex(p) for p in packets))
+    wanted = {id for id, _, _ in case["items"]}
+    return {
+        item.id: bytes(item) for heap in stream for item in heap.get_items() if item.id in wanted
+    }
 
 
 def test_short_payload_with_spilled_padding_pointer():
