@@ -507,3 +507,26 @@ def test_net_raw_raises_ambient_capability():
     else:
         assert result.returncode == 1
         assert "setcap cap_net_raw+p" in result.stderr
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_ipv6_loopback(proto):
+    if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
+        pytest.skip("no IPv6")
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback")
+        port = s.getsockname()[1]
+    extra = ["--tcp"] if proto == "tcp" else []
+    # Both spellings of an IPv6 endpoint: bare (split at the last colon) and bracketed.
+    sent, (rc, out, err) = send_recv(
+        extra + ["--quiet", "--verify"],
+        extra + ["--verify", "--heaps", "10", "--heap-size", "10000", f"[::1]:{port}"],
+        [f"::1:{port}"],
+        proto,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert rc == 0, err
+    assert parse_stats(out)[0] == 10
