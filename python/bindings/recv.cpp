@@ -28,6 +28,7 @@
 #include <spead2/recv/stream_stats.h>
 #include "bindings.h"
 #include "bindings_util.h"
+#include "chunk_bindings.h"
 #include "common.h"
 #include "recv_bindings.h"
 
@@ -385,6 +386,7 @@ void bind_recv(nb::module_ &m)
     bind_stream_stats(m);
     bind_heaps(m);
     bind_recv_streams(m);
+    bind_chunks(m);
 }
 
 } // namespace spead2::python
