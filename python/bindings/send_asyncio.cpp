@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Bindings of the send streams for asyncio (spead2._spead2.send.*StreamAsyncio): completions are
+/// queued by C++ and handed to Python on the event loop thread through a pollable fd.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+#include <spead2/common/inproc_queue.h>
+#include <spead2/common/semaphore.h>
+#include <spead2/send/inproc_stream.h>
+#include <spead2/send/stream.h>
+#include <spead2/send/stream_config.h>
+#include <spead2/send/tcp_stream.h>
+#include <spead2/send/udp_stream.h>
+#include "bindings.h"
+#include "common.h"
+#include "send_bindings.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace spead2::python
+{
+
+namespace
+{
+
+using endpoint_list = std::vector<std::pair<std::string, std::uint16_t>>;
+
+/**
+ * Completions waiting for the event loop. C++ handlers push from io_context threads (no GIL, no
+ * Python); the event loop thread takes them all in process_callbacks. The fd polls readable while
+ * anything is queued: the semaphore holds one token exactly while @c signalled_ is set, so a
+ * burst of completions costs one wakeup. Shared (std::shared_ptr) with the handlers, so a handler
+ * that runs after the stream has gone (the TCP connect handler can) still has somewhere to push.
+ */
+class completion_queue
+{
+public:
+    struct completion
+    {
+        std::uint64_t id;
+        std::error_code ec;
+        item_pointer_t bytes;
+    };
+
+private:
+    std::mutex mutex_;
+    std::vector<completion> items_;
+    bool signalled_ = false;
+    semaphore_fd sem_;
+
+public:
+    void push(std::uint64_t id, const std::error_code &ec, item_pointer_t bytes)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        items_.push_back(completion{id, ec, bytes});
+        if (!signalled_)
+        {
+            signalled_ = true;
+            sem_.put();
+        }
+    }
+
+    /// Takes everything queued into @a out (cleared first) and drains the fd.
+    void take(std::vector<completion> &out)
+    {
+        out.clear();
+        std::lock_guard<std::mutex> lock(mutex_);
+        out.swap(items_);
+        if (signalled_)
+        {
+            signalled_ = false;
+            // Cannot fail: the token was put by push and only this function takes it.
+            (void)sem_.try_get();
+        }
+    }
+
+    int get_fd() const { return sem_.get_fd(); }
+};
+
+/// The id of the TCP connect completion; heaps are numbered from 1.
+constexpr std::uint64_t connect_id = 0;
+
+/**
+ * A send stream for asyncio: @a Base (a send::stream) plus the Python side of its completions.
+ * Each queued heap or group gets an id; the Python callback and the objects that keep the heaps
+ * alive stay in @c pending_ (touched only with the GIL), while the C++ handler only pushes the id
+ * into the completion queue. process_callbacks then calls `callback(exc_or_None, bytes)` and
+ * drops the heaps. So no Python runs on an io_context thread, and the heaps are released as soon
+ * as the event loop has seen their completion.
+ *
+ * Registered with the atexit hook (which flushes). The destructor flushes with the GIL released
+ * and then releases the pending callbacks, which never run.
+ */
+template<typename Base>
+class asyncio_stream : public Base
+{
+private:
+    struct pending
+    {
+        nb::object callback;
+        nb::object keep_alive; ///< The heap(s), until the completion is processed
+    };
+
+    std::shared_ptr<completion_queue> queue_;
+    std::unordered_map<std::uint64_t, pending> pending_;
+    std::uint64_t next_id_ = 1;
+    std::vector<completion_queue::completion> scratch_;
+
+    /// A handler that only touches the (shared) queue.
+    send::stream::completion_handler make_handler(std::uint64_t id) const
+    {
+        return [queue = queue_, id](const std::error_code &ec, item_pointer_t bytes)
+        { queue->push(id, ec, bytes); };
+    }
+
+    /**
+     * Registers @a callback and @a keep_alive under a new id and calls @a queue_fn(handler).
+     * Once @a queue_fn returns the handler will be called (also when it returns false), so the
+     * entry stays; if it throws, the handler was never taken and the entry is removed.
+     */
+    template<typename F>
+    bool queue_with_callback(nb::object callback, nb::object keep_alive, F &&queue_fn)
+    {
+        std::uint64_t id = next_id_++;
+        pending_.emplace(id, pending{std::move(callback), std::move(keep_alive)});
+        try
+        {
+            return queue_fn(make_handler(id));
+        }
+        catch (...)
+        {
+            pending_.erase(id);
+            throw;
+        }
+    }
+
+public:
+    template<typename... Args>
+    explicit asyncio_stream(std::shared_ptr<completion_queue> queue, Args &&...args)
+        : Base(std::forward<Args>(args)...)
+        , queue_(std::move(queue))
+    {
+        register_stoppable(this, [this] { this->flush(); });
+    }
+
+    ~asyncio_stream() override
+    {
+        unregister_stoppable(this);
+        // Wait for every heap, so no handler refers to heap memory about to be freed; handlers
+        // never need the GIL, so other Python threads can run meanwhile.
+        if (Py_IsInitialized() && PyGILState_Check())
+        {
+            nb::gil_scoped_release release;
+            this->flush();
+        }
+        else
+        {
+            this->flush();
+            // Without an interpreter (or the GIL) the Python objects cannot be released: leak them.
+            for (auto &[id, p] : pending_)
+            {
+                p.callback.release();
+                p.keep_alive.release();
+            }
+        }
+    }
+
+    /// Registers the callback for the connect completion (TCP); GIL held.
+    void set_connect_callback(nb::object callback)
+    {
+        pending_.emplace(connect_id, pending{std::move(callback), nb::none()});
+    }
+
+    int get_fd() const { return queue_->get_fd(); }
+
+    bool async_send_heap_py(nb::handle_t<heap_wrapper> h, nb::object callback, s_item_pointer_t cnt,
+                            std::size_t substream_index, double rate)
+    {
+        const heap_wrapper &heap = *nb::inst_ptr<heap_wrapper>(h);
+        return queue_with_callback(
+            std::move(callback), nb::borrow(h),
+            [&](send::stream::completion_handler &&handler)
+            { return this->async_send_heap(heap, std::move(handler), cnt, substream_index, rate); });
+    }
+
+    bool async_send_heaps_list(nb::handle_t<heap_reference_list> heaps, nb::object callback,
+                               send::group_mode mode)
+    {
+        // The list is immutable and holds its heaps.
+        const auto &refs = nb::inst_ptr<heap_reference_list>(heaps)->get_refs();
+        return queue_with_callback(
+            std::move(callback), nb::borrow(heaps),
+            [&](send::stream::completion_handler &&handler)
+            { return this->async_send_heaps(refs.begin(), refs.end(), std::move(handler), mode); });
+    }
+
+    bool async_send_heaps_seq(nb::sequence heaps, nb::object callback, send::group_mode mode)
+    {
+        // A tuple of the HeapReference objects (which hold their heaps): the caller may change its
+        // own list while the heaps are in flight.
+        nb::tuple refs_obj = nb::tuple(heaps);
+        std::vector<send::heap_reference> refs;
+        refs.reserve(refs_obj.size());
+        for (nb::handle item : refs_obj)
+            refs.push_back(nb::cast<const heap_reference_wrapper &>(item).get());
+        return queue_with_callback(
+            std::move(callback), std::move(refs_obj),
+            [&](send::stream::completion_handler &&handler)
+            { return this->async_send_heaps(refs.begin(), refs.end(), std::move(handler), mode); });
+    }
+
+    /**
+     * Runs the callbacks of every completion queued so far, in order, with the GIL held. A
+     * callback that raises does not stop the others; the first exception is raised at the end.
+     */
+    void process_callbacks()
+    {
+        std::vector<completion_queue::completion> done;
+        done.swap(scratch_); // reuse the allocation, also if a callback re-enters
+        queue_->take(done);
+        std::optional<nb::python_error> first_error;
+        for (const auto &c : done)
+        {
+            auto it = pending_.find(c.id);
+            if (it == pending_.end())
+                continue; // e.g. a connect completion without a callback
+            pending p = std::move(it->second);
+            pending_.erase(it);
+            // Free the heaps before the callback, so that they are gone when a future is done.
+            p.keep_alive.reset();
+            try
+            {
+                nb::object exc = c.ec ? make_exception(c.ec) : nb::none();
+                if (c.id == connect_id)
+                    p.callback(exc);
+                else
+                    p.callback(exc, c.bytes);
+            }
+            catch (nb::python_error &e)
+            {
+                if (!first_error)
+                    first_error.emplace(std::move(e));
+            }
+        }
+        done.clear();
+        scratch_.swap(done);
+        if (first_error)
+            throw std::move(*first_error);
+    }
+};
+
+using inproc_stream_asyncio_base = asyncio_stream<send::inproc_stream>;
+using udp_stream_asyncio = asyncio_stream<send::udp_stream>;
+using tcp_stream_asyncio = asyncio_stream<send::tcp_stream>;
+
+/// spead2.send.InprocStreamAsyncio: also keeps the Python queue objects, for `queues`.
+class inproc_stream_asyncio : public inproc_stream_asyncio_base
+{
+private:
+    nb::list queues_;
+
+public:
+    inproc_stream_asyncio(io_context_ref io_context,
+                          const std::vector<std::shared_ptr<inproc_queue_wrapper>> &queues,
+                          const send::stream_config &config)
+        : inproc_stream_asyncio_base(std::make_shared<completion_queue>(), std::move(io_context),
+                                     std::vector<std::shared_ptr<inproc_queue>>(queues.begin(), queues.end()),
+                                     config)
+    {
+        for (const auto &q : queues)
+            queues_.append(nb::cast(q));
+    }
+
+    nb::list get_queues_py() const { return nb::list(queues_); }
+};
+
+/// The descriptor of a socket.socket; moves to the next overload for anything else.
+int socket_fileno(nb::handle socket)
+{
+    nb::object socket_type = nb::module_::import_("socket").attr("socket");
+    if (!nb::isinstance(socket, socket_type))
+        throw nb::next_overload();
+    return nb::cast<int>(socket.attr("fileno")());
+}
+
+template<typename T, typename Cls>
+void add_asyncio_methods(Cls &cls)
+{
+    // Lambdas taking T: the member functions belong to asyncio_stream<...>, which is not the bound type.
+    cls.def_prop_ro(
+           "fd", [](const T &self) { return self.get_fd(); },
+           "File descriptor that polls readable while completions wait for process_callbacks.")
+        .def(
+            "async_send_heap",
+            [](T &self, nb::handle_t<heap_wrapper> heap, nb::object callback, s_item_pointer_t cnt,
+               std::size_t substream_index, double rate)
+            { return self.async_send_heap_py(heap, std::move(callback), cnt, substream_index, rate); },
+            "heap"_a, "callback"_a, "cnt"_a = -1, "substream_index"_a = 0, "rate"_a = -1.0,
+            "Queue a heap; returns whether it was queued. callback(exc_or_None, bytes_transferred) is "
+            "called from process_callbacks in either case.")
+        .def(
+            "async_send_heaps",
+            [](T &self, nb::handle_t<heap_reference_list> heaps, nb::object callback, send::group_mode mode)
+            { return self.async_send_heaps_list(heaps, std::move(callback), mode); },
+            "heaps"_a, "callback"_a, "mode"_a,
+            "Queue a group of heaps (all or nothing); returns whether they were queued. The callback "
+            "is called once, for the whole group.")
+        .def(
+            "async_send_heaps",
+            [](T &self, nb::sequence heaps, nb::object callback, send::group_mode mode)
+            { return self.async_send_heaps_seq(std::move(heaps), std::move(callback), mode); },
+            "heaps"_a, "callback"_a, "mode"_a)
+        .def(
+            "flush", [](T &self) { self.flush(); }, release_gil(),
+            "Block until every queued heap has completed (callbacks still wait for process_callbacks).")
+        .def(
+            "process_callbacks", [](T &self) { self.process_callbacks(); },
+            "Call the callbacks of the completed heaps (in order). Call it when fd is readable.");
+}
+
+} // anonymous namespace
+
+void bind_send_asyncio(nb::module_ &m)
+{
+    auto inproc_cls = nb::class_<inproc_stream_asyncio, send::stream>(
+        m, "InprocStreamAsyncio", "An InprocStream with callback-based sends, for spead2.send.asyncio.");
+    inproc_cls
+        .def(
+            "__init__",
+            [](inproc_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
+               const std::vector<std::shared_ptr<inproc_queue_wrapper>> &queues,
+               const send::stream_config &config)
+            { new (self) inproc_stream_asyncio(make_io_context(tp), queues, config); },
+            "thread_pool"_a, "queues"_a, "config"_a = send::stream_config())
+        .def_prop_ro("queues", &inproc_stream_asyncio::get_queues_py);
+    add_asyncio_methods<inproc_stream_asyncio>(inproc_cls);
+
+    // Network constructors resolve names (and TCP may bind), so they run without the GIL; the
+    // arguments are C++ values by then.
+    auto udp_cls = nb::class_<udp_stream_asyncio, send::stream>(
+        m, "UdpStreamAsyncio", "A UdpStream with callback-based sends, for spead2.send.asyncio.");
+    udp_cls
+        .def(
+            "__init__",
+            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
+               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+               const std::string &interface_address)
+            {
+                nb::gil_scoped_release release;
+                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
+                                              endpoints, config, buffer_size, interface_address);
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "interface_address"_a = "")
+        .def(
+            "__init__",
+            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
+               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+               int ttl)
+            {
+                nb::gil_scoped_release release;
+                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
+                                              endpoints, config, buffer_size, ttl);
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a)
+        .def(
+            "__init__",
+            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
+               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+               int ttl, const std::string &interface_address)
+            {
+                nb::gil_scoped_release release;
+                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
+                                              endpoints, config, buffer_size, ttl, interface_address);
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_address"_a)
+        .def(
+            "__init__",
+            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
+               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+               int ttl, unsigned int interface_index)
+            {
+                nb::gil_scoped_release release;
+                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
+                                              endpoints, config, buffer_size, ttl, interface_index);
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_index"_a)
+        .def(
+            "__init__",
+            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp, nb::handle socket,
+               const endpoint_list &endpoints, const send::stream_config &config)
+            {
+                int fd = socket_fileno(socket);
+                nb::gil_scoped_release release;
+                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
+                                              send::udp_stream::socket_fd{fd}, endpoints, config);
+            },
+            "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            nb::sig(
+                "def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, "
+                "endpoints: collections.abc.Sequence[tuple[str, int]], config: StreamConfig = ...) -> None"));
+    udp_cls.attr("DEFAULT_BUFFER_SIZE") = send::udp_stream::default_buffer_size;
+    add_asyncio_methods<udp_stream_asyncio>(udp_cls);
+
+    auto tcp_cls = nb::class_<tcp_stream_asyncio, send::stream>(
+        m, "TcpStreamAsyncio",
+        "A TcpStream with callback-based sends, for spead2.send.asyncio. The form with a callback connects "
+        "asynchronously and calls callback(exc_or_None) from process_callbacks.");
+    tcp_cls
+        .def(
+            "__init__",
+            [](tcp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp, nb::handle socket,
+               const send::stream_config &config)
+            {
+                int fd = socket_fileno(socket);
+                nb::gil_scoped_release release;
+                new (self)
+                    tcp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp), fd, config);
+            },
+            "thread_pool"_a, "socket"_a, "config"_a = send::stream_config(),
+            nb::sig("def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, "
+                    "config: StreamConfig = ...) -> None"))
+        .def(
+            "__init__",
+            [](tcp_stream_asyncio *self, nb::object callback, std::shared_ptr<thread_pool_wrapper> tp,
+               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+               const std::string &interface_address)
+            {
+                auto queue = std::make_shared<completion_queue>();
+                {
+                    nb::gil_scoped_release release;
+                    send::tcp_stream::connect_handler handler = [queue](const std::error_code &ec)
+                    { queue->push(connect_id, ec, 0); };
+                    new (self) tcp_stream_asyncio(queue, make_io_context(tp), std::move(handler), endpoints,
+                                                  config, buffer_size, interface_address);
+                }
+                // The connect completion may already be queued; it is only processed (with the GIL)
+                // once this is set.
+                self->set_connect_callback(std::move(callback));
+            },
+            "callback"_a, "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "");
+    tcp_cls.attr("DEFAULT_BUFFER_SIZE") = send::tcp_stream::default_buffer_size;
+    add_asyncio_methods<tcp_stream_asyncio>(tcp_cls);
+}
+
+} // namespace spead2::python
