@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: LGPL-3.0-or-later
+"""Receive SPEAD with asyncio: :py:class:`Stream` has a coroutine :py:meth:`Stream.get`."""
+
+import asyncio
+import collections
+
+import spead2
+import spead2.recv
+
+from ._chunk_asyncio import ChunkRingbuffer
+
+__all__ = ["ChunkRingbuffer", "Stream"]
+
+
+class Stream(spead2.recv.Stream):
+    """Stream where :py:meth:`get` is a coroutine that returns the next heap.
+
+    The constructor arguments are those of :py:class:`spead2.recv.Stream`.
+
+    Waiters are served first come, first served. Each waiter is a future holding a one-element
+    list (emptied by :py:meth:`get`, so the heap is not kept alive by the future). The event loop
+    watches the ringbuffer's file descriptor (readable while a heap is ready or the stream has
+    stopped) only while someone is waiting.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._waiters = collections.deque()
+        # Heaps handed to a waiter that was cancelled before it could take them; served first.
+        self._returned = collections.deque()
+        self._reader_loop = None
+
+    def _start_listening(self, loop):
+        if self._reader_loop is None:
+            loop.add_reader(self.fd, self._process)
+            self._reader_loop = loop
+
+    def _stop_listening(self):
+        if self._reader_loop is not None:
+            self._reader_loop.remove_reader(self.fd)
+            self._reader_loop = None
+
+    def _next_heap(self):
+        if self._returned:
+            return self._returned.popleft()
+        return self.get_nowait()
+
+    def _process(self):
+        """Hand ready heaps to the waiters, in order (called when the fd is readable)."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters[0]
+            if waiter.done():  # cancelled
+                waiters.popleft()
+                continue
+            try:
+                heap = self._next_heap()
+            except spead2.Empty:
+                break
+            except spead2.Stopped as exc:
+                while waiters:
+                    waiter = waiters.popleft()
+                    if not waiter.done():
+                        waiter.set_exception(spead2.Stopped(*exc.args))
+                break
+            waiters.popleft()
+            waiter.set_result([heap])
+        if not waiters:
+            self._stop_listening()
+
+    async def get(self):
+        """Coroutine that waits for the next heap and returns it.
+
+        It always yields to the event loop at least once, even when a heap is ready. Raises
+        :py:exc:`spead2.Stopped` once the stream has stopped and every heap has been returned.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiters.append(future)
+        if self._reader_loop is not loop:
+            self._stop_listening()  # only if a previous loop was left watching
+            self._start_listening(loop)
+        if self._returned:
+            loop.call_soon(self._process)  # the fd does not count these heaps
+        try:
+            holder = await future
+        except asyncio.CancelledError:
+            # If the heap was already handed over, keep it for the next waiter rather than lose it.
+            if future.done() and not future.cancelled() and future.exception() is None:
+                holder = future.result()
+                if holder:
+                    self._returned.appendleft(holder.pop())
+                    if self._waiters:
+                        loop.call_soon(self._process)
+            raise
+        return holder.pop()
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.get()
+        except spead2.Stopped:
+            raise StopAsyncIteration from None
