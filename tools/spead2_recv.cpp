@@ -5,7 +5,8 @@
 /// Output (stdout): one "Received heap N" block per heap (unless --quiet), then, when every
 /// stream has stopped or on SIGINT/SIGTERM, "Received N heaps" and one "name: value" line per
 /// stream statistic (summed over the streams). Progress: unless --quiet, a line "Received N heaps
-/// so far" goes to stderr every 5 seconds. Exit status: 0, 1 on a runtime error or a failed
+/// so far" goes to stderr every 5 seconds in which heaps arrived. Exit status: 0, 1 on a runtime error or a
+/// failed
 /// --verify check, 2 on a bad command line.
 #include <chrono>
 #include <condition_variable>
@@ -240,7 +241,7 @@ public:
     ~callback_stream() override { stop(); }
 };
 
-/// Prints a progress line to stderr every few seconds until destroyed.
+/// Prints a progress line to stderr every 5 seconds (when the count changed) until destroyed.
 class progress_reporter
 {
 private:
@@ -258,8 +259,14 @@ public:
             [this, &handler]
             {
                 std::unique_lock<std::mutex> lock(mutex_);
+                std::uint64_t last = 0;
                 while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return done_; }))
-                    std::cerr << "Received " << handler.get_complete() << " heaps so far\n" << std::flush;
+                {
+                    std::uint64_t now = handler.get_complete();
+                    if (now != last)
+                        std::cerr << "Received " << now << " heaps so far\n" << std::flush;
+                    last = now;
+                }
             });
     }
 
