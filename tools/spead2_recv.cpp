@@ -5,9 +5,8 @@
 /// Output (stdout): one "Received heap N" block per heap (unless --quiet), then, when every
 /// stream has stopped or on SIGINT/SIGTERM, "Received N heaps" and one "name: value" line per
 /// stream statistic (summed over the streams). Progress: unless --quiet, a line "Received N heaps
-/// so far" goes to stderr every 5 seconds in which heaps arrived. Exit status: 0, 1 on a runtime error or a
-/// failed
-/// --verify check, 2 on a bad command line.
+/// so far" goes to stderr every 5 seconds in which heaps arrived. Exit status: 0; 1 on a runtime
+/// error or a failed --verify check; 2 on a bad command line.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
