@@ -2,18 +2,23 @@
 /// @file
 /// Bindings of the receive streams: _Stream (readers, start/stop, stats) and the ring Stream.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
 #include <spead2/common/inproc_queue.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/common/ringbuffer.h>
 #include <spead2/common/semaphore.h>
+#include <spead2/features.h>
 #include <spead2/recv/chunk_stream_group.h>
 #include <spead2/recv/inproc_reader.h>
 #include <spead2/recv/live_heap.h>
@@ -22,8 +27,15 @@
 #include <spead2/recv/ring_stream_config.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/stream_config.h>
+#include <spead2/recv/tcp_reader.h>
+#include <spead2/recv/udp_pcap_file_reader.h>
+#include <spead2/recv/udp_reader.h>
+#if SPEAD2_USE_PCAP
+#include <pcap/pcap.h>
+#endif
 #include "bindings.h"
 #include "common.h"
+#include "net_bindings.h"
 #include "recv_bindings.h"
 
 namespace nb = nanobind;
@@ -140,6 +152,104 @@ void add_inproc_reader(recv::stream &self, std::shared_ptr<inproc_queue_wrapper>
     self.emplace_reader<recv::inproc_reader>(std::shared_ptr<inproc_queue>(std::move(queue)));
 }
 
+// Network readers. Constructors and start() may block (resolving, binding), so the GIL is
+// released; socket failures raise RuntimeError as in spead2 (with_setup_errors).
+
+void add_udp_reader_port(recv::stream &self, std::uint16_t port, std::size_t max_size,
+                         std::size_t buffer_size, const std::string &bind_hostname)
+{
+    nb::gil_scoped_release release;
+    with_setup_errors([&]
+                      { self.emplace_reader<recv::udp_reader>(bind_hostname, port, max_size, buffer_size); });
+}
+
+void add_udp_reader_socket(recv::stream &self, udp_socket_arg socket, std::size_t max_size)
+{
+    nb::gil_scoped_release release;
+    with_setup_errors(
+        [&] { self.emplace_reader<recv::udp_reader>(recv::udp_reader::socket_fd{socket.fd}, max_size); });
+}
+
+void add_udp_reader_interface_address(recv::stream &self, const std::string &multicast_group,
+                                      std::uint16_t port, std::size_t max_size, std::size_t buffer_size,
+                                      const std::string &interface_address)
+{
+    nb::gil_scoped_release release;
+    with_setup_errors(
+        [&] {
+            self.emplace_reader<recv::udp_reader>(multicast_group, port, max_size, buffer_size,
+                                                  interface_address);
+        });
+}
+
+void add_udp_reader_interface_index(recv::stream &self, const std::string &multicast_group,
+                                    std::uint16_t port, std::size_t max_size, std::size_t buffer_size,
+                                    unsigned int interface_index)
+{
+    nb::gil_scoped_release release;
+    with_setup_errors(
+        [&] {
+            self.emplace_reader<recv::udp_reader>(multicast_group, port, max_size, buffer_size,
+                                                  interface_index);
+        });
+}
+
+void add_tcp_reader_port(recv::stream &self, std::uint16_t port, std::size_t max_size,
+                         std::size_t buffer_size, const std::string &bind_hostname)
+{
+    // spead2 accepts max_size 0 (every packet is then skipped); the C++ reader wants at least 1,
+    // which skips every packet just the same (none is shorter than its 8-byte header).
+    max_size = std::max<std::size_t>(max_size, 1);
+    nb::gil_scoped_release release;
+    with_setup_errors(
+        [&]
+        { self.emplace_reader<recv::tcp_reader>(resolve_host(bind_hostname), port, max_size, buffer_size); });
+}
+
+void add_tcp_reader_acceptor(recv::stream &self, tcp_socket_arg acceptor, std::size_t max_size)
+{
+    max_size = std::max<std::size_t>(max_size, 1); // as in add_tcp_reader_port
+    nb::gil_scoped_release release;
+    with_setup_errors([&] { self.emplace_reader<recv::tcp_reader>(acceptor.fd, max_size); });
+}
+
+#if SPEAD2_USE_PCAP
+/**
+ * spead2 raises RuntimeError with libpcap's own message when a capture cannot be opened, names
+ * the link type it wants, and raises RuntimeError for a bad filter too; the C++ reader's messages
+ * say more (file name, link type number) and a bad filter is its invalid_argument.
+ */
+[[noreturn]] void raise_pcap_open_error(const std::string &filename)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *handle = pcap_open_offline(filename.c_str(), errbuf);
+    if (!handle)
+        throw std::runtime_error(errbuf);
+    const int link = pcap_datalink(handle);
+    pcap_close(handle);
+    if (link != DLT_EN10MB && link != DLT_LINUX_SLL && link != DLT_LINUX_SLL2)
+        throw std::runtime_error("pcap linktype is neither ethernet nor linux sll");
+    throw; // something else: the reader's own message
+}
+
+void add_udp_pcap_file_reader(recv::stream &self, const std::string &filename, const std::string &filter)
+{
+    nb::gil_scoped_release release;
+    try
+    {
+        self.emplace_reader<recv::udp_pcap_file_reader>(filename, filter);
+    }
+    catch (const std::invalid_argument &e)
+    {
+        throw std::runtime_error(e.what()); // the filter did not compile
+    }
+    catch (const std::runtime_error &)
+    {
+        raise_pcap_open_error(filename);
+    }
+}
+#endif
+
 } // anonymous namespace
 
 stream_extras &get_extras(recv::stream &s)
@@ -165,12 +275,38 @@ void bind_recv_streams(nb::module_ &m)
              "Read packets from a C-contiguous buffer (kept alive by the stream); the stream stops at "
              "its end.")
         .def("add_inproc_reader", &add_inproc_reader, "queue"_a, "Read packets from an InprocQueue.")
+        .def("add_udp_reader", &add_udp_reader_port, "port"_a,
+             "max_size"_a = recv::udp_reader::default_max_size,
+             "buffer_size"_a = recv::udp_reader::default_buffer_size, "bind_hostname"_a = "",
+             "Receive UDP on a port (bind_hostname: a multicast group is joined).")
+        .def("add_udp_reader", &add_udp_reader_socket, "socket"_a,
+             "max_size"_a = recv::udp_reader::default_max_size,
+             "Receive on a bound UDP socket (duplicated, so the caller may close it).")
+        .def("add_udp_reader", &add_udp_reader_interface_address, "multicast_group"_a, "port"_a,
+             "max_size"_a = recv::udp_reader::default_max_size,
+             "buffer_size"_a = recv::udp_reader::default_buffer_size, "interface_address"_a = "0.0.0.0",
+             "Receive IPv4 multicast (or unicast to the interface's address) on an interface.")
+        .def("add_udp_reader", &add_udp_reader_interface_index, "multicast_group"_a, "port"_a,
+             "max_size"_a = recv::udp_reader::default_max_size,
+             "buffer_size"_a = recv::udp_reader::default_buffer_size, "interface_index"_a = 0u,
+             "Receive IPv6 multicast on the interface with this index.")
+        .def("add_tcp_reader", &add_tcp_reader_port, "port"_a,
+             "max_size"_a = recv::tcp_reader::default_max_size,
+             "buffer_size"_a = recv::tcp_reader::default_buffer_size, "bind_hostname"_a = "",
+             "Listen on a port and accept one connection; the stream stops when the peer closes it.")
+        .def("add_tcp_reader", &add_tcp_reader_acceptor, "acceptor"_a,
+             "max_size"_a = recv::tcp_reader::default_max_size,
+             "Accept one connection on a listening socket (duplicated).")
+#if SPEAD2_USE_PCAP
+        .def("add_udp_pcap_file_reader", &add_udp_pcap_file_reader, "filename"_a, "filter"_a = "",
+             "Replay the UDP packets of a capture file; the stream stops at its end.")
+#endif
         .def(
             "start",
             [](recv::stream &s)
             {
                 nb::gil_scoped_release release;
-                s.start();
+                with_setup_errors([&] { s.start(); }); // readers bind here with explicit_start
             },
             "Start the readers (with explicit_start).")
         .def(
@@ -183,10 +319,10 @@ void bind_recv_streams(nb::module_ &m)
             "Stop the stream; idempotent.")
         .def_prop_ro("stats", &recv::stream::get_stats)
         .def_prop_ro("config", [](const recv::stream &s) { return s.get_config(); });
-    base.attr("DEFAULT_UDP_MAX_SIZE") = 9200;
-    base.attr("DEFAULT_UDP_BUFFER_SIZE") = 8 * 1024 * 1024;
-    base.attr("DEFAULT_TCP_MAX_SIZE") = 65536;
-    base.attr("DEFAULT_TCP_BUFFER_SIZE") = 212992;
+    base.attr("DEFAULT_UDP_MAX_SIZE") = recv::udp_reader::default_max_size;
+    base.attr("DEFAULT_UDP_BUFFER_SIZE") = recv::udp_reader::default_buffer_size;
+    base.attr("DEFAULT_TCP_MAX_SIZE") = recv::tcp_reader::default_max_size;
+    base.attr("DEFAULT_TCP_BUFFER_SIZE") = recv::tcp_reader::default_buffer_size;
 
     nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream", nb::is_weak_referenceable(),
                                                       "A stream that delivers heaps through a ringbuffer.");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Bindings of the send layer (spead2._spead2.send): config, heaps, packet generator and the
-/// synchronous streams (BytesStream, InprocStream).
+/// synchronous streams (BytesStream, InprocStream; UdpStream and TcpStream are in send_net.cpp).
 
 #include <condition_variable>
 #include <cstddef>
@@ -30,6 +30,7 @@
 #include "bindings_util.h"
 #include "common.h"
 #include "send_bindings.h"
+#include "send_sync.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -63,108 +64,6 @@ public:
             throw nb::stop_iteration();
         std::vector<std::uint8_t> packet = gen_.next_packet();
         return nb::bytes(packet.data(), packet.size());
-    }
-};
-
-// ---------------------------------------------------------------------------------------------
-// Synchronous sending
-
-/// Waits for one completion; filled in by a handler on an io_context thread (no GIL involved).
-struct sync_completion
-{
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    std::error_code ec;
-    item_pointer_t bytes = 0;
-
-    void set(const std::error_code &e, item_pointer_t b)
-    {
-        std::lock_guard<std::mutex> lock(mutex);
-        ec = e;
-        bytes = b;
-        done = true;
-        cv.notify_all();
-    }
-
-    void wait()
-    {
-        std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [this] { return done; });
-    }
-};
-
-/**
- * Raises the error of a failed send as spead2 does: OSError(errno, "<message> [<category>:<errno>]")
- * (BlockingIOError for EAGAIN and so on). Needs the GIL.
- */
-[[noreturn]] void raise_send_error(const std::error_code &ec)
-{
-    std::string message = ec.message() + " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]";
-    nb::object exc = nb::handle(PyExc_OSError)(ec.value(), nb::str(message.data(), message.size()));
-    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
-    throw nb::python_error();
-}
-
-item_pointer_t send_heap_sync(send::stream &s, const heap_wrapper &h, s_item_pointer_t cnt,
-                              std::size_t substream_index, double rate)
-{
-    auto state = std::make_shared<sync_completion>();
-    {
-        nb::gil_scoped_release release;
-        s.async_send_heap(
-            h, [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, cnt,
-            substream_index, rate);
-        state->wait();
-    }
-    if (state->ec)
-        raise_send_error(state->ec);
-    return state->bytes;
-}
-
-item_pointer_t send_heaps_sync(send::stream &s, const std::vector<send::heap_reference> &refs,
-                               send::group_mode mode)
-{
-    auto state = std::make_shared<sync_completion>();
-    {
-        nb::gil_scoped_release release;
-        s.async_send_heaps(
-            refs.begin(), refs.end(),
-            [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, mode);
-        state->wait();
-    }
-    if (state->ec)
-        raise_send_error(state->ec);
-    return state->bytes;
-}
-
-/**
- * Registers a stream with the atexit hook (which flushes it while the thread pool still runs) and
- * releases the GIL while the stream is flushed and destroyed. Mixed into each stream class.
- */
-template<typename Base>
-class sync_stream : public Base
-{
-public:
-    template<typename... Args>
-    explicit sync_stream(std::in_place_t, Args &&...args)
-        : Base(std::forward<Args>(args)...)
-    {
-        register_stoppable(this, [this] { this->flush(); });
-    }
-
-    ~sync_stream() override
-    {
-        unregister_stoppable(this);
-        // flush() waits for io_context threads; they never need the GIL, but other Python threads
-        // should not be held up meanwhile.
-        if (Py_IsInitialized() && PyGILState_Check())
-        {
-            nb::gil_scoped_release release;
-            this->flush();
-        }
-        else
-            this->flush();
     }
 };
 
@@ -220,36 +119,6 @@ public:
 
     nb::list get_queues_py() const { return nb::list(queues_); }
 };
-
-template<typename T, typename Cls>
-void add_sync_send_methods(Cls &cls)
-{
-    cls.def(
-           "send_heap",
-           [](T &self, const heap_wrapper &h, s_item_pointer_t cnt, std::size_t substream_index, double rate)
-           { return send_heap_sync(self, h, cnt, substream_index, rate); },
-           "heap"_a, "cnt"_a = -1, "substream_index"_a = 0, "rate"_a = -1.0,
-           "Send a heap, blocking until it has been sent. Returns the number of bytes sent. Raises "
-           "OSError (BlockingIOError if the queue is full).")
-        .def(
-            "send_heaps",
-            [](T &self, const std::vector<const heap_reference_wrapper *> &heaps, send::group_mode mode)
-            {
-                std::vector<send::heap_reference> refs;
-                refs.reserve(heaps.size());
-                for (const heap_reference_wrapper *r : heaps)
-                    refs.push_back(r->get());
-                return send_heaps_sync(self, refs, mode);
-            },
-            "heaps"_a, "mode"_a,
-            "Send a group of heaps (all or nothing), blocking until they have been sent. Returns the "
-            "total number of bytes sent.")
-        .def(
-            "send_heaps",
-            [](T &self, const heap_reference_list &heaps, send::group_mode mode)
-            { return send_heaps_sync(self, heaps.get_refs(), mode); },
-            "heaps"_a, "mode"_a);
-}
 
 void bind_send_config(nb::module_ &m)
 {
@@ -363,6 +232,7 @@ void bind_send(nb::module_ &m)
     bind_send_config(m);
     bind_send_heaps(m);
     bind_send_streams(m);
+    bind_send_net(m);
     bind_send_asyncio(m);
 }
 

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// Bindings of the synchronous network send streams: spead2._spead2.send.UdpStream and TcpStream.
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+#include <spead2/common/io_context_ref.h>
+#include <spead2/send/stream_config.h>
+#include <spead2/send/tcp_stream.h>
+#include <spead2/send/udp_stream.h>
+#include "net_bindings.h"
+#include "os/udp_resolve.h"
+#include "send_bindings.h"
+#include "send_sync.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace spead2::python
+{
+
+std::string resolve_host(const std::string &host)
+{
+    if (host.empty())
+        return host;
+    std::error_code ec;
+    (void)asio::ip::make_address(host, ec);
+    if (!ec)
+        return host;
+    return spead2::detail::resolve_address(host).to_string();
+}
+
+namespace
+{
+
+using endpoint_list = std::vector<std::pair<std::string, std::uint16_t>>;
+
+/// spead2.send.UdpStream.
+class udp_stream_wrapper : public sync_stream<send::udp_stream>
+{
+public:
+    using sync_stream<send::udp_stream>::sync_stream;
+};
+
+/// The outcome of a connection attempt, filled in on an io_context thread.
+struct connect_state
+{
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::error_code ec;
+
+    void set(const std::error_code &e)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        ec = e;
+        done = true;
+        cv.notify_all();
+    }
+
+    std::error_code wait()
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [this] { return done; });
+        return ec;
+    }
+};
+
+/// Thrown (not a std::system_error, so with_setup_errors lets it through) when connecting fails.
+struct connect_failed
+{
+    std::error_code ec;
+};
+
+/// Built before the stream so that the stream's connect handler can refer to it.
+struct connect_state_holder
+{
+    std::shared_ptr<connect_state> state = std::make_shared<connect_state>();
+};
+
+/**
+ * spead2.send.TcpStream. The connecting form connects asynchronously and waits for the outcome
+ * (call it with the GIL released), so that a failed connection raises OSError with the errno
+ * (ConnectionRefusedError...) while failures to set the socket up raise RuntimeError, as in spead2.
+ */
+class tcp_stream_wrapper : private connect_state_holder, public sync_stream<send::tcp_stream>
+{
+public:
+    tcp_stream_wrapper(io_context_ref io_context, const endpoint_list &endpoints,
+                       const send::stream_config &config, std::size_t buffer_size,
+                       const std::string &interface_address)
+        : sync_stream<send::tcp_stream>(
+              std::in_place, std::move(io_context),
+              [state = state](const std::error_code &ec) { state->set(ec); }, endpoints, config, buffer_size,
+              interface_address)
+    {
+        std::error_code ec = state->wait();
+        if (ec)
+            throw connect_failed{ec}; // the bases are destroyed (and unregistered) on the way out
+    }
+
+    tcp_stream_wrapper(io_context_ref io_context, int fd, const send::stream_config &config)
+        : sync_stream<send::tcp_stream>(std::in_place, std::move(io_context), fd, config)
+    {
+    }
+};
+
+/// Host names resolved up front (see resolve_host), so every transport reports them alike.
+endpoint_list resolve_endpoints(const endpoint_list &endpoints)
+{
+    endpoint_list out;
+    out.reserve(endpoints.size());
+    for (const auto &[host, port] : endpoints)
+        out.emplace_back(resolve_host(host), port);
+    return out;
+}
+
+/**
+ * spead2 binds the socket of the endpoint's family to the interface address, so an address of
+ * the other family fails in bind with EAFNOSUPPORT (a RuntimeError); the C++ class says
+ * invalid_argument instead.
+ */
+void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address)
+{
+    if (endpoints.size() != 1 || interface_address.empty())
+        return;
+    std::error_code ec1, ec2;
+    asio::ip::address endpoint = asio::ip::make_address(endpoints[0].first, ec1);
+    asio::ip::address interface = asio::ip::make_address(interface_address, ec2);
+    if (!ec1 && !ec2 && endpoint.is_v4() != interface.is_v4())
+        throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
+}
+
+} // anonymous namespace
+
+void bind_send_net(nb::module_ &m)
+{
+    using udp = udp_stream_wrapper;
+    auto udp_cls = nb::class_<udp, send::stream>(m, "UdpStream",
+                                                 "A stream that sends each packet as a UDP datagram, to one "
+                                                 "(host, port) endpoint per substream.");
+    udp_cls
+        .def(
+            "__init__",
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size,
+               const std::string &interface_address)
+            {
+                nb::gil_scoped_release release;
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::in_place, make_io_context(tp), resolve_endpoints(endpoints),
+                                       config, buffer_size, resolve_host(interface_address));
+                    });
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "interface_address"_a = "")
+        .def(
+            "__init__",
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl)
+            {
+                nb::gil_scoped_release release;
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::in_place, make_io_context(tp), resolve_endpoints(endpoints),
+                                       config, buffer_size, ttl);
+                    });
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a)
+        .def(
+            "__init__",
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl,
+               const std::string &interface_address)
+            {
+                nb::gil_scoped_release release;
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::in_place, make_io_context(tp), resolve_endpoints(endpoints),
+                                       config, buffer_size, ttl, resolve_host(interface_address));
+                    });
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_address"_a)
+        .def(
+            "__init__",
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl,
+               unsigned int interface_index)
+            {
+                nb::gil_scoped_release release;
+                try
+                {
+                    with_setup_errors(
+                        [&]
+                        {
+                            new (self) udp(std::in_place, make_io_context(tp), resolve_endpoints(endpoints),
+                                           config, buffer_size, ttl, interface_index);
+                        });
+                }
+                catch (const std::invalid_argument &e)
+                {
+                    // spead2 4.5.1 names the wrong family here; users may match on its message.
+                    if (std::string_view(e.what()) == "endpoint is not an IPv6 multicast address")
+                        throw std::invalid_argument("endpoint is not an IPv4 multicast address");
+                    throw;
+                }
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_index"_a)
+        .def(
+            "__init__",
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, udp_socket_arg socket,
+               const endpoint_list &endpoints, const send::stream_config &config)
+            {
+                nb::gil_scoped_release release;
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self)
+                            udp(std::in_place, make_io_context(tp), send::udp_stream::socket_fd{socket.fd},
+                                resolve_endpoints(endpoints), config);
+                    });
+            },
+            "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config());
+    udp_cls.attr("DEFAULT_BUFFER_SIZE") = send::udp_stream::default_buffer_size;
+    add_sync_send_methods<udp>(udp_cls);
+
+    using tcp = tcp_stream_wrapper;
+    auto tcp_cls = nb::class_<tcp, send::stream>(m, "TcpStream",
+                                                 "A stream that sends packets back to back over one TCP "
+                                                 "connection.");
+    tcp_cls
+        .def(
+            "__init__",
+            [](tcp *self, std::shared_ptr<thread_pool_wrapper> tp, tcp_socket_arg socket,
+               const send::stream_config &config)
+            {
+                nb::gil_scoped_release release;
+                with_setup_errors([&] { new (self) tcp(make_io_context(tp), socket.fd, config); });
+            },
+            "thread_pool"_a, "socket"_a, "config"_a = send::stream_config(),
+            "Send over a connected socket (which is duplicated).")
+        .def(
+            "__init__",
+            [](tcp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size,
+               const std::string &interface_address)
+            {
+                std::error_code connect_error;
+                {
+                    nb::gil_scoped_release release;
+                    try
+                    {
+                        with_setup_errors(
+                            [&]
+                            {
+                                // Resolve only a single endpoint: a wrong count is the C++ class's
+                                // ValueError.
+                                endpoint_list resolved =
+                                    endpoints.size() == 1 ? resolve_endpoints(endpoints) : endpoints;
+                                std::string interface = resolve_host(interface_address);
+                                check_bind_family(resolved, interface);
+                                new (self) tcp(make_io_context(tp), resolved, config, buffer_size, interface);
+                            });
+                    }
+                    catch (const connect_failed &e)
+                    {
+                        connect_error = e.ec;
+                    }
+                }
+                if (connect_error)
+                    raise_send_error(connect_error);
+            },
+            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
+            "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "",
+            "Connect to the single endpoint (blocking). Raises OSError if the connection fails.");
+    tcp_cls.attr("DEFAULT_BUFFER_SIZE") = send::tcp_stream::default_buffer_size;
+    add_sync_send_methods<tcp>(tcp_cls);
+}
+
+} // namespace spead2::python
