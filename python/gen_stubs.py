@@ -81,15 +81,69 @@ FIXUPS = [
     # recv.Stream yields heaps: Heap, or IncompleteHeap when contiguous_only is off.
     ("recv/__init__.pyi", r"def (get|get_nowait|__next__)\(self\) -> object:", r"def \1(self) -> Heap | IncompleteHeap:"),
     ("recv/__init__.pyi", r"(class Stream\(_Stream\):.*?)def __iter__\(self\) -> object:", r"\1def __iter__(self) -> Stream:"),
+    # ABC registration bookkeeping (ChunkRingPair) is not API.
+    ("*", r"(?m)^import _abc\n", ""),
+    ("*", r"(?m)^\s*_abc_impl: _abc\._abc_data = \.\.\.\n", ""),
     ("send.pyi", r"def __iter__\(self\) -> object:", "def __iter__(self) -> PacketGenerator:"),
 ]
+
+
+def _split_params(params: str) -> list[str]:
+    """Splits a parameter list at top-level commas."""
+    parts, depth, current = [], 0, ""
+    for ch in params:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _fix_default_order(text: str) -> str:
+    """Rewrites `def f(a, b=..., c)` (valid for the bindings, not for Python) as two overloads.
+
+    Some constructors take a defaulted argument before required ones (as spead2's do, e.g.
+    ChunkRingStream(thread_pool, config=StreamConfig(), chunk_stream_config, ...)): callers pass
+    either everything positionally, or the later arguments by keyword.
+    """
+    out = []
+    for line in text.split("\n"):
+        m = re.fullmatch(r"(\s*)def (\w+)\((.*)\) -> (.*): \.\.\.", line)
+        if m:
+            indent, name, params, result = m.groups()
+            parts = _split_params(params)
+            defaults = [i for i, p in enumerate(parts) if "=" in p]
+            required = [i for i, p in enumerate(parts) if "=" not in p and p not in ("*", "/")]
+            if defaults and required and required[-1] > defaults[0]:
+                positional = [p.split(" = ")[0] if i < required[-1] else p for i, p in enumerate(parts)]
+                first_required = next(i for i in required if i > defaults[0])
+                keyword = parts[:first_required] + ["*"] + parts[first_required:]
+                if out and out[-1].strip() != "@overload":
+                    out.append(f"{indent}@overload")
+                out.append(f"{indent}def {name}({', '.join(positional)}) -> {result}: ...")
+                out.append("")
+                out.append(f"{indent}@overload")
+                out.append(f"{indent}def {name}({', '.join(keyword)}) -> {result}: ...")
+                continue
+        out.append(line)
+    text = "\n".join(out)
+    if "@overload" in text and not re.search(r"^from typing import .*\boverload\b", text, flags=re.MULTILINE):
+        text = "from typing import overload\n" + text
+    return text
 
 
 def apply_fixups(rel: str, text: str) -> str:
     for pattern_file, pattern, replacement in FIXUPS:
         if pattern_file in ("*", rel.replace(os.sep, "/").removeprefix("_spead2/")):
             text = re.sub(pattern, replacement, text, flags=re.DOTALL)
-    return text
+    return _fix_default_order(text)
 
 
 def reexport_stub(package: str) -> str:

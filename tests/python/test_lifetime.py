@@ -1,0 +1,284 @@
+# SPDX-License-Identifier: LGPL-3.0-or-later
+"""Interpreter shutdown with spead2 objects still busy, each in a fresh subprocess.
+
+Every script leaves something running when the main thread reaches the end: a receive stream
+with live readers, a consumer blocked in get() on a daemon thread, a worker blocked on a full
+ringbuffer, senders with heaps in flight on other threads, a memory pool refilling in the
+background. The process must exit promptly with status 0 (no hang, no crash, no abort), and the
+atexit hook must have stopped the streams: a handler registered *before* spead2 is imported runs
+*after* spead2's own hook, and checks that the streams it can see are stopped.
+
+The same scripts give the same results under spead2 4.5.1 (checked by hand when written), except
+memory_pool_refill: the reference cannot construct a MemoryPool with a thread pool from Python.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+TIMEOUT = 60
+
+PRELUDE = textwrap.dedent(
+    """
+    import atexit
+    import sys
+    import threading
+    import time
+
+    checks = []
+
+    def report():
+        # Registered before spead2 is imported, so it runs after spead2's atexit hook.
+        for label, fn in checks:
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001
+                print(f"{label}: {type(exc).__name__}", flush=True)
+            else:
+                print(f"{label}: no exception", flush=True)
+
+    atexit.register(report)
+
+    import numpy as np
+    import spead2
+    import spead2.recv
+    import spead2.send
+    """
+)
+
+
+def single_heap_packets(n, size=64):
+    """Source for a list of n encoded single-packet heaps."""
+    return f"""
+def _make_packets():
+    packets = []
+    for cnt in range(1, {n} + 1):
+        heap = spead2.send.Heap()
+        heap.add_item(spead2.Item(0x1000, "x", "", ({size},), dtype=np.uint8, value=np.zeros({size}, np.uint8)))
+        packets.extend(bytes(p) for p in spead2.send.PacketGenerator(heap, cnt, 9000))
+    return packets
+"""
+
+
+SCRIPTS = {
+    # A stream with an inproc reader that never ends, nobody consuming: exit must stop it.
+    "idle_stream": """
+pool = spead2.ThreadPool()
+queue = spead2.InprocQueue()
+stream = spead2.recv.Stream(pool)
+stream.add_inproc_reader(queue)
+checks.append(("get_nowait after exit", stream.get_nowait))
+print("main done", flush=True)
+""",
+    # A worker blocked pushing into a full ring (ring of 1, many heaps queued, no consumer).
+    "worker_blocked_on_full_ring": single_heap_packets(50)
+    + """
+pool = spead2.ThreadPool()
+queue = spead2.InprocQueue()
+for packet in _make_packets():
+    queue.add_packet(packet)
+stream = spead2.recv.Stream(pool, spead2.recv.StreamConfig(), spead2.recv.RingStreamConfig(heaps=1))
+stream.add_inproc_reader(queue)
+deadline = time.monotonic() + 10
+while stream.stats["worker_blocked"] == 0 and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("worker blocked:", stream.stats["worker_blocked"] > 0, flush=True)
+print("main done", flush=True)
+""",
+    # A consumer thread blocked in get(): the hook's stop() must wake it with Stopped.
+    "consumer_blocked_in_get": """
+pool = spead2.ThreadPool()
+queue = spead2.InprocQueue()
+stream = spead2.recv.Stream(pool)
+stream.add_inproc_reader(queue)
+started = threading.Event()
+outcome = []
+
+def consume():
+    started.set()
+    try:
+        stream.get()
+    except spead2.Stopped:
+        outcome.append("Stopped")
+
+thread = threading.Thread(target=consume, daemon=True)
+thread.start()
+started.wait()
+time.sleep(0.1)
+
+def consumer_outcome():
+    thread.join(5)
+    if outcome != ["Stopped"]:
+        raise RuntimeError(f"consumer still blocked: {outcome}")
+
+checks.append(("consumer", consumer_outcome))
+print("main done", flush=True)
+""",
+    # Several streams and pools, some shared, with readers that still have data: each ring fills
+    # up (worker blocked) only after both readers are added.
+    "many_streams": single_heap_packets(20)
+    + """
+pools = [spead2.ThreadPool(2) for _ in range(3)]
+streams = []
+for i in range(6):
+    queue = spead2.InprocQueue()
+    for packet in _make_packets():
+        queue.add_packet(packet)
+    stream = spead2.recv.Stream(pools[i % 3], spead2.recv.StreamConfig(), spead2.recv.RingStreamConfig(heaps=32))
+    stream.add_inproc_reader(queue)
+    stream.add_buffer_reader(b"".join(_make_packets()))
+    streams.append(stream)
+print("main done", flush=True)
+""",
+    # Senders on other threads with heaps in flight (rate-limited, so they are still sending).
+    "senders_in_flight": """
+pool = spead2.ThreadPool()
+queue = spead2.InprocQueue()
+config = spead2.send.StreamConfig(rate=1e6, max_heaps=4, max_packet_size=1472)
+inproc = spead2.send.InprocStream(pool, [queue], config)
+byte_stream = spead2.send.BytesStream(pool, config)
+heap = spead2.send.Heap()
+heap.add_item(spead2.Item(0x1000, "x", "", (100000,), dtype=np.uint8, value=np.zeros(100000, np.uint8)))
+sending = threading.Event()
+
+def send_forever(stream):
+    sending.set()
+    try:
+        while True:
+            stream.send_heap(heap)
+    except Exception:  # noqa: BLE001 - any error once the stream is stopped is fine
+        pass
+
+for s in (inproc, byte_stream):
+    threading.Thread(target=send_forever, args=(s,), daemon=True).start()
+sending.wait()
+time.sleep(0.2)
+print("main done", flush=True)
+""",
+    # A memory pool refilling from a thread pool, with allocations outstanding in heaps.
+    "memory_pool_refill": single_heap_packets(30, size=20000)
+    + """
+pool = spead2.ThreadPool()
+memory_pool = spead2.MemoryPool(pool, 16384, 32768, 8, 4, 2)
+config = spead2.recv.StreamConfig(memory_allocator=memory_pool)
+stream = spead2.recv.Stream(pool, config, spead2.recv.RingStreamConfig(heaps=4))
+queue = spead2.InprocQueue()
+for packet in _make_packets():
+    queue.add_packet(packet)
+stream.add_inproc_reader(queue)
+held = [stream.get() for _ in range(3)]  # keep pool buffers alive through shutdown
+print("main done", flush=True)
+""",
+    # A stream stopped explicitly, then the interpreter exits (the hook must tolerate it).
+    "already_stopped": """
+pool = spead2.ThreadPool()
+stream = spead2.recv.Stream(pool)
+stream.add_inproc_reader(spead2.InprocQueue())
+stream.stop()
+pool.stop()
+checks.append(("get after stop", stream.get))
+print("main done", flush=True)
+""",
+    # An exception escaping main with a busy stream.
+    "exception_exit": """
+pool = spead2.ThreadPool()
+queue = spead2.InprocQueue()
+stream = spead2.recv.Stream(pool)
+stream.add_inproc_reader(queue)
+print("main done", flush=True)
+raise SystemExit(3)
+""",
+}
+
+# What each script prints: the main thread's lines, then the atexit checks.
+EXPECTED = {
+    "idle_stream": ["main done", "get_nowait after exit: Stopped"],
+    "worker_blocked_on_full_ring": ["worker blocked: True", "main done"],
+    "consumer_blocked_in_get": ["main done", "consumer: no exception"],
+    "many_streams": ["main done"],
+    "senders_in_flight": ["main done"],
+    "memory_pool_refill": ["main done"],
+    "already_stopped": ["main done", "get after stop: Stopped"],
+    "exception_exit": ["main done"],
+}
+EXIT_CODES = {"exception_exit": 3}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_interpreter_exit(name):
+    script = PRELUDE + textwrap.dedent(SCRIPTS[name])
+    result = subprocess.run(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == EXIT_CODES.get(name, 0), result.stderr
+    assert result.stdout.splitlines() == EXPECTED[name], result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_atexit_hook_registered_once_per_import():
+    """Re-importing submodules does not stack hooks; the hook runs once, quietly."""
+    script = PRELUDE + textwrap.dedent(
+        """
+        import importlib
+        importlib.reload(spead2.recv)
+        importlib.reload(spead2.send)
+        pool = spead2.ThreadPool()
+        stream = spead2.recv.Stream(pool)
+        stream.add_inproc_reader(spead2.InprocQueue())
+        checks.append(("after reloads", stream.get_nowait))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["after reloads: Stopped"]
+    assert result.stderr == ""
+
+
+@pytest.mark.xfail(
+    reason="nanobind reports objects still referenced by daemon threads at exit as leaks "
+    "(the bindings would need nanobind::set_leak_warnings(false)); spead2 4.5.1 prints nothing",
+    strict=False,
+)
+def test_no_leak_warnings_with_senders_in_flight():
+    script = PRELUDE + textwrap.dedent(SCRIPTS["senders_in_flight"])
+    result = subprocess.run(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0
+    assert "leaked" not in result.stderr
+
+
+@pytest.mark.xfail(
+    reason="adding a reader waits for the stream lock held by a worker blocked on a full ring "
+    "(spead2 4.5.1 adds it at once); see the helper's report",
+    strict=False,
+)
+def test_add_reader_while_worker_blocked():
+    script = PRELUDE + textwrap.dedent(
+        single_heap_packets(10)
+        + """
+pool = spead2.ThreadPool(1)
+queue = spead2.InprocQueue()
+for packet in _make_packets():
+    queue.add_packet(packet)
+stream = spead2.recv.Stream(pool, spead2.recv.StreamConfig(), spead2.recv.RingStreamConfig(heaps=2))
+stream.add_inproc_reader(queue)
+deadline = time.monotonic() + 10
+while stream.stats["worker_blocked"] == 0 and time.monotonic() < deadline:
+    time.sleep(0.01)
+stream.add_buffer_reader(b"".join(_make_packets()))
+print("added", flush=True)
+"""
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("add_buffer_reader hung behind the blocked worker")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["added"]
