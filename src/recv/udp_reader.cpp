@@ -371,7 +371,7 @@ void udp_reader::process_datagram(stream_base::add_packet_state &state, const st
     }
     packet_header packet;
     const std::size_t size = decode_packet(packet, data, length);
-    if (size == length)
+    if (size == length && size != 0) // an empty datagram "decodes" to its size 0
         state.add_packet(packet);
     else
     {
