@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import spead2
+import spead2.recv
 import spead2.send
 
 ROOT = Path(__file__).resolve().parents[2]

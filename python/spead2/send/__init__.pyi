@@ -7,10 +7,15 @@ from spead2._spead2.send import (
     HeapReference as HeapReference,
     HeapReferenceList as HeapReferenceList,
     InprocStream as InprocStream,
+    InprocStreamAsyncio as InprocStreamAsyncio,
     PacketGenerator as PacketGenerator,
     RateMethod as RateMethod,
     Stream as Stream,
     StreamConfig as StreamConfig,
+    TcpStream as TcpStream,
+    TcpStreamAsyncio as TcpStreamAsyncio,
+    UdpStream as UdpStream,
+    UdpStreamAsyncio as UdpStreamAsyncio,
 )
 from spead2.send._heap_generator import (
     HeapGenerator as HeapGenerator,

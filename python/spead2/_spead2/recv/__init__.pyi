@@ -2,6 +2,7 @@
 from typing_extensions import Buffer
 from collections.abc import Iterator, Sequence
 import enum
+import socket
 from typing import overload
 
 import spead2._spead2
@@ -293,6 +294,39 @@ class _Stream:
 
     def add_inproc_reader(self, queue: spead2._spead2.InprocQueue) -> None:
         """Read packets from an InprocQueue."""
+
+    @overload
+    def add_udp_reader(self, port: int, max_size: int = 9200, buffer_size: int = 8388608, bind_hostname: str = '') -> None:
+        """Receive UDP on a port (bind_hostname: a multicast group is joined)."""
+
+    @overload
+    def add_udp_reader(self, socket: socket.socket, max_size: int = 9200) -> None:
+        """
+        Receive on a bound UDP socket (duplicated, so the caller may close it).
+        """
+
+    @overload
+    def add_udp_reader(self, multicast_group: str, port: int, max_size: int = 9200, buffer_size: int = 8388608, interface_address: str = '0.0.0.0') -> None:
+        """
+        Receive IPv4 multicast (or unicast to the interface's address) on an interface.
+        """
+
+    @overload
+    def add_udp_reader(self, multicast_group: str, port: int, max_size: int = 9200, buffer_size: int = 8388608, interface_index: int = 0) -> None:
+        """Receive IPv6 multicast on the interface with this index."""
+
+    @overload
+    def add_tcp_reader(self, port: int, max_size: int = 65536, buffer_size: int = 212992, bind_hostname: str = '') -> None:
+        """
+        Listen on a port and accept one connection; the stream stops when the peer closes it.
+        """
+
+    @overload
+    def add_tcp_reader(self, acceptor: socket.socket, max_size: int = 65536) -> None:
+        """Accept one connection on a listening socket (duplicated)."""
+
+    def add_udp_pcap_file_reader(self, filename: str, filter: str = '') -> None:
+        """Replay the UDP packets of a capture file; the stream stops at its end."""
 
     def start(self) -> None:
         """Start the readers (with explicit_start)."""
