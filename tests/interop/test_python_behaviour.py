@@ -379,3 +379,133 @@ def test_same_output_as_reference(case, run_ref):
                 continue
         assert got == want
     assert len(actual) == len(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Python tools, side by side with the reference's (run from its venv's bin, -E -s).
+
+import os  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+
+
+def _ref_tool(ref_python, name):
+    return [ref_python, "-E", "-s", os.path.join(os.path.dirname(ref_python), name)]
+
+
+def _our_tool(module):
+    return [sys.executable, "-m", f"spead2.tools.{module}"]
+
+
+def _options(help_text):
+    """The option names of a usage message, in order."""
+    usage = help_text.split("\n\n")[0]
+    return re.findall(r"\[(--?[\w-]+)", usage)
+
+
+@pytest.mark.parametrize(
+    ("ref_name", "module", "extra"),
+    [
+        ("spead2_send.py", "send_asyncio", []),
+        ("spead2_recv.py", "recv_asyncio", []),
+        ("spead2_bench.py", "bench_asyncio", []),
+        ("spead2_bench.py", "bench_asyncio", ["master"]),
+        ("spead2_bench.py", "bench_asyncio", ["agent"]),
+    ],
+)
+def test_tool_options_match_reference(ref_python, ref_name, module, extra):
+    ref = subprocess.run([*_ref_tool(ref_python, ref_name), *extra, "--help"], stdout=subprocess.PIPE, text=True)
+    ours = subprocess.run([*_our_tool(module), *extra, "--help"], stdout=subprocess.PIPE, text=True)
+    assert ref.returncode == ours.returncode == 0
+    assert _options(ours.stdout) == _options(ref.stdout)
+    assert len(_options(ours.stdout)) > 0 or extra == ["agent"]
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_bound(port):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(port)
+
+
+def _tool_run(receiver_cmd, sender_cmd):
+    port = _free_port()
+    recv = subprocess.Popen(
+        [*receiver_cmd, "--values", "--descriptors", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_bound(port)
+        sent = subprocess.run(
+            [*sender_cmd, "--heaps", "4", "--heap-size", "96", "--items", "3", "--dtype", ">i2", f"127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+        out, _ = recv.communicate(timeout=60)
+    finally:
+        if recv.poll() is None:
+            recv.kill()
+            recv.wait()
+    assert sent.returncode == 0, sent.stderr
+    assert recv.returncode == 0
+    sent_bytes = re.fullmatch(r"Sent (\d+) bytes in [0-9.]+s, [0-9.]+ Gb/s\n", sent.stdout)
+    assert sent_bytes, sent.stdout
+    # How packets group into reader batches depends on timing, not on the implementation.
+    timing = ("batches:", "max_batch:", "worker_blocked:")
+    lines = [line for line in out.replace(f":{port}", ":PORT").splitlines() if not line.startswith(timing)]
+    return int(sent_bytes.group(1)), lines
+
+
+def test_tools_output_matches_reference(ref_python):
+    """Our spead2_send.py to the reference's spead2_recv.py and the reverse print the same."""
+    ref_recv = _ref_tool(ref_python, "spead2_recv.py")
+    ref_send = _ref_tool(ref_python, "spead2_send.py")
+    ours_to_ref = _tool_run(ref_recv, _our_tool("send_asyncio"))
+    ref_to_ours = _tool_run(_our_tool("recv_asyncio"), ref_send)
+    ref_to_ref = _tool_run(ref_recv, ref_send)
+    assert ours_to_ref == ref_to_ref
+    assert ref_to_ours == ref_to_ref
+    assert "Received heap 4 on stream 127.0.0.1:PORT" in ref_to_ours[1]
+    assert "Shutting down stream 127.0.0.1:PORT after 4 heaps" in ref_to_ours[1]
+
+
+@pytest.mark.xfail(
+    reason="our recv stream keeps its UDP socket bound after stop() until the stream is destroyed; "
+    "spead2 4.5.1 releases it in stop()",
+    strict=False,
+)
+def test_udp_port_released_by_stop(run_ref):
+    port = _free_port()
+    script = textwrap.dedent(
+        f"""
+        import socket, spead2, spead2.recv
+        pool = spead2.ThreadPool()
+        stream = spead2.recv.Stream(pool)
+        stream.add_udp_reader({port}, bind_hostname="127.0.0.1", buffer_size=0)
+        stream.stop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(("127.0.0.1", {port}))
+            print("released")
+        except OSError as exc:
+            print("still bound", exc.errno)
+        """
+    )
+    assert run_ref(script) == "released\n"
+    assert run_ours(script) == "released\n"
