@@ -4,6 +4,7 @@
 /// descriptors in the first heap, then the end-of-stream heap. The receiver is 02_recv.
 ///
 ///     01_send [HOST:PORT] [HEAPS]        (default 127.0.0.1:8888, 10 heaps)
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -84,7 +85,13 @@ int main(int argc, char **argv)
             heap.add_descriptor(timestamp);
             heap.add_descriptor(samples);
         }
-        heap.add_item(timestamp_id, std::uint64_t(i) * 64);
+        // The descriptor says 48 bits, wider than the 40-bit immediates of SPEAD-64-40, so the
+        // timestamp travels as 6 bytes of big-endian payload (as the Python sender does).
+        std::array<std::uint8_t, 6> timestamp_bytes;
+        std::uint64_t value = std::uint64_t(i) * 64;
+        for (int b = 5; b >= 0; b--, value >>= 8)
+            timestamp_bytes[b] = static_cast<std::uint8_t>(value & 0xff);
+        heap.add_item(timestamp_id, timestamp_bytes.data(), timestamp_bytes.size(), false);
         heap.add_item(samples_id, data.data(), data.size(), false);
         send_and_wait(stream, heap);
     }

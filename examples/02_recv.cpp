@@ -33,6 +33,14 @@ void print_heap(const spead2::recv::heap &heap)
     {
         if (item.id == timestamp_id && item.is_immediate)
             timestamp = item.immediate_value;
+        else if (item.id == timestamp_id)
+        {
+            // A 48-bit value does not fit the 40 address bits of an immediate in SPEAD-64-40,
+            // so a sender may send it as big-endian payload instead.
+            timestamp = 0;
+            for (std::size_t i = 0; i < item.length && i < 8; i++)
+                timestamp = (timestamp << 8) | item.ptr[i];
+        }
         else if (item.id == samples_id)
         {
             has_samples = true;

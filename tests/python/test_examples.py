@@ -72,8 +72,10 @@ def free_udp_port():
 def run_pair(receiver, sender):
     """Runs receiver, then sender once it listens; returns the receiver's stdout lines."""
     endpoint = f"127.0.0.1:{free_udp_port()}"
+    # stderr apart: warnings (e.g. a worker waiting on the ring) come from a logging thread and
+    # may land anywhere in the output.
     recv = subprocess.Popen(
-        [*receiver, endpoint], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=EXAMPLES
+        [*receiver, endpoint], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=EXAMPLES
     )
     try:
         first = recv.stdout.readline()
@@ -88,12 +90,12 @@ def run_pair(receiver, sender):
         )
         assert send.returncode == 0, send.stdout
         assert f"sent {HEAPS} heaps" in send.stdout
-        out, _ = recv.communicate(timeout=TIMEOUT)
+        out, err = recv.communicate(timeout=TIMEOUT)
     finally:
         if recv.poll() is None:
             recv.kill()
             recv.wait()
-    assert recv.returncode == 0, out
+    assert recv.returncode == 0, out + err
     return out.splitlines()
 
 
