@@ -264,7 +264,8 @@ TEST_P(udp_round_trip, heap_sizes)
     EXPECT_EQ(seen, sizes.size());
     auto stats = rs.get_stats();
     EXPECT_EQ(stats["udp_dropped"], 0u);
-    EXPECT_GT(stats["max_batch"], 1u);
+    // Whether the receiver ever sees more than one datagram per batch depends on scheduling, so
+    // batching is checked deterministically in udp_reader_test (datagrams queued before reading).
 }
 
 INSTANTIATE_TEST_SUITE_P(
