@@ -70,7 +70,7 @@ inline item_pointer_t send_heap_sync(send::stream &s, const heap_wrapper &h, s_i
     auto state = std::make_shared<sync_completion>();
     {
         nb::gil_scoped_release release;
-        s.async_send_heap(
+        s.async_send_heap_inline(
             h, [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, cnt,
             substream_index, rate);
         state->wait();
@@ -86,7 +86,7 @@ inline item_pointer_t send_heaps_sync(send::stream &s, const std::vector<send::h
     auto state = std::make_shared<sync_completion>();
     {
         nb::gil_scoped_release release;
-        s.async_send_heaps(
+        s.async_send_heaps_inline(
             refs.begin(), refs.end(),
             [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, mode);
         state->wait();

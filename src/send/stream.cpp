@@ -68,14 +68,17 @@ void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, 
     tail_++;
 }
 
-void stream::commit_locked(std::uint64_t group_start, completion_handler &&handler)
+bool stream::commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline)
 {
     slot(group_start).handler = std::move(handler);
     if (writer_idle_)
     {
         writer_idle_ = false;
+        if (run_inline)
+            return true;
         writer_->wakeup();
     }
+    return false;
 }
 
 void stream::post_error(completion_handler &&handler, const std::error_code &ec)
@@ -100,6 +103,13 @@ bool stream::async_send_heap(const heap &h, completion_handler handler, s_item_p
 {
     heap_reference ref(h, cnt, substream_index, rate);
     return async_send_heaps(&ref, &ref + 1, std::move(handler), group_mode::SERIAL);
+}
+
+bool stream::async_send_heap_inline(const heap &h, completion_handler handler, s_item_pointer_t cnt,
+                                    std::size_t substream_index, double rate)
+{
+    heap_reference ref(h, cnt, substream_index, rate);
+    return async_send_heaps_inline(&ref, &ref + 1, std::move(handler), group_mode::SERIAL);
 }
 
 void stream::flush()

@@ -75,6 +75,12 @@ void writer::wakeup()
                });
 }
 
+void writer::run_inline()
+{
+    impl_->limiter.idle_wake(detail::rate_limiter::clock::now());
+    run();
+}
+
 bool writer::fill_batch()
 {
     impl &s = *impl_;

@@ -68,11 +68,49 @@ private:
     std::error_code check_heap(const heap_reference &ref) const;
     bool has_room_locked(std::size_t n) const { return tail_ - head_ + n <= max_heaps_; }
     void enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode);
-    void commit_locked(std::uint64_t group_start, completion_handler &&handler);
+    /// Returns true if the caller must now run the writer itself (@a run_inline and it was idle).
+    bool commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline);
     /// Calls @a handler with @a ec from the io_context (never inline).
     void post_error(completion_handler &&handler, const std::error_code &ec);
     void fail_full(completion_handler &&handler);
     void fail_empty(completion_handler &&handler);
+
+    template<typename Iterator>
+    bool send_heaps_impl(Iterator first, Iterator last, completion_handler &&handler, group_mode mode,
+                         bool run_inline)
+    {
+        std::size_t n = 0;
+        for (Iterator it = first; it != last; ++it, ++n)
+        {
+            std::error_code ec = check_heap(*it);
+            if (ec)
+            {
+                post_error(std::move(handler), ec);
+                return false;
+            }
+        }
+        if (n == 0)
+        {
+            fail_empty(std::move(handler));
+            return false;
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!has_room_locked(n))
+        {
+            lock.unlock();
+            fail_full(std::move(handler));
+            return false;
+        }
+        std::uint64_t start = tail_;
+        for (Iterator it = first; it != last; ++it)
+            enqueue_locked(*it, start + n, mode);
+        if (commit_locked(start, std::move(handler), run_inline))
+        {
+            lock.unlock();
+            writer_->run_inline();
+        }
+        return true;
+    }
 
 protected:
     explicit stream(std::unique_ptr<writer> &&w);
@@ -100,33 +138,25 @@ public:
     template<typename Iterator>
     bool async_send_heaps(Iterator first, Iterator last, completion_handler handler, group_mode mode)
     {
-        std::size_t n = 0;
-        for (Iterator it = first; it != last; ++it, ++n)
-        {
-            std::error_code ec = check_heap(*it);
-            if (ec)
-            {
-                post_error(std::move(handler), ec);
-                return false;
-            }
-        }
-        if (n == 0)
-        {
-            fail_empty(std::move(handler));
-            return false;
-        }
-        std::unique_lock<std::mutex> lock(mutex_);
-        if (!has_room_locked(n))
-        {
-            lock.unlock();
-            fail_full(std::move(handler));
-            return false;
-        }
-        std::uint64_t start = tail_;
-        for (Iterator it = first; it != last; ++it)
-            enqueue_locked(*it, start + n, mode);
-        commit_locked(start, std::move(handler));
-        return true;
+        return send_heaps_impl(first, last, std::move(handler), mode, false);
+    }
+
+    /**
+     * For blocking senders (such as Python's send_heap): like async_send_heap(s), but when the
+     * writer is idle the calling thread does the writer's work itself, until the queue is empty or
+     * the transport hands over to the io_context (asynchronous I/O, rate limit), instead of waking
+     * an io_context thread. That saves two thread switches per heap. Handlers of heaps completed
+     * meanwhile (not only this one) then run on the calling thread, so use it only on streams
+     * whose handlers do not care which thread runs them.
+     */
+    bool async_send_heap_inline(const heap &h, completion_handler handler, s_item_pointer_t cnt = -1,
+                                std::size_t substream_index = 0, double rate = -1.0);
+
+    /// The group version of async_send_heap_inline.
+    template<typename Iterator>
+    bool async_send_heaps_inline(Iterator first, Iterator last, completion_handler handler, group_mode mode)
+    {
+        return send_heaps_impl(first, last, std::move(handler), mode, true);
     }
 
     /// Blocks until every heap queued so far has completed and its handler has returned.

@@ -44,8 +44,9 @@ struct packet_batch
  * limiting, completions) lives here; a transport only implements send_batch and
  * get_num_substreams.
  *
- * Threads: everything here runs on the io_context's threads, one step at a time (a writer never
- * has two steps in flight), so transports need no locking of their own state.
+ * Threads: everything here runs one step at a time (a writer never has two steps in flight), so
+ * transports need no locking of their own state. Steps run on the io_context's threads, except
+ * that a step started by stream::async_send_heap(s)_inline runs on the sending thread.
  *
  * Lifetime: owned by its stream, which flushes before destroying it.
  */
@@ -87,6 +88,9 @@ private:
 
     /// Called by the stream (holding its lock) when work arrives while the writer is idle.
     void wakeup();
+    /// Instead of wakeup(), for stream::async_send_heap(s)_inline: runs on the calling thread
+    /// (without the stream lock), as the one step in flight.
+    void run_inline();
     void run();
     bool fill_batch();
     void process_results();

@@ -143,6 +143,73 @@ TEST_F(stream_fixture, output_matches_packet_generator)
     EXPECT_EQ(sb.str(), expected);
 }
 
+TEST_F(stream_fixture, inline_send_runs_on_caller_with_same_bytes)
+{
+    std::vector<std::uint8_t> data(1000);
+    for (std::size_t i = 0; i < data.size(); i++)
+        data[i] = std::uint8_t(i * 7);
+    heap h;
+    h.add_item(0x1000, data.data(), data.size(), false);
+    h.add_item(0x1001, std::uint64_t(99));
+    heap h2;
+    h2.add_item(0x1002, std::uint64_t(7));
+
+    std::stringbuf posted;
+    {
+        streambuf_stream s(tp, posted, stream_config().set_max_packet_size(200));
+        completion_log log;
+        ASSERT_TRUE(s.async_send_heap(h, log.handler(0), 1234));
+        std::vector<heap_reference> refs{heap_reference(h2), heap_reference(h, 5)};
+        ASSERT_TRUE(s.async_send_heaps(refs.begin(), refs.end(), log.handler(1), group_mode::ROUND_ROBIN));
+        log.wait(2);
+        s.flush();
+    }
+
+    streambuf_stream s(tp, sb, stream_config().set_max_packet_size(200));
+    const auto caller = std::this_thread::get_id();
+    std::vector<std::thread::id> ran_on;
+    std::vector<item_pointer_t> bytes;
+    auto handler = [&](const std::error_code &ec, item_pointer_t n)
+    {
+        EXPECT_FALSE(ec);
+        ran_on.push_back(std::this_thread::get_id());
+        bytes.push_back(n);
+    };
+    // The writer is idle, so the whole heap is sent and completed before the call returns.
+    ASSERT_TRUE(s.async_send_heap_inline(h, handler, 1234));
+    ASSERT_EQ(ran_on.size(), 1u);
+    EXPECT_EQ(ran_on[0], caller);
+    EXPECT_EQ(bytes[0], heap_bytes(h, 1234, 200));
+    std::vector<heap_reference> refs{heap_reference(h2), heap_reference(h, 5)};
+    ASSERT_TRUE(s.async_send_heaps_inline(refs.begin(), refs.end(), handler, group_mode::ROUND_ROBIN));
+    ASSERT_EQ(ran_on.size(), 2u);
+    EXPECT_EQ(ran_on[1], caller);
+    EXPECT_EQ(bytes[1], heap_bytes(h2, 1, 200) + heap_bytes(h, 5, 200));
+    s.flush();
+    EXPECT_EQ(sb.str(), posted.str());
+}
+
+TEST_F(stream_fixture, inline_send_while_writer_busy_is_queued)
+{
+    gated_buf gb;
+    streambuf_stream s(tp, gb);
+    heap h;
+    h.add_item(0x1000, std::uint64_t(1));
+    completion_log log;
+    gb.close();
+    ASSERT_TRUE(s.async_send_heap(h, log.handler(0)));
+    gb.wait_blocked();
+    // The io_context thread holds the writer: the inline call only queues (and does not block).
+    ASSERT_TRUE(s.async_send_heap_inline(h, log.handler(1)));
+    gb.open();
+    auto entries = log.wait(2);
+    s.flush();
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].tag, 0);
+    EXPECT_EQ(entries[1].tag, 1);
+    EXPECT_EQ(gb.str().size(), 2 * heap_bytes(h, 1));
+}
+
 TEST_F(stream_fixture, queue_full_then_ok_after_completion)
 {
     gated_buf gb;
