@@ -188,13 +188,22 @@ class Descriptor:
     @property
     def itemsize_bits(self):
         """Number of bits per element"""
-        if self.dtype is not None:
-            return self.dtype.itemsize * 8
-        return sum(length for _, length in self.format)
+        # Plain loops rather than sum()/any() over generators: these run several times per item
+        # for every heap sent.
+        dtype = self.dtype
+        if dtype is not None:
+            return dtype.itemsize * 8
+        bits = 0
+        for _, length in self.format:
+            bits += length
+        return bits
 
     def is_variable_size(self):
         """Determine whether any element of the size is dynamic"""
-        return any(x is None for x in self.shape)
+        for x in self.shape:
+            if x is None:
+                return True
+        return False
 
     def allow_immediate(self):
         """Called by the C++ interface to determine whether sufficiently small
@@ -206,8 +215,9 @@ class Descriptor:
         padding should go, and PySPEAD's encoder and decoder disagree, so it
         is best not to send them at all.
         """
-        if self.is_variable_size():
-            return False
+        for x in self.shape:
+            if x is None:
+                return False  # variable size
         # Per element, not in total: the reference also refuses e.g. four u4 elements.
         return self.dtype is not None or self.itemsize_bits % 8 == 0
 
@@ -231,9 +241,13 @@ class Descriptor:
     def compatible_shape(self, shape):
         """Determine whether `shape` is compatible with the (possibly
         variable-sized) shape for this descriptor"""
-        if len(shape) != len(self.shape):
+        own = self.shape
+        if len(shape) != len(own):
             return False
-        return all(y is None or x == y for x, y in zip(shape, self.shape))
+        for x, y in zip(shape, own):
+            if y is not None and not x == y:
+                return False
+        return True
 
     @classmethod
     def from_raw(cls, raw_descriptor, flavour):
