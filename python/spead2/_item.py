@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
 """Items: a descriptor plus a value and a version number."""
 
-import numpy as _np
-
 from . import _values
 from ._descriptor import Descriptor
 
@@ -62,8 +60,7 @@ class Item(Descriptor):
         ValueError
             If the raw item holds too few elements for the shape
         """
-        raw = _np.frombuffer(raw_item, dtype=_np.uint8)
-        self.value = _values.from_buffer(self, raw, raw_item.is_immediate, new_order)
+        self.value = _values.decode_raw_item(self, raw_item, new_order)
 
     def to_buffer(self):
         """Returns an object that implements the buffer protocol for the value.

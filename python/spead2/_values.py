@@ -248,3 +248,110 @@ def from_buffer(desc, raw, is_immediate, new_order="="):
     if array.ndim == 0:
         return array[()]
     return array
+
+
+# ---------------------------------------------------------------------------------------------
+# Received values: per-descriptor decoding plans
+#
+# Decoding a received item the general way (from_buffer) re-derives the same facts on every heap:
+# element count, byte count, output dtype. A plan caches them on the descriptor for the two common
+# cases below, and is rebuilt when the descriptor's shape, dtype, order, format or fast path is
+# reassigned. Anything else goes the general way.
+
+_PLAN_NONE = 0  # use from_buffer
+_PLAN_NUMPY = 1  # fixed-shape numpy array (not a c8 string)
+_PLAN_INT = 2  # a scalar u/i field of whole bytes (the immediate fast path)
+
+
+class _DecodePlan:
+    __slots__ = (
+        "shape", "dtype", "order", "format", "format_copy", "internal_dtype", "fastpath",
+        "kind", "elements", "needed", "itemsize", "flat", "scalar", "signed", "out_dtypes",
+    )
+
+
+def _make_plan(desc):
+    plan = _DecodePlan()
+    plan.shape = desc.shape
+    plan.dtype = desc.dtype
+    plan.order = desc.order
+    plan.format = desc.format
+    plan.format_copy = None if desc.format is None else list(desc.format)
+    plan.internal_dtype = desc._internal_dtype
+    plan.fastpath = desc._fastpath
+    plan.kind = _PLAN_NONE
+    plan.out_dtypes = {}
+    shape = desc.shape
+    fixed = type(shape) is tuple and all(type(x) is int for x in shape)
+    if fixed and desc._fastpath == _FASTPATH_NUMPY and not _is_c8_string(desc):
+        elements = _shape_elements(shape)
+        itemsize = desc._internal_dtype.itemsize
+        if elements > 0 and itemsize > 0 and desc.itemsize_bits == itemsize * 8:
+            plan.kind = _PLAN_NUMPY
+            plan.elements = elements
+            plan.itemsize = itemsize
+            plan.needed = elements * itemsize
+            plan.flat = len(shape) == 1
+            plan.scalar = len(shape) == 0
+    elif fixed and desc._fastpath == _FASTPATH_IMMEDIATE and shape == ():
+        bits = desc.itemsize_bits
+        if bits % 8 == 0:
+            plan.kind = _PLAN_INT
+            plan.needed = bits // 8
+            plan.signed = desc.format[0][0] == "i"
+    desc._decode_plan = plan
+    return plan
+
+
+def _get_plan(desc):
+    plan = desc.__dict__.get("_decode_plan")
+    if (
+        plan is None
+        or plan.shape is not desc.shape
+        or plan.dtype is not desc.dtype
+        or plan.order is not desc.order
+        or plan.internal_dtype is not desc._internal_dtype
+        or plan.fastpath != desc._fastpath
+        or plan.format is not desc.format
+        or (plan.format_copy is not None and plan.format_copy != desc.format)
+    ):
+        plan = _make_plan(desc)
+    return plan
+
+
+def decode_raw_item(desc, raw_item, new_order="="):
+    """Decode a received raw item (``spead2.recv.RawItem``) into a Python value.
+
+    Gives the same result as ``from_buffer(desc, numpy.frombuffer(raw_item, numpy.uint8),
+    raw_item.is_immediate, new_order)``, with the per-descriptor work cached (see above).
+    """
+    plan = _get_plan(desc)
+    kind = plan.kind
+    if kind == _PLAN_NUMPY and not raw_item.is_immediate:
+        try:
+            array = _np.frombuffer(raw_item, dtype=plan.internal_dtype, count=plan.elements)
+        except ValueError:
+            # Too short: let the general path raise its error.
+            return from_buffer(desc, _np.frombuffer(raw_item, dtype=_np.uint8), False, new_order)
+        if not plan.flat:
+            array = array.reshape(plan.shape, order=plan.order)
+        out = plan.out_dtypes.get(new_order)
+        if out is None:
+            out = plan.internal_dtype.newbyteorder(new_order)
+            # astype(copy=False) returns the array itself when no conversion is needed.
+            plan.out_dtypes[new_order] = out = None if out == plan.internal_dtype else out
+        if out is not None:
+            array = array.astype(out, copy=False)
+        if plan.scalar:
+            return array[()]
+        return array
+    if kind == _PLAN_INT:
+        data = bytes(raw_item)
+        n = len(data)
+        needed = plan.needed
+        if n > needed:
+            data = data[n - needed :] if raw_item.is_immediate else data[:needed]
+        elif n < needed:
+            return from_buffer(desc, _np.frombuffer(raw_item, dtype=_np.uint8), raw_item.is_immediate, new_order)
+        return int.from_bytes(data, "big", signed=plan.signed)
+    return from_buffer(desc, _np.frombuffer(raw_item, dtype=_np.uint8), raw_item.is_immediate, new_order)
