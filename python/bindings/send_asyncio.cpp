@@ -209,17 +209,21 @@ public:
             { return this->async_send_heaps(refs.begin(), refs.end(), std::move(handler), mode); });
     }
 
-    bool async_send_heaps_seq(nb::sequence heaps, nb::object callback, send::group_mode mode)
+    bool async_send_heaps_seq(const std::vector<const heap_reference_wrapper *> &heaps, nb::object callback,
+                              send::group_mode mode)
     {
-        // A tuple of the HeapReference objects (which hold their heaps): the caller may change its
-        // own list while the heaps are in flight.
-        nb::tuple refs_obj = nb::tuple(heaps);
+        // Keep the heaps themselves (not the caller's list, which may change while they are in
+        // flight).
+        nb::list keep;
         std::vector<send::heap_reference> refs;
-        refs.reserve(refs_obj.size());
-        for (nb::handle item : refs_obj)
-            refs.push_back(nb::cast<const heap_reference_wrapper &>(item).get());
+        refs.reserve(heaps.size());
+        for (const heap_reference_wrapper *r : heaps)
+        {
+            keep.append(r->heap_obj);
+            refs.push_back(r->get());
+        }
         return queue_with_callback(
-            std::move(callback), std::move(refs_obj),
+            std::move(callback), std::move(keep),
             [&](send::stream::completion_handler &&handler)
             { return this->async_send_heaps(refs.begin(), refs.end(), std::move(handler), mode); });
     }
@@ -322,8 +326,8 @@ void add_asyncio_methods(Cls &cls)
             "is called once, for the whole group.")
         .def(
             "async_send_heaps",
-            [](T &self, nb::sequence heaps, nb::object callback, send::group_mode mode)
-            { return self.async_send_heaps_seq(std::move(heaps), std::move(callback), mode); },
+            [](T &self, const std::vector<const heap_reference_wrapper *> &heaps, nb::object callback,
+               send::group_mode mode) { return self.async_send_heaps_seq(heaps, std::move(callback), mode); },
             "heaps"_a, "callback"_a, "mode"_a)
         .def(
             "flush", [](T &self) { self.flush(); }, release_gil(),
