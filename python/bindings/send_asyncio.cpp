@@ -8,11 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+#include <asio.hpp>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
@@ -27,6 +30,7 @@
 #include <spead2/send/udp_stream.h>
 #include "bindings.h"
 #include "common.h"
+#include "net_bindings.h"
 #include "send_bindings.h"
 
 namespace nb = nanobind;
@@ -293,13 +297,29 @@ public:
     nb::list get_queues_py() const { return nb::list(queues_); }
 };
 
-/// The descriptor of a socket.socket; moves to the next overload for anything else.
-int socket_fileno(nb::handle socket)
+// The two helpers below follow send_net.cpp (the synchronous UdpStream/TcpStream), so that both
+// kinds of stream report bad arguments alike. They could move to net_bindings.h.
+
+/// Host names resolved up front (see resolve_host), so every transport reports them alike.
+endpoint_list resolve_endpoints(const endpoint_list &endpoints)
 {
-    nb::object socket_type = nb::module_::import_("socket").attr("socket");
-    if (!nb::isinstance(socket, socket_type))
-        throw nb::next_overload();
-    return nb::cast<int>(socket.attr("fileno")());
+    endpoint_list out;
+    out.reserve(endpoints.size());
+    for (const auto &[host, port] : endpoints)
+        out.emplace_back(resolve_host(host), port);
+    return out;
+}
+
+/// An interface address of the other family than the endpoint fails in bind (EAFNOSUPPORT).
+void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address)
+{
+    if (endpoints.size() != 1 || interface_address.empty())
+        return;
+    std::error_code ec1, ec2;
+    asio::ip::address endpoint = asio::ip::make_address(endpoints[0].first, ec1);
+    asio::ip::address interface = asio::ip::make_address(interface_address, ec2);
+    if (!ec1 && !ec2 && endpoint.is_v4() != interface.is_v4())
+        throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
 }
 
 template<typename T, typename Cls>
@@ -355,113 +375,156 @@ void bind_send_asyncio(nb::module_ &m)
     add_asyncio_methods<inproc_stream_asyncio>(inproc_cls);
 
     // Network constructors resolve names (and TCP may bind), so they run without the GIL; the
-    // arguments are C++ values by then.
-    auto udp_cls = nb::class_<udp_stream_asyncio, send::stream>(
+    // arguments are C++ values by then. Setup failures are RuntimeError, as for the sync classes.
+    using udp = udp_stream_asyncio;
+    auto udp_cls = nb::class_<udp, send::stream>(
         m, "UdpStreamAsyncio", "A UdpStream with callback-based sends, for spead2.send.asyncio.");
     udp_cls
         .def(
             "__init__",
-            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
-               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size,
                const std::string &interface_address)
             {
                 nb::gil_scoped_release release;
-                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
-                                              endpoints, config, buffer_size, interface_address);
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
+                                       resolve_endpoints(endpoints), config, buffer_size,
+                                       resolve_host(interface_address));
+                    });
             },
             "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
             "buffer_size"_a = send::udp_stream::default_buffer_size, "interface_address"_a = "")
         .def(
             "__init__",
-            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
-               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
-               int ttl)
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl)
             {
                 nb::gil_scoped_release release;
-                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
-                                              endpoints, config, buffer_size, ttl);
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
+                                       resolve_endpoints(endpoints), config, buffer_size, ttl);
+                    });
             },
             "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
             "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a)
         .def(
             "__init__",
-            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
-               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
-               int ttl, const std::string &interface_address)
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl,
+               const std::string &interface_address)
             {
                 nb::gil_scoped_release release;
-                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
-                                              endpoints, config, buffer_size, ttl, interface_address);
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
+                                       resolve_endpoints(endpoints), config, buffer_size, ttl,
+                                       resolve_host(interface_address));
+                    });
             },
             "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
             "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_address"_a)
         .def(
             "__init__",
-            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp,
-               const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
-               int ttl, unsigned int interface_index)
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
+               const send::stream_config &config, std::size_t buffer_size, int ttl,
+               unsigned int interface_index)
             {
                 nb::gil_scoped_release release;
-                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
-                                              endpoints, config, buffer_size, ttl, interface_index);
+                try
+                {
+                    with_setup_errors(
+                        [&]
+                        {
+                            new (self)
+                                udp(std::make_shared<completion_queue>(), make_io_context(tp),
+                                    resolve_endpoints(endpoints), config, buffer_size, ttl, interface_index);
+                        });
+                }
+                catch (const std::invalid_argument &e)
+                {
+                    // As UdpStream (send_net.cpp): spead2 4.5.1 names the wrong family here.
+                    if (std::string_view(e.what()) == "endpoint is not an IPv6 multicast address")
+                        throw std::invalid_argument("endpoint is not an IPv4 multicast address");
+                    throw;
+                }
             },
             "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
             "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_index"_a)
         .def(
             "__init__",
-            [](udp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp, nb::handle socket,
+            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, udp_socket_arg socket,
                const endpoint_list &endpoints, const send::stream_config &config)
             {
-                int fd = socket_fileno(socket);
                 nb::gil_scoped_release release;
-                new (self) udp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp),
-                                              send::udp_stream::socket_fd{fd}, endpoints, config);
+                with_setup_errors(
+                    [&]
+                    {
+                        new (self)
+                            udp(std::make_shared<completion_queue>(), make_io_context(tp),
+                                send::udp_stream::socket_fd{socket.fd}, resolve_endpoints(endpoints), config);
+                    });
             },
-            "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            nb::sig(
-                "def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, "
-                "endpoints: collections.abc.Sequence[tuple[str, int]], config: StreamConfig = ...) -> None"));
+            "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config());
     udp_cls.attr("DEFAULT_BUFFER_SIZE") = send::udp_stream::default_buffer_size;
-    add_asyncio_methods<udp_stream_asyncio>(udp_cls);
+    add_asyncio_methods<udp>(udp_cls);
 
-    auto tcp_cls = nb::class_<tcp_stream_asyncio, send::stream>(
+    using tcp = tcp_stream_asyncio;
+    auto tcp_cls = nb::class_<tcp, send::stream>(
         m, "TcpStreamAsyncio",
         "A TcpStream with callback-based sends, for spead2.send.asyncio. The form with a callback connects "
         "asynchronously and calls callback(exc_or_None) from process_callbacks.");
     tcp_cls
         .def(
             "__init__",
-            [](tcp_stream_asyncio *self, std::shared_ptr<thread_pool_wrapper> tp, nb::handle socket,
+            [](tcp *self, std::shared_ptr<thread_pool_wrapper> tp, tcp_socket_arg socket,
                const send::stream_config &config)
             {
-                int fd = socket_fileno(socket);
                 nb::gil_scoped_release release;
-                new (self)
-                    tcp_stream_asyncio(std::make_shared<completion_queue>(), make_io_context(tp), fd, config);
+                with_setup_errors(
+                    [&] {
+                        new (self)
+                            tcp(std::make_shared<completion_queue>(), make_io_context(tp), socket.fd, config);
+                    });
             },
             "thread_pool"_a, "socket"_a, "config"_a = send::stream_config(),
-            nb::sig("def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, "
-                    "config: StreamConfig = ...) -> None"))
+            "Send over a connected socket (which is duplicated).")
         .def(
             "__init__",
-            [](tcp_stream_asyncio *self, nb::object callback, std::shared_ptr<thread_pool_wrapper> tp,
+            [](tcp *self, nb::object callback, std::shared_ptr<thread_pool_wrapper> tp,
                const endpoint_list &endpoints, const send::stream_config &config, std::size_t buffer_size,
                const std::string &interface_address)
             {
                 auto queue = std::make_shared<completion_queue>();
                 {
                     nb::gil_scoped_release release;
-                    send::tcp_stream::connect_handler handler = [queue](const std::error_code &ec)
-                    { queue->push(connect_id, ec, 0); };
-                    new (self) tcp_stream_asyncio(queue, make_io_context(tp), std::move(handler), endpoints,
-                                                  config, buffer_size, interface_address);
+                    with_setup_errors(
+                        [&]
+                        {
+                            // Resolve only a single endpoint: a wrong count is the C++ class's ValueError.
+                            endpoint_list resolved =
+                                endpoints.size() == 1 ? resolve_endpoints(endpoints) : endpoints;
+                            std::string interface = resolve_host(interface_address);
+                            check_bind_family(resolved, interface);
+                            send::tcp_stream::connect_handler handler = [queue](const std::error_code &ec)
+                            { queue->push(connect_id, ec, 0); };
+                            new (self) tcp(queue, make_io_context(tp), std::move(handler), resolved, config,
+                                           buffer_size, interface);
+                        });
                 }
                 // The connect completion may already be queued; it is only processed (with the GIL)
                 // once this is set.
                 self->set_connect_callback(std::move(callback));
             },
             "callback"_a, "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "");
+            "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "",
+            "Start connecting to the single endpoint; callback(exc_or_None) reports the outcome from "
+            "process_callbacks.");
     tcp_cls.attr("DEFAULT_BUFFER_SIZE") = send::tcp_stream::default_buffer_size;
     add_asyncio_methods<tcp_stream_asyncio>(tcp_cls);
 }

@@ -403,6 +403,47 @@ def test_udp_constructor_errors(thread_pool):
         spead2.send.asyncio.UdpStream(thread_pool, [("127.0.0.1", 65536)])
 
 
+UDP_BAD_ARGS = [
+    ([],),
+    ([("127.0.0.1", 8888), ("::1", 8888)],),
+    ([("127.0.0.1", 8888)], spead2.send.StreamConfig(), 0, 1),  # a TTL needs multicast endpoints
+    ([("127.0.0.1", 8888)], spead2.send.StreamConfig(), 0, 1, "127.0.0.1"),
+    ([("::1", 8888)], spead2.send.StreamConfig(), 0, 1, 0),
+    ([("239.1.2.3", 8888)], spead2.send.StreamConfig(), 0, 1, "::1"),
+    ([("127.0.0.1", 65536)],),
+    ([("127.0.0.1", 8888)], spead2.send.StreamConfig(), -1),
+]
+
+
+def _outcome(fn):
+    try:
+        fn()
+    except TypeError as exc:  # nanobind's message lists the overloads (and default objects' addresses)
+        return TypeError, None
+    except Exception as exc:
+        return type(exc), str(exc)
+    return None
+
+
+@pytest.mark.parametrize("args", UDP_BAD_ARGS, ids=range(len(UDP_BAD_ARGS)))
+def test_udp_constructor_errors_match_sync_class(thread_pool, args):
+    sync = _outcome(lambda: spead2.send.UdpStream(thread_pool, *args))
+    asyn = _outcome(lambda: spead2.send.asyncio.UdpStream(thread_pool, *args))
+    assert sync is not None
+    assert asyn == sync
+
+
+def test_socket_arguments_must_be_of_the_right_kind(thread_pool):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp_sock:
+        with pytest.raises(TypeError):
+            spead2.send.asyncio.UdpStream(thread_pool, tcp_sock, [("127.0.0.1", 8888)])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp_sock:
+        with pytest.raises(TypeError):
+            spead2.send.asyncio.TcpStream(thread_pool, udp_sock)
+    with pytest.raises(TypeError):
+        spead2.send.asyncio.TcpStream(thread_pool, "not a socket")
+
+
 @pytest.fixture
 def tcp_server():
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
