@@ -302,7 +302,7 @@ class InprocStreamAsyncio(Stream):
         """
 
     @overload
-    def async_send_heaps(self, heaps: Sequence, callback: object, mode: GroupMode) -> bool: ...
+    def async_send_heaps(self, heaps: Sequence[HeapReference], callback: object, mode: GroupMode) -> bool: ...
 
     def flush(self) -> None:
         """
@@ -361,7 +361,7 @@ class UdpStreamAsyncio(Stream):
         """
 
     @overload
-    def async_send_heaps(self, heaps: Sequence, callback: object, mode: GroupMode) -> bool: ...
+    def async_send_heaps(self, heaps: Sequence[HeapReference], callback: object, mode: GroupMode) -> bool: ...
 
     def flush(self) -> None:
         """
@@ -379,10 +379,14 @@ class TcpStreamAsyncio(Stream):
     """
 
     @overload
-    def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, config: StreamConfig = ...) -> None: ...
+    def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, config: StreamConfig = ...) -> None:
+        """Send over a connected socket (which is duplicated)."""
 
     @overload
-    def __init__(self, callback: object, thread_pool: spead2._spead2.ThreadPool, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ..., buffer_size: int = 212992, interface_address: str = '') -> None: ...
+    def __init__(self, callback: object, thread_pool: spead2._spead2.ThreadPool, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ..., buffer_size: int = 212992, interface_address: str = '') -> None:
+        """
+        Start connecting to the single endpoint; callback(exc_or_None) reports the outcome from process_callbacks.
+        """
 
     DEFAULT_BUFFER_SIZE: int = 212992
 
@@ -404,7 +408,7 @@ class TcpStreamAsyncio(Stream):
         """
 
     @overload
-    def async_send_heaps(self, heaps: Sequence, callback: object, mode: GroupMode) -> bool: ...
+    def async_send_heaps(self, heaps: Sequence[HeapReference], callback: object, mode: GroupMode) -> bool: ...
 
     def flush(self) -> None:
         """
