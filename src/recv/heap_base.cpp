@@ -2,7 +2,9 @@
 /// @file
 /// Freezing a live heap into items, and the heap kinds built on that.
 #include <algorithm>
+#include <array>
 #include <cinttypes>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <spead2/common/endian.h>
@@ -23,11 +25,36 @@ void heap_base::load(live_heap &&h, bool keep_addressed, bool keep_payload)
     const pointer_decoder decoder(h.get_heap_address_bits());
 
     // (mode flag, address) as one sortable key: addressed items first, in address order.
-    std::vector<item_pointer_t> pointers(h.pointers_begin(), h.pointers_end());
     const int hab = h.get_heap_address_bits();
     auto key = [hab](item_pointer_t p) { return (p >> 63) << hab | (p & ((item_pointer_t(1) << hab) - 1)); };
-    std::stable_sort(pointers.begin(), pointers.end(),
-                     [&key](item_pointer_t a, item_pointer_t b) { return key(a) < key(b); });
+    const std::size_t n_pointers = h.get_num_pointers();
+    // Typical heaps have a handful of pointers: sort those on the stack by insertion (stable, and
+    // no temporary buffer as std::stable_sort allocates), once per heap on the consumer's thread.
+    constexpr std::size_t small_heap = 16;
+    std::array<item_pointer_t, small_heap> small_pointers;
+    std::vector<item_pointer_t> large_pointers;
+    std::span<item_pointer_t> pointers;
+    if (n_pointers <= small_heap)
+    {
+        pointers = std::span<item_pointer_t>(small_pointers.data(), n_pointers);
+        std::copy(h.pointers_begin(), h.pointers_end(), pointers.begin());
+        for (std::size_t i = 1; i < n_pointers; i++)
+        {
+            const item_pointer_t p = pointers[i];
+            const auto k = key(p);
+            std::size_t j = i;
+            for (; j > 0 && k < key(pointers[j - 1]); j--)
+                pointers[j] = pointers[j - 1];
+            pointers[j] = p;
+        }
+    }
+    else
+    {
+        large_pointers.assign(h.pointers_begin(), h.pointers_end());
+        std::stable_sort(large_pointers.begin(), large_pointers.end(),
+                         [&key](item_pointer_t a, item_pointer_t b) { return key(a) < key(b); });
+        pointers = std::span<item_pointer_t>(large_pointers);
+    }
 
     std::size_t n_immediate = 0;
     for (item_pointer_t p : pointers)

@@ -283,6 +283,17 @@ TEST(stream_base, item_order_lengths_and_dedup)
     EXPECT_EQ(r.heaps, heaps_t({"H1:4096=abcd,4097#1"}));
 }
 
+TEST(stream_base, items_sorted_stably_by_mode_and_address)
+{
+    // Addressed items in address order (equal addresses keep arrival order, so 0x1003 is empty
+    // and dropped), NULL only bounds 0x1002; immediates after them, ordered by the same
+    // (mode, low HAB bits) key, i.e. by value.
+    auto r = run(P(1, 0, "abcdefghij", 10,
+                   {imm(0x2001, 7), addr(0x1003, 6), addr(0x1004, 6), imm(0x2000, 5), addr(0x1002, 2),
+                    addr(NULL_ID, 5), addr(0x1001, 0), addr(0x1005, 8)}));
+    EXPECT_EQ(r.heaps, heaps_t({"H1:4097=ab,4098=cde,4100=gh,4101=ij,8192#5,8193#7"}));
+}
+
 TEST(stream_base, many_pointers_dedup)
 {
     // More pointers than fit inline, repeated in a second packet.
