@@ -86,27 +86,25 @@ async def run_stream(stream, name: str, args) -> None:
 
 
 async def async_main(args, receiver) -> None:
-    thread_pool = receiver.make_thread_pool()
-    streams = []
-    if args.joint:
-        groups = [args.source]
-    else:
-        groups = [[source] for source in args.source]
-    for sources in groups:
-        stream = spead2.recv.asyncio.Stream(
-            thread_pool, receiver.make_stream_config(), receiver.make_ring_stream_config()
-        )
-        receiver.add_readers(stream, sources, allow_pcap=True)
-        streams.append((stream, sources[0]))
-
     loop = asyncio.get_running_loop()
+    streams = []
 
     def stop_all() -> None:
         for stream, _ in streams:
             stream.stop()
 
+    # Installed before any socket is bound, so that Ctrl-C (SIGINT) always stops the streams
+    # gracefully (printing their statistics) instead of interrupting with a traceback.
     loop.add_signal_handler(signal.SIGINT, stop_all)
     try:
+        thread_pool = receiver.make_thread_pool()
+        groups = [args.source] if args.joint else [[source] for source in args.source]
+        for sources in groups:
+            stream = spead2.recv.asyncio.Stream(
+                thread_pool, receiver.make_stream_config(), receiver.make_ring_stream_config()
+            )
+            streams.append((stream, sources[0]))
+            receiver.add_readers(stream, sources, allow_pcap=True)
         await asyncio.gather(*(run_stream(stream, name, args) for stream, name in streams))
     finally:
         loop.remove_signal_handler(signal.SIGINT)
