@@ -197,6 +197,22 @@ async def test_heap_handed_to_a_cancelled_waiter_is_not_lost(thread_pool):
 
 
 @pytest.mark.asyncio
+async def test_get_cancelled_while_yielding_with_a_ready_heap_keeps_it(thread_pool):
+    """get() takes a ready heap before its one yield; cancelled there, it gives the heap back
+    (spead2 4.5.1 loses it)."""
+    link = Link(thread_pool)
+    link.send(1)
+    link.send(2)
+    link.wait_ready(2)
+    task = asyncio.ensure_future(link.stream.get())
+    await asyncio.sleep(0)  # the task has started and is yielding once
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [(await link.stream.get()).cnt for _ in range(2)] == [1, 2]
+
+
+@pytest.mark.asyncio
 async def test_stop_wakes_every_waiter(thread_pool):
     link = Link(thread_pool)
     tasks = [asyncio.ensure_future(link.stream.get()) for _ in range(3)]

@@ -75,6 +75,22 @@ class Stream(spead2.recv.Stream):
         :py:exc:`spead2.Stopped` once the stream has stopped and every heap has been returned.
         """
         loop = asyncio.get_running_loop()
+        if not self._waiters:
+            # Fast path: nobody is ahead of us, so a ready heap is ours. Take it now and only
+            # yield, instead of watching the fd for it (two epoll_ctl calls and a poll per heap).
+            try:
+                heap = self._next_heap()
+            except (spead2.Empty, spead2.Stopped):
+                pass  # wait below (the fd of a stopped stream is readable)
+            else:
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    self._returned.appendleft(heap)
+                    if self._waiters:
+                        loop.call_soon(self._process)
+                    raise
+                return heap
         future = loop.create_future()
         self._waiters.append(future)
         if self._reader_loop is not loop:
