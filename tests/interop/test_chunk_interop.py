@@ -217,8 +217,21 @@ def run_peer(python, isolated, case, packets):
     return json.loads(result.stdout)
 
 
+@pytest.fixture(scope="module")
+def ref_python_numba(ref_python):
+    """The reference interpreter, with numba installed into its venv (by its own pip) if missing."""
+    if subprocess.run([ref_python, "-E", "-s", "-c", "import numba"], capture_output=True).returncode != 0:
+        subprocess.run(
+            [ref_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "numba"],
+            check=True,
+            timeout=900,
+        )
+    return ref_python
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_chunk_stream_matches_reference(name, ref_python):
+def test_chunk_stream_matches_reference(name, ref_python_numba):
+    ref_python = ref_python_numba
     case, packets = CASES[name]()
     ours = run_peer(sys.executable, False, case, packets)
     ref = run_peer(ref_python, True, case, packets)
