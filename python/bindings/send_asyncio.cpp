@@ -166,16 +166,18 @@ public:
     {
         unregister_stoppable(this);
         // Wait for every heap, so no handler refers to heap memory about to be freed; handlers
-        // never need the GIL, so other Python threads can run meanwhile.
+        // never need the GIL, so other Python threads can run meanwhile (not while finalizing).
         if (Py_IsInitialized() && PyGILState_Check())
         {
             nb::gil_scoped_release release;
             this->flush();
         }
         else
-        {
             this->flush();
-            // Without an interpreter (or the GIL) the Python objects cannot be released: leak them.
+        // Normally the GIL is held here (Python deallocates the object), also while the
+        // interpreter finalizes; otherwise the Python objects cannot be released: leak them.
+        if (!PyGILState_Check())
+        {
             for (auto &[id, p] : pending_)
             {
                 p.callback.release();
@@ -191,6 +193,24 @@ public:
     }
 
     int get_fd() const { return queue_->get_fd(); }
+
+    /**
+     * For the cyclic GC: the callbacks usually refer to a future, its loop and through the loop's
+     * reader to this stream. The heaps are not visited: they must stay until sent.
+     */
+    int traverse(visitproc visit, void *arg) const
+    {
+        for (const auto &[id, p] : pending_)
+            Py_VISIT(p.callback.ptr());
+        return 0;
+    }
+
+    /// Breaks such a cycle (tp_clear): the callbacks are dropped, their completions ignored.
+    void clear_callbacks()
+    {
+        for (auto &[id, p] : pending_)
+            p.callback.reset();
+    }
 
     bool async_send_heap_py(nb::handle_t<heap_wrapper> h, nb::object callback, s_item_pointer_t cnt,
                             std::size_t substream_index, double rate)
@@ -251,6 +271,8 @@ public:
             pending_.erase(it);
             // Free the heaps before the callback, so that they are gone when a future is done.
             p.keep_alive.reset();
+            if (!p.callback.is_valid())
+                continue; // cleared by the garbage collector
             try
             {
                 nb::object exc = c.ec ? make_exception(c.ec) : nb::none();
@@ -322,6 +344,30 @@ void check_bind_family(const endpoint_list &endpoints, const std::string &interf
         throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
 }
 
+template<typename T>
+int asyncio_stream_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self)); // heap types must visit their type
+    // Also called before (or while) the C++ constructor runs.
+    if (!nb::inst_ready(self))
+        return 0;
+    return nb::inst_ptr<T>(self)->traverse(visit, arg);
+}
+
+template<typename T>
+int asyncio_stream_clear(PyObject *self)
+{
+    if (nb::inst_ready(self))
+        nb::inst_ptr<T>(self)->clear_callbacks();
+    return 0;
+}
+
+/// Type slots that let the cyclic GC see (and break) cycles through the pending callbacks.
+template<typename T>
+PyType_Slot asyncio_stream_slots[] = {{Py_tp_traverse, (void *)asyncio_stream_traverse<T>},
+                                      {Py_tp_clear, (void *)asyncio_stream_clear<T>},
+                                      {0, nullptr}};
+
 template<typename T, typename Cls>
 void add_asyncio_methods(Cls &cls)
 {
@@ -362,7 +408,8 @@ void add_asyncio_methods(Cls &cls)
 void bind_send_asyncio(nb::module_ &m)
 {
     auto inproc_cls = nb::class_<inproc_stream_asyncio, send::stream>(
-        m, "InprocStreamAsyncio", "An InprocStream with callback-based sends, for spead2.send.asyncio.");
+        m, "InprocStreamAsyncio", nb::type_slots(asyncio_stream_slots<inproc_stream_asyncio>),
+        "An InprocStream with callback-based sends, for spead2.send.asyncio.");
     inproc_cls
         .def(
             "__init__",
@@ -476,7 +523,7 @@ void bind_send_asyncio(nb::module_ &m)
 
     using tcp = tcp_stream_asyncio;
     auto tcp_cls = nb::class_<tcp, send::stream>(
-        m, "TcpStreamAsyncio",
+        m, "TcpStreamAsyncio", nb::type_slots(asyncio_stream_slots<tcp>),
         "A TcpStream with callback-based sends, for spead2.send.asyncio. The form with a callback connects "
         "asynchronously and calls callback(exc_or_None) from process_callbacks.");
     tcp_cls

@@ -10,6 +10,8 @@ import errno
 import gc
 import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -659,3 +661,66 @@ def test_low_level_tcp_destroyed_while_connecting(thread_pool):
         del stream
     time.sleep(0.1)
     assert results == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifetime
+
+
+def test_abandoned_stream_is_collected(thread_pool):
+    """A stream dropped with heaps in flight and an event loop that no longer runs forms a cycle
+    (loop -> fd reader -> stream -> pending callbacks -> futures -> loop); the GC must see it."""
+    loop = asyncio.new_event_loop()
+
+    async def start():
+        stream, _ = inproc_stream(thread_pool, rate=SLOW_RATE, burst_size=BURST)
+        heap = make_heap()
+        futures = [stream.async_send_heap(heap) for _ in range(3)]
+        assert stream._active == 3
+        return weakref.ref(stream), weakref.ref(heap), futures
+
+    stream_ref, heap_ref, futures = loop.run_until_complete(start())
+    del futures, loop
+    gc.collect()
+    assert stream_ref() is None
+    assert heap_ref() is None  # released once the stream had sent it
+
+
+EXIT_SCRIPT = r"""
+import asyncio, socket, sys
+import numpy as np
+import spead2, spead2.send, spead2.send.asyncio
+
+thread_pool = spead2.ThreadPool()
+keep = []
+
+async def main(mode):
+    if mode == "in_flight":
+        config = spead2.send.StreamConfig(rate=10e6, max_heaps=8)
+        stream = spead2.send.asyncio.InprocStream(thread_pool, [spead2.InprocQueue()], config)
+        ig = spead2.send.ItemGroup()
+        ig.add_item(0x1000, "x", "x", shape=(100000,), dtype=np.uint8, value=np.zeros(100000, np.uint8))
+        keep.append([stream.async_send_heap(ig.get_heap()) for _ in range(5)])
+    else:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        keep.append(server)
+        keep.append(asyncio.ensure_future(spead2.send.asyncio.TcpStream.connect(thread_pool, [server.getsockname()])))
+        await asyncio.sleep(0)
+
+asyncio.new_event_loop().run_until_complete(main(sys.argv[1]))
+print("exiting")
+"""
+
+
+@pytest.mark.parametrize("mode", ["in_flight", "connecting"])
+def test_interpreter_exit_with_sends_pending(mode):
+    """Exit with futures never awaited: no hang, no crash, and nothing leaked (nanobind reports
+    leaked instances at exit)."""
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, mode], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "exiting\n"
+    assert "leaked" not in result.stderr
