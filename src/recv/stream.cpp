@@ -34,18 +34,22 @@ stream::~stream()
 
 void stream::stop_received()
 {
-    for (const auto &r : readers_)
-        r->stop();
+    {
+        std::lock_guard<std::mutex> lock(readers_mutex_);
+        readers_stopped_ = true;
+        for (const auto &r : readers_)
+            r->stop();
+    }
     stream_base::stop_received();
 }
 
 void stream::start()
 {
-    std::lock_guard<std::mutex> lock(get_shared()->queue_mutex);
+    std::lock_guard<std::mutex> lock(readers_mutex_);
     if (started_)
         return;
     started_ = true;
-    if (get_config().get_explicit_start() && !is_stopped_unlocked())
+    if (get_config().get_explicit_start() && !readers_stopped_)
         for (const auto &r : readers_)
             r->start();
 }

@@ -319,7 +319,7 @@ void udp_reader::receive_batch(stream_base::add_packet_state &state)
         const std::size_t length = s.msgs[i].msg_len;
         if (h.msg_flags & MSG_TRUNC)
         {
-            s.batch_truncated++;
+            count_drop(state, s.batch_truncated);
             continue;
         }
         const std::size_t segment = s.gro ? spead2::detail::udp_gro_segment_size(h) : 0;
@@ -334,8 +334,6 @@ void udp_reader::receive_batch(stream_base::add_packet_state &state)
 
     if (s.batch_truncated || s.batch_invalid)
     {
-        if (s.drop_stat)
-            state.add_stat(*s.drop_stat, s.batch_truncated + s.batch_invalid);
         s.unlogged_truncated += s.batch_truncated;
         s.unlogged_invalid += s.batch_invalid;
         s.batch_truncated = 0;
@@ -366,7 +364,7 @@ void udp_reader::process_datagram(stream_base::add_packet_state &state, const st
 {
     if (length > impl_->max_size)
     {
-        impl_->batch_truncated++;
+        count_drop(state, impl_->batch_truncated);
         return;
     }
     packet_header packet;
@@ -377,14 +375,25 @@ void udp_reader::process_datagram(stream_base::add_packet_state &state, const st
     {
         if (size != 0)
             SPEAD2_LOG_DEBUG("udp_reader: discarding packet due to size mismatch (%zu != %zu)", size, length);
-        impl_->batch_invalid++;
+        count_drop(state, impl_->batch_invalid);
     }
+}
+
+void udp_reader::count_drop(stream_base::add_packet_state &state, std::uint64_t &batch_counter)
+{
+    // Counted at once, not at the end of the batch: a stop packet later in the same batch
+    // publishes the statistics, and the drops before it must be in them.
+    batch_counter++;
+    if (impl_->drop_stat)
+        state.add_stat(*impl_->drop_stat, 1);
 }
 
 void udp_reader::stop()
 {
+    // Close rather than cancel, so the port is free as soon as the stream stops (as in spead2);
+    // handlers still queued see the stopped stream and do not touch the socket.
     std::error_code ignored;
-    impl_->socket.cancel(ignored);
+    impl_->socket.close(ignored);
 }
 
 } // namespace spead2::recv

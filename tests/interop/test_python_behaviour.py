@@ -485,11 +485,6 @@ def test_tools_output_matches_reference(ref_python):
     assert "Shutting down stream 127.0.0.1:PORT after 4 heaps" in ref_to_ours[1]
 
 
-@pytest.mark.xfail(
-    reason="our recv stream keeps its UDP socket bound after stop() until the stream is destroyed; "
-    "spead2 4.5.1 releases it in stop()",
-    strict=False,
-)
 def test_udp_port_released_by_stop(run_ref):
     port = _free_port()
     script = textwrap.dedent(

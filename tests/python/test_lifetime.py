@@ -252,11 +252,6 @@ def test_no_leak_warnings_with_senders_in_flight():
     assert "leaked" not in result.stderr
 
 
-@pytest.mark.xfail(
-    reason="adding a reader waits for the stream lock held by a worker blocked on a full ring "
-    "(spead2 4.5.1 adds it at once); see the helper's report",
-    strict=False,
-)
 def test_add_reader_while_worker_blocked():
     script = PRELUDE + textwrap.dedent(
         single_heap_packets(10)

@@ -21,9 +21,10 @@ class stream;
 
 /**
  * A source of packets for one stream (UDP socket, buffer, queue, ...). The stream owns it and
- * calls start(), stop() and lossy() with the stream lock held. The reader delivers packets in
- * batches from handlers on the stream's io_context, wrapped with bind_handler(), so that one
- * virtual call and one lock acquisition are paid per batch, never per packet.
+ * calls start() and lossy() with its reader-list lock held, and stop() with both that lock and
+ * the stream lock held; start() must therefore never run a handler synchronously. The reader delivers packets
+ * in batches from handlers on the stream's io_context, wrapped with bind_handler(), so that one virtual call
+ * and one lock acquisition are paid per batch, never per packet.
  *
  * Lifetime: readers are destroyed by the stream after it has stopped and detached its shared
  * state, in the thread destroying the stream; a handler that runs later sees the detached state
@@ -63,9 +64,9 @@ public:
     reader(const reader &) = delete;
     reader &operator=(const reader &) = delete;
 
-    /// Begins listening (posts the first asynchronous operation). Lock held.
+    /// Begins listening (posts the first asynchronous operation). Reader-list lock held.
     virtual void start() {}
-    /// Cancels outstanding operations; called once, lock held, when the stream stops.
+    /// Cancels outstanding operations; called once, both locks held, when the stream stops.
     virtual void stop() = 0;
     /// Whether the transport can lose packets when the stream falls behind (UDP, ibverbs).
     virtual bool lossy() const = 0;

@@ -4,6 +4,7 @@
 #ifndef SPEAD2_RECV_STREAM_H
 #define SPEAD2_RECV_STREAM_H
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -32,16 +33,22 @@ class stream : public stream_base
 {
 private:
     io_context_ref io_context_;
-    // Guarded by the stream lock
+    /**
+     * Guards the reader list. It is separate from the stream lock (queue_mutex) so that adding
+     * a reader never waits behind a worker blocked on a full ring. Lock order: the stream lock
+     * (if held) before this one.
+     */
+    std::mutex readers_mutex_;
     std::vector<std::unique_ptr<reader>> readers_;
     bool started_ = false;
-    int lossy_readers_ = 0;
+    bool readers_stopped_ = false;
+    std::atomic<int> lossy_readers_{0};
 
 protected:
     /// Stops every reader, then flushes (stream_base::stop_received).
     void stop_received() override;
-    /// Whether any reader is lossy; lock must be held.
-    bool has_lossy_reader() const { return lossy_readers_ > 0; }
+    /// Whether any reader is lossy.
+    bool has_lossy_reader() const { return lossy_readers_.load(std::memory_order_relaxed) > 0; }
 
 public:
     explicit stream(io_context_ref io_context, const stream_config &config = stream_config());
@@ -60,11 +67,11 @@ public:
     template<typename T, typename... Args>
     void emplace_reader(Args &&...args)
     {
-        std::lock_guard<std::mutex> lock(get_shared()->queue_mutex);
+        std::lock_guard<std::mutex> lock(readers_mutex_);
         const bool explicit_start = get_config().get_explicit_start();
         if (explicit_start && started_)
             throw std::runtime_error("Cannot add readers after explicit start");
-        if (is_stopped_unlocked())
+        if (readers_stopped_)
             return;
         readers_.reserve(readers_.size() + 1); // so that push_back below cannot throw
         std::unique_ptr<reader> r = std::make_unique<T>(*this, std::forward<Args>(args)...);

@@ -120,6 +120,7 @@ private:
     void enqueue_receive();
     void receive_batch(stream_base::add_packet_state &state);
     void process_datagram(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t length);
+    void count_drop(stream_base::add_packet_state &state, std::uint64_t &batch_counter);
 };
 
 } // namespace spead2::recv

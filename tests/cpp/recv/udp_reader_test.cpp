@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -327,6 +328,23 @@ TEST(udp_reader, gro_segment_larger_than_max_size_is_dropped)
     send_to_port(port, stop_packet(4));
     EXPECT_EQ(drain(s), (std::vector<std::string>{"3:fine"}));
     EXPECT_EQ(s.get_stats()["udp_dropped"], 2u);
+}
+
+TEST(udp_reader, stop_releases_port)
+{
+    // As in spead2, stop() frees the port at once, not only when the stream is destroyed.
+    thread_pool tp(1);
+    const std::uint16_t port = free_port();
+    ring_stream<> s(tp);
+    s.emplace_reader<udp_reader>("127.0.0.1", port, 9200, 0);
+    s.stop();
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0) << std::strerror(errno);
+    ::close(fd);
 }
 
 TEST(udp_reader, explicit_start_delays_bind)
