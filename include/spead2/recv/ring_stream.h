@@ -47,26 +47,27 @@ protected:
             return;
         }
         const s_item_pointer_t cnt = h.get_cnt();
-        try
+        // A consumer slower than the network keeps the ring full, so "full" is a normal outcome
+        // here: ask for a status rather than catching ringbuffer_full. h is untouched unless pushed.
+        using status = typename Ringbuffer::push_status;
+        status result = ready_heaps_.try_push_status(std::move(h));
+        if (result == status::full)
         {
+            add_stat_now(stream_stat_indices::WORKER_BLOCKED, 1);
+            if (has_lossy_reader())
+                log_warning("worker thread blocked by full ringbuffer on heap %" PRId64, std::int64_t(cnt));
             try
             {
-                // try_push leaves h untouched when it throws.
-                ready_heaps_.try_push(std::move(h));
-            }
-            catch (ringbuffer_full &)
-            {
-                add_stat_now(stream_stat_indices::WORKER_BLOCKED, 1);
-                if (has_lossy_reader())
-                    log_warning("worker thread blocked by full ringbuffer on heap %" PRId64,
-                                std::int64_t(cnt));
                 ready_heaps_.push(std::move(h));
+                result = status::pushed;
+            }
+            catch (ringbuffer_stopped &)
+            {
+                result = status::stopped;
             }
         }
-        catch (ringbuffer_stopped &)
-        {
+        if (result == status::stopped)
             log_info("dropped heap %" PRId64 " due to external stop", std::int64_t(cnt));
-        }
     }
 
     void stop_received() override

@@ -125,6 +125,34 @@ TYPED_TEST(ringbuffer_test, try_push_on_full_stopped_ring_says_stopped)
     EXPECT_EQ(rb.pop(), 1);
 }
 
+TYPED_TEST(ringbuffer_test, try_push_status_reports_full_and_stopped)
+{
+    typename TestFixture::template ring<std::unique_ptr<int>> rb(1);
+    using status = ringbuffer_push_status;
+    auto a = std::make_unique<int>(1);
+    auto b = std::make_unique<int>(2);
+    EXPECT_EQ(rb.try_push_status(std::move(a)), status::pushed);
+    EXPECT_EQ(a, nullptr);
+    // Not pushed: the value is left where it was.
+    EXPECT_EQ(rb.try_push_status(std::move(b)), status::full);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(*b, 2);
+    EXPECT_EQ(rb.size(), 1u);
+    EXPECT_EQ(*rb.pop(), 1);
+    EXPECT_EQ(rb.try_push_status(std::move(b)), status::pushed);
+    rb.stop();
+    auto c = std::make_unique<int>(3);
+    EXPECT_EQ(rb.try_push_status(std::move(c)), status::stopped);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(*rb.pop(), 2);
+    EXPECT_THROW(rb.pop(), ringbuffer_stopped);
+    // Stopped with room: the token is taken, then the stop is seen under the lock.
+    typename TestFixture::template ring<int> empty(2);
+    empty.stop();
+    EXPECT_EQ(empty.try_push_status(4), status::stopped);
+    EXPECT_EQ(empty.try_push_status(5), status::stopped);
+}
+
 TYPED_TEST(ringbuffer_test, producers)
 {
     typename TestFixture::template ring<int> rb(2);
