@@ -1,19 +1,31 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""The passthrough suite in asyncio: spead2.send.asyncio senders and spead2.recv.asyncio.Stream
-receivers running together on one event loop.
+"""The passthrough suite in asyncio: spead2.recv.asyncio.Stream receivers (and, where spead2 has
+one, spead2.send.asyncio senders) running together on one event loop.
 
-Transports: inproc (InprocQueue), udp (127.0.0.1, rate-limited so that loopback loses nothing),
-udp6 (::1, the socket forms), tcp (127.0.0.1, TcpStream.connect) and tcp6 (::1, the socket form
-of TcpStream). The receivers listen before anything is sent, and a stop heap ends each stream.
+Live transports (receivers listen before anything is sent, and a stop heap ends each stream):
+inproc (InprocQueue), udp (127.0.0.1, rate-limited so that loopback loses nothing), udp6 (::1,
+the socket forms), tcp (127.0.0.1, TcpStream.connect), tcp6 (::1, the socket form of TcpStream)
+and, inside a private network namespace, udp_mc (IPv4 multicast on lo, see test_udp_multicast).
+
+Deferred transports (the receiver reads bytes that all exist before it starts): mem
+(send.BytesStream, which has no asyncio form, behind the asyncio sender interface, read back with
+add_buffer_reader) and pcap (send.asyncio.UdpStream to a plain socket that a thread drains, the
+datagrams written with test_passthrough_net.write_pcap and read with add_udp_pcap_file_reader).
+
 The item cases and comparison helpers are those of test_passthrough.py.
 """
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
 from test_passthrough import ARRAY_CASES, SCALAR_CASES, _assert_equal, _bump
+from test_passthrough_net import NETNS_ENV, _free_port, _netns_command, _retry_bind, write_pcap
 
 import spead2
 import spead2.recv
@@ -48,45 +60,69 @@ def _with_rate(config, rate):
 class UdpTransport:
     name = "udp"
 
+    def add_reader(self, stream):
+        """Adds the UDP reader and returns the endpoint to send to."""
+
+        def add():
+            port = _free_port(socket.AF_INET, socket.SOCK_DGRAM)
+            stream.add_udp_reader(port, buffer_size=UDP_BUFFER, bind_hostname="127.0.0.1")
+            return port
+
+        return ("127.0.0.1", _retry_bind(add))
+
+    def make_sender(self, thread_pool, endpoints, config):
+        return spead2.send.asyncio.UdpStream(thread_pool, endpoints, config, UDP_BUFFER)
+
     async def open(self, thread_pool, send_config, recv_config, ring_config, substreams=1):
         receivers = []
         endpoints = []
         for _ in range(substreams):
             stream = spead2.recv.asyncio.Stream(thread_pool, recv_config, ring_config)
-            for attempt in range(10):
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                    s.bind(("127.0.0.1", 0))
-                    port = s.getsockname()[1]
-                try:
-                    stream.add_udp_reader(port, buffer_size=UDP_BUFFER, bind_hostname="127.0.0.1")
-                    break
-                except RuntimeError as exc:  # taken in between
-                    if "Address already in use" not in str(exc) or attempt == 9:
-                        raise
+            endpoints.append(self.add_reader(stream))
             receivers.append(stream)
-            endpoints.append(("127.0.0.1", port))
-        sender = spead2.send.asyncio.UdpStream(thread_pool, endpoints, _with_rate(send_config, UDP_RATE), UDP_BUFFER)
-        return sender, receivers
+        return self.make_sender(thread_pool, endpoints, _with_rate(send_config, UDP_RATE)), receivers
 
 
-class Udp6Transport:
+class Udp6Transport(UdpTransport):
     name = "udp6"
 
-    async def open(self, thread_pool, send_config, recv_config, ring_config, substreams=1):
-        receivers = []
-        endpoints = []
-        for _ in range(substreams):
-            stream = spead2.recv.asyncio.Stream(thread_pool, recv_config, ring_config)
-            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER)
-                sock.bind(("::1", 0))
-                stream.add_udp_reader(sock)
-                endpoints.append(("::1", sock.getsockname()[1]))
-            receivers.append(stream)
+    def add_reader(self, stream):
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER)
+            sock.bind(("::1", 0))
+            stream.add_udp_reader(sock)
+            return ("::1", sock.getsockname()[1])
+
+    def make_sender(self, thread_pool, endpoints, config):
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as src:
             src.bind(("::1", 0))
-            sender = spead2.send.asyncio.UdpStream(thread_pool, src, endpoints, _with_rate(send_config, UDP_RATE))
-        return sender, receivers
+            return spead2.send.asyncio.UdpStream(thread_pool, src, endpoints, config)
+
+
+class UdpMulticastTransport(UdpTransport):
+    """Only inside a private network namespace (multicast route on lo), see test_udp_multicast.
+    Substream i goes to group 239.10.11.(12 + i)."""
+
+    name = "udp_mc"
+
+    def __init__(self):
+        self._next_group = 12
+
+    def add_reader(self, stream):
+        group = f"239.10.11.{self._next_group}"
+        self._next_group += 1
+
+        def add():
+            port = _free_port(socket.AF_INET, socket.SOCK_DGRAM)
+            stream.add_udp_reader(group, port, buffer_size=UDP_BUFFER, interface_address="127.0.0.1")
+            return port
+
+        return (group, _retry_bind(add))
+
+    def make_sender(self, thread_pool, endpoints, config):
+        return spead2.send.asyncio.UdpStream(
+            thread_pool, endpoints, config, UDP_BUFFER, ttl=1, interface_address="127.0.0.1"
+        )
 
 
 class TcpTransport:
@@ -120,12 +156,107 @@ class Tcp6Transport:
         return sender, [stream]
 
 
-TRANSPORTS = [InprocTransport, UdpTransport, Udp6Transport, TcpTransport, Tcp6Transport]
+class _DoneFutureSender:
+    """A synchronous sender behind the asyncio sender interface: each call sends at once and
+    returns a future that is already done (with the byte count, or the exception)."""
+
+    def __init__(self, sender):
+        self._sender = sender
+        self.num_substreams = sender.num_substreams
+
+    def _done(self, fn, *args):
+        future = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def async_send_heap(self, heap, cnt=-1, substream_index=0, rate=-1.0):
+        return self._done(self._sender.send_heap, heap, cnt, substream_index, rate)
+
+    def async_send_heaps(self, heaps, mode):
+        return self._done(self._sender.send_heaps, heaps, mode)
+
+    async def async_flush(self):
+        pass
+
+
+class MemTransport:
+    """Deferred: open() returns no receivers; receivers() reads what was sent."""
+
+    name = "mem"
+
+    async def open(self, thread_pool, send_config, recv_config, ring_config, substreams=1):
+        assert substreams == 1
+        self._sender = spead2.send.BytesStream(thread_pool, send_config)
+        return _DoneFutureSender(self._sender), None
+
+    def receivers(self, thread_pool, recv_config, ring_config):
+        stream = spead2.recv.asyncio.Stream(thread_pool, recv_config, ring_config)
+        stream.add_buffer_reader(self._sender.getvalue())
+        return [stream]
+
+
+class PcapTransport:
+    """Deferred: an asyncio UdpStream to a plain socket that a thread drains while the test
+    sends; receivers() writes the datagrams to a pcap file (in tmp_path, set by the fixture)."""
+
+    name = "pcap"
+    tmp_path = None
+
+    async def open(self, thread_pool, send_config, recv_config, ring_config, substreams=1):
+        assert substreams == 1
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self._datagrams = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._drain)
+        self._thread.start()
+        config = _with_rate(send_config, UDP_RATE)
+        return spead2.send.asyncio.UdpStream(thread_pool, [self._sock.getsockname()], config, UDP_BUFFER), None
+
+    def _drain(self):
+        while True:
+            try:
+                self._datagrams.append(self._sock.recv(65536))
+            except socket.timeout:
+                if self._done.is_set():
+                    return
+
+    def close(self):
+        if getattr(self, "_sock", None) is not None and self._sock.fileno() >= 0:
+            self._done.set()
+            self._thread.join()
+            self._sock.close()
+
+    def receivers(self, thread_pool, recv_config, ring_config):
+        self.close()  # everything was flushed: what is still queued is drained first
+        path = os.path.join(str(self.tmp_path), "capture.pcap")
+        write_pcap(path, self._datagrams)
+        stream = spead2.recv.asyncio.Stream(thread_pool, recv_config, ring_config)
+        stream.add_udp_pcap_file_reader(path)
+        return [stream]
+
+
+IN_NETNS = bool(os.environ.get(NETNS_ENV))
+if IN_NETNS:
+    TRANSPORTS = [UdpMulticastTransport]
+    SUBSTREAM_TRANSPORTS = [UdpMulticastTransport]
+else:
+    TRANSPORTS = [MemTransport, InprocTransport, UdpTransport, Udp6Transport, TcpTransport, Tcp6Transport, PcapTransport]
+    SUBSTREAM_TRANSPORTS = [InprocTransport, UdpTransport, Udp6Transport]
 
 
 @pytest.fixture(params=TRANSPORTS, ids=lambda t: t.name)
-def transport(request):
-    return request.param()
+def transport(request, tmp_path):
+    result = request.param()
+    result.tmp_path = tmp_path
+    yield result
+    if isinstance(result, PcapTransport):
+        result.close()  # stops the drain thread of a test that failed before receivers()
 
 
 @pytest.fixture
@@ -144,7 +275,6 @@ async def _run(transport, thread_pool, send_fn, send_config=None, recv_config=No
     recv_config = recv_config or spead2.recv.StreamConfig(max_heaps=4)
     ring_config = ring_config or spead2.recv.RingStreamConfig(heaps=4)
     sender, receivers = await transport.open(thread_pool, send_config, recv_config, ring_config, substreams)
-    collectors = [asyncio.ensure_future(_collect(stream)) for stream in receivers]
 
     async def produce():
         flavour = await send_fn(sender) or spead2.Flavour()
@@ -154,6 +284,11 @@ async def _run(transport, thread_pool, send_fn, send_config=None, recv_config=No
             await sender.async_send_heap(end, substream_index=i)
         await sender.async_flush()
 
+    if receivers is None:  # deferred: the receivers read what was sent
+        await asyncio.wait_for(produce(), TIMEOUT)
+        receivers = transport.receivers(thread_pool, recv_config, ring_config)
+        return await asyncio.wait_for(asyncio.gather(*(_collect(stream) for stream in receivers)), TIMEOUT)
+    collectors = [asyncio.ensure_future(_collect(stream)) for stream in receivers]
     results = await asyncio.wait_for(asyncio.gather(produce(), *collectors), TIMEOUT)
     return results[1:]
 
@@ -285,7 +420,7 @@ async def test_descriptors_then_data(transport, thread_pool):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("transport_cls", [InprocTransport, UdpTransport, Udp6Transport], ids=lambda t: t.name)
+@pytest.mark.parametrize("transport_cls", SUBSTREAM_TRANSPORTS, ids=lambda t: t.name)
 async def test_substreams(transport_cls, thread_pool):
     ig = spead2.send.ItemGroup()
     ig.add_item(0x1000, "x", "an x", (), np.uint32, value=0)
@@ -310,3 +445,30 @@ async def test_substreams(transport_cls, thread_pool):
             received.update(heap)
             got.append((heap.cnt, received["x"].value))
         assert got == sent[index]
+
+
+@pytest.mark.skipif(IN_NETNS, reason="already inside the namespace")
+def test_udp_multicast():
+    """The whole asyncio suite over IPv4 multicast on lo, in a private network namespace (no
+    traffic leaves it): pytest runs this module again there with only the multicast transport."""
+    cmd, reason = _netns_command()
+    if cmd is None:
+        pytest.skip(f"no private network namespace: {reason}")
+    script = (
+        "set -e; ip link set lo up; ip route add 239.0.0.0/8 dev lo; "
+        f'exec "{sys.executable}" -m pytest -q -p no:cacheprovider -x -k "not test_udp_multicast" "{os.path.abspath(__file__)}"'
+    )
+    result = subprocess.run(
+        [*cmd, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **{NETNS_ENV: "1"}),
+        cwd=os.path.dirname(os.path.abspath(__file__)),
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    # Everything ran and passed over multicast (the ids name the transport), none skipped.
+    summary = output.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    assert int(summary.split(" passed")[0]) >= 30, summary
