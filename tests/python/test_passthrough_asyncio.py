@@ -246,7 +246,15 @@ if IN_NETNS:
     TRANSPORTS = [UdpMulticastTransport]
     SUBSTREAM_TRANSPORTS = [UdpMulticastTransport]
 else:
-    TRANSPORTS = [MemTransport, InprocTransport, UdpTransport, Udp6Transport, TcpTransport, Tcp6Transport, PcapTransport]
+    TRANSPORTS = [
+        MemTransport,
+        InprocTransport,
+        UdpTransport,
+        Udp6Transport,
+        TcpTransport,
+        Tcp6Transport,
+        PcapTransport,
+    ]
     SUBSTREAM_TRANSPORTS = [InprocTransport, UdpTransport, Udp6Transport]
 
 
