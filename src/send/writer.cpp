@@ -75,10 +75,10 @@ void writer::wakeup()
                });
 }
 
-void writer::run_inline()
+void writer::run_inline(std::uint64_t until)
 {
     impl_->limiter.idle_wake(detail::rate_limiter::clock::now());
-    run();
+    run(until);
 }
 
 bool writer::fill_batch()
@@ -189,7 +189,7 @@ void writer::process_results()
     }
 }
 
-void writer::run()
+void writer::run(std::uint64_t until)
 {
     impl &s = *impl_;
     while (true)
@@ -203,6 +203,12 @@ void writer::run()
                 owner_->idle_cv_.notify_all();
                 return;
             }
+        }
+        if (s.completed >= until)
+        {
+            // An inline run whose heaps are done: the rest belongs on the io_context.
+            asio::post(*io_context_, [this]() { run(); });
+            return;
         }
         if (s.limiter.burst_empty())
         {

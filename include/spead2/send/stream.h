@@ -28,8 +28,9 @@ struct queue_item;
 /**
  * Sends heaps through a transport (the writer given by the subclass). Up to max_heaps heaps may be
  * queued; each single heap or group of heaps completes by calling its handler, in the order they
- * were queued, on an io_context thread. A heap's queue slot is freed before its handler runs, so
- * the handler may queue more.
+ * were queued, on an io_context thread (or, after async_send_heap(s)_inline, possibly on the
+ * thread that called it). A heap's queue slot is freed before its handler runs, so the handler
+ * may queue more.
  *
  * Heap counters: heaps sent with cnt < 0 take the next value of the sequence (set_cnt_sequence,
  * default 1, 2, 3, ...), masked to the heap flavour's HAB bits; an explicit cnt is used as it is
@@ -106,8 +107,9 @@ private:
             enqueue_locked(*it, start + n, mode);
         if (commit_locked(start, std::move(handler), run_inline))
         {
+            const std::uint64_t until = tail_;
             lock.unlock();
-            writer_->run_inline();
+            writer_->run_inline(until);
         }
         return true;
     }

@@ -88,10 +88,16 @@ private:
 
     /// Called by the stream (holding its lock) when work arrives while the writer is idle.
     void wakeup();
-    /// Instead of wakeup(), for stream::async_send_heap(s)_inline: runs on the calling thread
-    /// (without the stream lock), as the one step in flight.
-    void run_inline();
-    void run();
+    /**
+     * Instead of wakeup(), for stream::async_send_heap(s)_inline: runs on the calling thread
+     * (without the stream lock), as the one step in flight, until the heaps before queue index
+     * @a until have completed; whatever is queued after them is handed to the io_context, so a
+     * blocking sender never ends up serving other threads' heaps indefinitely.
+     */
+    void run_inline(std::uint64_t until);
+    /// The writer loop; with @a until, stops on the calling thread as run_inline describes.
+    void run(std::uint64_t until = no_inline_limit);
+    static constexpr std::uint64_t no_inline_limit = ~std::uint64_t(0);
     bool fill_batch();
     void process_results();
 };

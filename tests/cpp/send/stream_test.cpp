@@ -189,6 +189,41 @@ TEST_F(stream_fixture, inline_send_runs_on_caller_with_same_bytes)
     EXPECT_EQ(sb.str(), posted.str());
 }
 
+TEST_F(stream_fixture, inline_send_hands_later_heaps_to_the_io_context)
+{
+    streambuf_stream s(tp, sb);
+    heap h;
+    h.add_item(0x1000, std::uint64_t(1));
+    const auto caller = std::this_thread::get_id();
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::thread::id first_on, second_on;
+    bool second_done = false;
+    auto second = [&](const std::error_code &, item_pointer_t)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        second_on = std::this_thread::get_id();
+        second_done = true;
+        cv.notify_all();
+    };
+    // The first heap's handler queues another heap while the inline run is in progress: the
+    // caller finishes its own heap and leaves the new one to the io_context thread.
+    ASSERT_TRUE(s.async_send_heap_inline(h,
+                                         [&](const std::error_code &, item_pointer_t)
+                                         {
+                                             first_on = std::this_thread::get_id();
+                                             EXPECT_TRUE(s.async_send_heap(h, second));
+                                         }));
+    EXPECT_EQ(first_on, caller);
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return second_done; }));
+    }
+    EXPECT_NE(second_on, caller);
+    s.flush();
+    EXPECT_EQ(sb.str().size(), 2 * heap_bytes(h, 1));
+}
+
 TEST_F(stream_fixture, inline_send_while_writer_busy_is_queued)
 {
     gated_buf gb;
