@@ -319,6 +319,22 @@ int raw_item_getbuffer(PyObject *exporter, Py_buffer *view, int flags)
 PyType_Slot raw_item_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void *>(raw_item_getbuffer)},
                                 {0, nullptr}};
 
+/**
+ * The bound types of the per-heap objects, kept by bind_heaps, so that making one is an allocation
+ * plus a constructor in place: nb::cast would look the type up and move a temporary each time.
+ */
+nb::handle raw_item_type, heap_type, incomplete_heap_type;
+
+/// A new instance of bound @a type holding what @a construct places at the given address.
+template<typename T, typename F>
+nb::object make_instance(nb::handle type, F &&construct)
+{
+    nb::object obj = nb::inst_alloc(type);
+    construct(nb::inst_ptr<T>(obj)); // if it throws, obj is freed without running ~T
+    nb::inst_mark_ready(obj);
+    return obj;
+}
+
 /// HeapBase.get_items(): RawItems for every item except descriptors, each keeping the heap alive.
 nb::list get_items(nb::handle_t<recv::heap_base> self)
 {
@@ -335,7 +351,10 @@ nb::list get_items(nb::handle_t<recv::heap_base> self)
     {
         if (it.id == DESCRIPTOR_ID)
             continue;
-        nb::object obj = nb::cast(raw_item{it, nb::borrow(self)}, nb::rv_policy::move);
+        nb::object obj = make_instance<raw_item>(raw_item_type,
+                                                 [&](raw_item *p) {
+                                                     new (p) raw_item{it, nb::borrow(self)};
+                                                 });
         PyList_SET_ITEM(out.ptr(), pos++, obj.release().ptr());
     }
     return out;
@@ -343,12 +362,13 @@ nb::list get_items(nb::handle_t<recv::heap_base> self)
 
 void bind_heaps(nb::module_ &m)
 {
-    nb::class_<raw_item>(m, "RawItem", nb::type_slots(raw_item_slots),
-                         "An item of a received heap; its value bytes are available through the buffer "
-                         "protocol.")
-        .def_prop_ro("id", [](const raw_item &r) { return r.item.id; })
-        .def_prop_ro("is_immediate", [](const raw_item &r) { return r.item.is_immediate; })
-        .def_prop_ro("immediate_value", [](const raw_item &r) { return r.item.immediate_value; });
+    raw_item_type =
+        nb::class_<raw_item>(m, "RawItem", nb::type_slots(raw_item_slots),
+                             "An item of a received heap; its value bytes are available through the buffer "
+                             "protocol.")
+            .def_prop_ro("id", [](const raw_item &r) { return r.item.id; })
+            .def_prop_ro("is_immediate", [](const raw_item &r) { return r.item.is_immediate; })
+            .def_prop_ro("immediate_value", [](const raw_item &r) { return r.item.immediate_value; });
 
     nb::class_<recv::heap_base>(m, "HeapBase", nb::is_weak_referenceable(),
                                 "What complete and incomplete received heaps have in common.")
@@ -358,16 +378,19 @@ void bind_heaps(nb::module_ &m)
         .def("is_start_of_stream", &recv::heap_base::is_start_of_stream)
         .def("is_end_of_stream", &recv::heap_base::is_end_of_stream);
 
-    nb::class_<recv::heap, recv::heap_base>(m, "Heap", nb::is_weak_referenceable(),
-                                            "A received heap with all of its payload.")
-        .def("get_descriptors", &recv::heap::get_descriptors, "The descriptors in the heap (RawDescriptor).");
+    heap_type = nb::class_<recv::heap, recv::heap_base>(m, "Heap", nb::is_weak_referenceable(),
+                                                        "A received heap with all of its payload.")
+                    .def("get_descriptors", &recv::heap::get_descriptors,
+                         "The descriptors in the heap (RawDescriptor).");
 
-    nb::class_<recv::incomplete_heap, recv::heap_base>(m, "IncompleteHeap", nb::is_weak_referenceable(),
-                                                       "A received heap that lacks some payload; only "
-                                                       "immediate items are kept.")
-        .def_prop_ro("heap_length", &recv::incomplete_heap::get_heap_length)
-        .def_prop_ro("received_length", &recv::incomplete_heap::get_received_length)
-        .def_prop_ro("payload_ranges", [](const recv::incomplete_heap &h) { return h.get_payload_ranges(); });
+    incomplete_heap_type =
+        nb::class_<recv::incomplete_heap, recv::heap_base>(m, "IncompleteHeap", nb::is_weak_referenceable(),
+                                                           "A received heap that lacks some payload; only "
+                                                           "immediate items are kept.")
+            .def_prop_ro("heap_length", &recv::incomplete_heap::get_heap_length)
+            .def_prop_ro("received_length", &recv::incomplete_heap::get_received_length)
+            .def_prop_ro("payload_ranges",
+                         [](const recv::incomplete_heap &h) { return h.get_payload_ranges(); });
 }
 
 } // anonymous namespace
@@ -375,8 +398,10 @@ void bind_heaps(nb::module_ &m)
 nb::object heap_to_python(recv::live_heap &&h, bool keep_payload_ranges)
 {
     if (h.is_contiguous())
-        return nb::cast(recv::heap(std::move(h)), nb::rv_policy::move);
-    return nb::cast(recv::incomplete_heap(std::move(h), false, keep_payload_ranges), nb::rv_policy::move);
+        return make_instance<recv::heap>(heap_type, [&](recv::heap *p) { new (p) recv::heap(std::move(h)); });
+    return make_instance<recv::incomplete_heap>(
+        incomplete_heap_type, [&](recv::incomplete_heap *p)
+        { new (p) recv::incomplete_heap(std::move(h), false, keep_payload_ranges); });
 }
 
 void bind_recv(nb::module_ &m)
