@@ -10,7 +10,7 @@ import threading
 
 import numba
 import numpy as np
-import scipy
+import scipy  # type: ignore[import-untyped]
 from numba import types
 
 import spead2
@@ -27,7 +27,7 @@ TOTAL_HEAPS = 24 * HEAPS_PER_CHUNK
 N_STREAMS = 2
 
 
-@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t), nopython=True)
+@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t))
 def place(data_ptr, data_size):
     data = numba.carray(data_ptr, 1)
     items = numba.carray(intp_to_voidptr(data[0].items), 1, dtype=np.int64)

@@ -9,7 +9,7 @@ import sys
 
 import numba
 import numpy as np
-import scipy
+import scipy  # type: ignore[import-untyped]
 from numba import types
 
 import spead2
@@ -27,7 +27,7 @@ TOTAL_HEAPS = 32
 SKIPPED = {5, 19, 20}
 
 
-@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t), nopython=True)
+@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t))
 def place(data_ptr, data_size):
     """Chunk and position from the timestamp (items[0]); heaps of another size are rejected."""
     data = numba.carray(data_ptr, 1)
