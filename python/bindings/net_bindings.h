@@ -7,6 +7,8 @@
 #define SPEAD2_PYTHON_NET_BINDINGS_H
 
 #include <climits>
+#include <vector>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -71,6 +73,19 @@ decltype(auto) with_setup_errors(F &&f)
  * (std::system_error "resolve: Host not found (authoritative)" in the asio.netdb category).
  */
 std::string resolve_host(const std::string &host);
+
+/// (host, port) pairs as the Python API takes them.
+using endpoint_list = std::vector<std::pair<std::string, std::uint16_t>>;
+
+/// Host names resolved up front (see resolve_host), so every transport reports them alike.
+endpoint_list resolve_endpoints(const endpoint_list &endpoints);
+
+/**
+ * spead2 binds the socket of the endpoint's family to the interface address, so an address of
+ * the other family fails in bind with EAFNOSUPPORT (a RuntimeError); the C++ class says
+ * invalid_argument instead.
+ */
+void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address);
 
 } // namespace spead2::python
 

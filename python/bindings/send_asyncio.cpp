@@ -42,8 +42,6 @@ namespace spead2::python
 namespace
 {
 
-using endpoint_list = std::vector<std::pair<std::string, std::uint16_t>>;
-
 /**
  * Completions waiting for the event loop. C++ handlers push from io_context threads (no GIL, no
  * Python); the event loop thread takes them all in process_callbacks. The fd polls readable while
@@ -318,31 +316,6 @@ public:
 
     nb::list get_queues_py() const { return nb::list(queues_); }
 };
-
-// The two helpers below follow send_net.cpp (the synchronous UdpStream/TcpStream), so that both
-// kinds of stream report bad arguments alike. They could move to net_bindings.h.
-
-/// Host names resolved up front (see resolve_host), so every transport reports them alike.
-endpoint_list resolve_endpoints(const endpoint_list &endpoints)
-{
-    endpoint_list out;
-    out.reserve(endpoints.size());
-    for (const auto &[host, port] : endpoints)
-        out.emplace_back(resolve_host(host), port);
-    return out;
-}
-
-/// An interface address of the other family than the endpoint fails in bind (EAFNOSUPPORT).
-void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address)
-{
-    if (endpoints.size() != 1 || interface_address.empty())
-        return;
-    std::error_code ec1, ec2;
-    asio::ip::address endpoint = asio::ip::make_address(endpoints[0].first, ec1);
-    asio::ip::address interface = asio::ip::make_address(interface_address, ec2);
-    if (!ec1 && !ec2 && endpoint.is_v4() != interface.is_v4())
-        throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
-}
 
 template<typename T>
 int asyncio_stream_traverse(PyObject *self, visitproc visit, void *arg)

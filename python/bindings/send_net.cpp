@@ -45,10 +45,28 @@ std::string resolve_host(const std::string &host)
     return spead2::detail::resolve_address(host).to_string();
 }
 
+endpoint_list resolve_endpoints(const endpoint_list &endpoints)
+{
+    endpoint_list out;
+    out.reserve(endpoints.size());
+    for (const auto &[host, port] : endpoints)
+        out.emplace_back(resolve_host(host), port);
+    return out;
+}
+
+void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address)
+{
+    if (endpoints.size() != 1 || interface_address.empty())
+        return;
+    std::error_code ec1, ec2;
+    asio::ip::address endpoint = asio::ip::make_address(endpoints[0].first, ec1);
+    asio::ip::address interface = asio::ip::make_address(interface_address, ec2);
+    if (!ec1 && !ec2 && endpoint.is_v4() != interface.is_v4())
+        throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
+}
+
 namespace
 {
-
-using endpoint_list = std::vector<std::pair<std::string, std::uint16_t>>;
 
 /// spead2.send.UdpStream.
 class udp_stream_wrapper : public sync_stream<send::udp_stream>
@@ -119,32 +137,6 @@ public:
     {
     }
 };
-
-/// Host names resolved up front (see resolve_host), so every transport reports them alike.
-endpoint_list resolve_endpoints(const endpoint_list &endpoints)
-{
-    endpoint_list out;
-    out.reserve(endpoints.size());
-    for (const auto &[host, port] : endpoints)
-        out.emplace_back(resolve_host(host), port);
-    return out;
-}
-
-/**
- * spead2 binds the socket of the endpoint's family to the interface address, so an address of
- * the other family fails in bind with EAFNOSUPPORT (a RuntimeError); the C++ class says
- * invalid_argument instead.
- */
-void check_bind_family(const endpoint_list &endpoints, const std::string &interface_address)
-{
-    if (endpoints.size() != 1 || interface_address.empty())
-        return;
-    std::error_code ec1, ec2;
-    asio::ip::address endpoint = asio::ip::make_address(endpoints[0].first, ec1);
-    asio::ip::address interface = asio::ip::make_address(interface_address, ec2);
-    if (!ec1 && !ec2 && endpoint.is_v4() != interface.is_v4())
-        throw std::system_error(EAFNOSUPPORT, std::system_category(), "bind");
-}
 
 } // anonymous namespace
 
