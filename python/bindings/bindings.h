@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Private to the extension: one bind_<layer> function per binding file, and the GIL call guard.
+/// Private to the extension: one bind_<layer> function per binding file, (the GIL guards are in gil.h).
 #ifndef SPEAD2_PYTHON_BINDINGS_H
 #define SPEAD2_PYTHON_BINDINGS_H
 
@@ -8,9 +8,6 @@
 
 namespace spead2::python
 {
-
-/// Put on every binding that can block (waits, joins, I/O): `m.def("f", &f, release_gil())`.
-using release_gil = nanobind::call_guard<nanobind::gil_scoped_release>;
 
 /// spead2._spead2: constants, Flavour, exceptions, thread pool, allocators, InprocQueue, logging.
 void bind_common(nanobind::module_ &m);

@@ -35,6 +35,7 @@
 #include "chunk_bindings.h"
 #include "common.h"
 #include "recv_bindings.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -264,7 +265,7 @@ using py_ring = ringbuffer<std::unique_ptr<recv::chunk>, semaphore_fd, semaphore
 /// Raises KeyboardInterrupt & co. while a ring waits with the GIL released.
 void check_signals()
 {
-    nb::gil_scoped_acquire gil;
+    gil_acquire gil;
     if (PyErr_CheckSignals() != 0)
         throw nb::python_error();
 }
@@ -286,7 +287,7 @@ nb::object ring_get(py_ring &ring)
     }
     if (!c)
     {
-        nb::gil_scoped_release release;
+        gil_release release;
         c = ring.pop(&check_signals);
     }
     return chunk_to_python(std::move(c));
@@ -302,7 +303,7 @@ void ring_put(py_ring &ring, nb::handle_t<py_chunk> chunk)
 {
     flush_deferred();
     std::unique_ptr<recv::chunk> c = make_handle(chunk);
-    nb::gil_scoped_release release;
+    gil_release release;
     // If this throws, the ring did not take the chunk; the handle is freed with the GIL back.
     ring.push(std::move(c), &check_signals);
 }
@@ -772,7 +773,7 @@ void bind_chunk_group(nb::module_ &m)
             [](ring_group_wrapper &self)
             {
                 {
-                    nb::gil_scoped_release release;
+                    gil_release release;
                     self.stop();
                 }
                 flush_deferred();

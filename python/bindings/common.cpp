@@ -32,6 +32,7 @@
 #include <spead2/protocol/numpy_header.h>
 #include "bindings.h"
 #include "common.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -150,7 +151,7 @@ private:
 
     void deliver(std::deque<record> &batch, std::size_t dropped)
     {
-        nb::gil_scoped_acquire gil;
+        gil_acquire gil;
         try
         {
             nb::object log = logger_.attr("log");
@@ -231,7 +232,7 @@ public:
         cv_.notify_one();
         {
             // The thread needs the GIL to deliver the last records.
-            nb::gil_scoped_release release;
+            gil_release release;
             thread_.join();
         }
         logger_.reset();
@@ -247,10 +248,14 @@ log_bridge &get_log_bridge()
 void at_exit()
 {
     {
-        nb::gil_scoped_release release;
+        gil_release release;
         stop_all_stoppables();
     }
     get_log_bridge().stop();
+    // Daemon threads still alive may hold spead2 objects forever; nanobind would report those as
+    // leaks at exit. Its report stays on for the ordinary case, where it finds real refcount bugs.
+    if (nb::cast<int>(nb::module_::import_("threading").attr("active_count")()) > 1)
+        nb::set_leak_warnings(false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,7 +515,7 @@ void bind_inproc_queue(nb::module_ &m)
             [](inproc_queue_wrapper &self, nb::handle packet)
             {
                 buffer_view view(packet);
-                nb::gil_scoped_release release;
+                gil_release release;
                 self.add_packet(view.data(), view.size());
             },
             "packet"_a, nb::sig("def add_packet(self, packet: collections.abc.Buffer) -> None"),
@@ -612,7 +617,7 @@ thread_pool_wrapper::~thread_pool_wrapper()
     // Joining the workers with the GIL held would deadlock if one of them waits for it.
     if (Py_IsInitialized() && PyGILState_Check())
     {
-        nb::gil_scoped_release release;
+        gil_release release;
         stop();
     }
     else

@@ -11,6 +11,7 @@
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/stream.h>
 #include "common.h"
+#include "gil.h"
 
 namespace spead2::python
 {
@@ -47,7 +48,7 @@ void without_gil(F &&f)
 {
     if (Py_IsInitialized() && PyGILState_Check())
     {
-        nanobind::gil_scoped_release release;
+        gil_release release;
         f();
     }
     else

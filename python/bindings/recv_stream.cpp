@@ -37,6 +37,7 @@
 #include "common.h"
 #include "net_bindings.h"
 #include "recv_bindings.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -84,7 +85,7 @@ public:
 /// Raises KeyboardInterrupt & co. while a pop waits with the GIL released.
 void check_signals()
 {
-    nb::gil_scoped_acquire gil;
+    gil_acquire gil;
     if (PyErr_CheckSignals() != 0)
         throw nb::python_error();
 }
@@ -107,7 +108,7 @@ recv::live_heap pop_heap(heap_ringbuffer &ring)
             // Another consumer took it; wait below.
         }
     }
-    nb::gil_scoped_release release;
+    gil_release release;
     return ring.pop(&check_signals);
 }
 
@@ -142,13 +143,13 @@ void add_buffer_reader(recv::stream &self, nb::handle buffer)
     const auto *ptr = static_cast<const std::uint8_t *>(view->data());
     std::size_t length = view->size();
     extras.buffers.push_back(std::move(view));
-    nb::gil_scoped_release release;
+    gil_release release;
     self.emplace_reader<recv::mem_reader>(ptr, length);
 }
 
 void add_inproc_reader(recv::stream &self, std::shared_ptr<inproc_queue_wrapper> queue)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     self.emplace_reader<recv::inproc_reader>(std::shared_ptr<inproc_queue>(std::move(queue)));
 }
 
@@ -158,14 +159,14 @@ void add_inproc_reader(recv::stream &self, std::shared_ptr<inproc_queue_wrapper>
 void add_udp_reader_port(recv::stream &self, std::uint16_t port, std::size_t max_size,
                          std::size_t buffer_size, const std::string &bind_hostname)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors([&]
                       { self.emplace_reader<recv::udp_reader>(bind_hostname, port, max_size, buffer_size); });
 }
 
 void add_udp_reader_socket(recv::stream &self, udp_socket_arg socket, std::size_t max_size)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors(
         [&] { self.emplace_reader<recv::udp_reader>(recv::udp_reader::socket_fd{socket.fd}, max_size); });
 }
@@ -174,7 +175,7 @@ void add_udp_reader_interface_address(recv::stream &self, const std::string &mul
                                       std::uint16_t port, std::size_t max_size, std::size_t buffer_size,
                                       const std::string &interface_address)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors(
         [&] {
             self.emplace_reader<recv::udp_reader>(multicast_group, port, max_size, buffer_size,
@@ -186,7 +187,7 @@ void add_udp_reader_interface_index(recv::stream &self, const std::string &multi
                                     std::uint16_t port, std::size_t max_size, std::size_t buffer_size,
                                     unsigned int interface_index)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors(
         [&] {
             self.emplace_reader<recv::udp_reader>(multicast_group, port, max_size, buffer_size,
@@ -200,7 +201,7 @@ void add_tcp_reader_port(recv::stream &self, std::uint16_t port, std::size_t max
     // spead2 accepts max_size 0 (every packet is then skipped); the C++ reader wants at least 1,
     // which skips every packet just the same (none is shorter than its 8-byte header).
     max_size = std::max<std::size_t>(max_size, 1);
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors(
         [&]
         { self.emplace_reader<recv::tcp_reader>(resolve_host(bind_hostname), port, max_size, buffer_size); });
@@ -209,7 +210,7 @@ void add_tcp_reader_port(recv::stream &self, std::uint16_t port, std::size_t max
 void add_tcp_reader_acceptor(recv::stream &self, tcp_socket_arg acceptor, std::size_t max_size)
 {
     max_size = std::max<std::size_t>(max_size, 1); // as in add_tcp_reader_port
-    nb::gil_scoped_release release;
+    gil_release release;
     with_setup_errors([&] { self.emplace_reader<recv::tcp_reader>(acceptor.fd, max_size); });
 }
 
@@ -234,7 +235,7 @@ void add_tcp_reader_acceptor(recv::stream &self, tcp_socket_arg acceptor, std::s
 
 void add_udp_pcap_file_reader(recv::stream &self, const std::string &filename, const std::string &filter)
 {
-    nb::gil_scoped_release release;
+    gil_release release;
     try
     {
         self.emplace_reader<recv::udp_pcap_file_reader>(filename, filter);
@@ -305,7 +306,7 @@ void bind_recv_streams(nb::module_ &m)
             "start",
             [](recv::stream &s)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors([&] { s.start(); }); // readers bind here with explicit_start
             },
             "Start the readers (with explicit_start).")
@@ -313,7 +314,7 @@ void bind_recv_streams(nb::module_ &m)
             "stop",
             [](recv::stream &s)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 s.stop();
             },
             "Stop the stream; idempotent.")

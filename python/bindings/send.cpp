@@ -31,6 +31,7 @@
 #include "common.h"
 #include "send_bindings.h"
 #include "send_sync.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -86,7 +87,7 @@ public:
     {
         std::string value;
         {
-            nb::gil_scoped_release release;
+            gil_release release;
             // Heaps are only written while a send call blocks, so this sees whole heaps.
             flush();
             value = buffer.str();

@@ -32,6 +32,7 @@
 #include "common.h"
 #include "net_bindings.h"
 #include "send_bindings.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -105,8 +106,8 @@ constexpr std::uint64_t connect_id = 0;
  * drops the heaps. So no Python runs on an io_context thread, and the heaps are released as soon
  * as the event loop has seen their completion.
  *
- * Registered with the atexit hook (which flushes). The destructor flushes with the GIL released
- * and then releases the pending callbacks, which never run.
+ * Registered with the atexit hook (which waits for the heaps queued so far). The destructor flushes with the
+ * GIL released and then releases the pending callbacks, which never run.
  */
 template<typename Base>
 class asyncio_stream : public Base
@@ -157,7 +158,7 @@ public:
         : Base(std::forward<Args>(args)...)
         , queue_(std::move(queue))
     {
-        register_stoppable(this, [this] { this->flush(); });
+        register_stoppable(this, [this] { this->flush_queued(); });
     }
 
     ~asyncio_stream() override
@@ -167,7 +168,7 @@ public:
         // never need the GIL, so other Python threads can run meanwhile (not while finalizing).
         if (Py_IsInitialized() && PyGILState_Check())
         {
-            nb::gil_scoped_release release;
+            gil_release release;
             this->flush();
         }
         else
@@ -406,7 +407,7 @@ void bind_send_asyncio(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size,
                const std::string &interface_address)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -422,7 +423,7 @@ void bind_send_asyncio(nb::module_ &m)
             [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
                const send::stream_config &config, std::size_t buffer_size, int ttl)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -438,7 +439,7 @@ void bind_send_asyncio(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size, int ttl,
                const std::string &interface_address)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -455,7 +456,7 @@ void bind_send_asyncio(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size, int ttl,
                unsigned int interface_index)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 try
                 {
                     with_setup_errors(
@@ -481,7 +482,7 @@ void bind_send_asyncio(nb::module_ &m)
             [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, udp_socket_arg socket,
                const endpoint_list &endpoints, const send::stream_config &config)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -505,7 +506,7 @@ void bind_send_asyncio(nb::module_ &m)
             [](tcp *self, std::shared_ptr<thread_pool_wrapper> tp, tcp_socket_arg socket,
                const send::stream_config &config)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&] {
                         new (self)
@@ -522,7 +523,7 @@ void bind_send_asyncio(nb::module_ &m)
             {
                 auto queue = std::make_shared<completion_queue>();
                 {
-                    nb::gil_scoped_release release;
+                    gil_release release;
                     with_setup_errors(
                         [&]
                         {

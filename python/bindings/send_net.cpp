@@ -27,6 +27,7 @@
 #include "os/udp_resolve.h"
 #include "send_bindings.h"
 #include "send_sync.h"
+#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -153,7 +154,7 @@ void bind_send_net(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size,
                const std::string &interface_address)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -168,7 +169,7 @@ void bind_send_net(nb::module_ &m)
             [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
                const send::stream_config &config, std::size_t buffer_size, int ttl)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -184,7 +185,7 @@ void bind_send_net(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size, int ttl,
                const std::string &interface_address)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -200,7 +201,7 @@ void bind_send_net(nb::module_ &m)
                const send::stream_config &config, std::size_t buffer_size, int ttl,
                unsigned int interface_index)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 try
                 {
                     with_setup_errors(
@@ -225,7 +226,7 @@ void bind_send_net(nb::module_ &m)
             [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, udp_socket_arg socket,
                const endpoint_list &endpoints, const send::stream_config &config)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors(
                     [&]
                     {
@@ -248,7 +249,7 @@ void bind_send_net(nb::module_ &m)
             [](tcp *self, std::shared_ptr<thread_pool_wrapper> tp, tcp_socket_arg socket,
                const send::stream_config &config)
             {
-                nb::gil_scoped_release release;
+                gil_release release;
                 with_setup_errors([&] { new (self) tcp(make_io_context(tp), socket.fd, config); });
             },
             "thread_pool"_a, "socket"_a, "config"_a = send::stream_config(),
@@ -261,7 +262,7 @@ void bind_send_net(nb::module_ &m)
             {
                 std::error_code connect_error;
                 {
-                    nb::gil_scoped_release release;
+                    gil_release release;
                     try
                     {
                         with_setup_errors(

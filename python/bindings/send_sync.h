@@ -21,6 +21,7 @@
 #include <spead2/send/stream.h>
 #include "common.h"
 #include "send_bindings.h"
+#include "gil.h"
 
 namespace spead2::python
 {
@@ -69,7 +70,7 @@ inline item_pointer_t send_heap_sync(send::stream &s, const heap_wrapper &h, s_i
 {
     auto state = std::make_shared<sync_completion>();
     {
-        nb::gil_scoped_release release;
+        gil_release release;
         s.async_send_heap_inline(
             h, [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, cnt,
             substream_index, rate);
@@ -85,7 +86,7 @@ inline item_pointer_t send_heaps_sync(send::stream &s, const std::vector<send::h
 {
     auto state = std::make_shared<sync_completion>();
     {
-        nb::gil_scoped_release release;
+        gil_release release;
         s.async_send_heaps_inline(
             refs.begin(), refs.end(),
             [state](const std::error_code &ec, item_pointer_t bytes) { state->set(ec, bytes); }, mode);
@@ -97,8 +98,9 @@ inline item_pointer_t send_heaps_sync(send::stream &s, const std::vector<send::h
 }
 
 /**
- * Registers a stream with the atexit hook (which flushes it while the thread pool still runs) and
- * releases the GIL while the stream is flushed and destroyed. Mixed into each stream class.
+ * Registers a stream with the atexit hook (which waits for the heaps queued so far while the thread
+ * pool still runs, but not for heaps that daemon threads keep queueing) and releases the GIL while
+ * the stream is flushed and destroyed. Mixed into each stream class.
  */
 template<typename Base>
 class sync_stream : public Base
@@ -108,7 +110,7 @@ public:
     explicit sync_stream(std::in_place_t, Args &&...args)
         : Base(std::forward<Args>(args)...)
     {
-        register_stoppable(this, [this] { this->flush(); });
+        register_stoppable(this, [this] { this->flush_queued(); });
     }
 
     ~sync_stream() override
@@ -118,7 +120,7 @@ public:
         // should not be held up meanwhile.
         if (Py_IsInitialized() && PyGILState_Check())
         {
-            nb::gil_scoped_release release;
+            gil_release release;
             this->flush();
         }
         else

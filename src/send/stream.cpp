@@ -118,6 +118,22 @@ void stream::flush()
     idle_cv_.wait(lock, [this] { return head_ == tail_ && writer_idle_; });
 }
 
+void stream::flush_queued()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t target = tail_;
+    flush_queued_waiters_++;
+    idle_cv_.wait(lock, [this, target] { return handled_ >= target || (head_ == tail_ && writer_idle_); });
+    flush_queued_waiters_--;
+}
+
+void stream::note_handled(std::uint64_t end)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    handled_ = end;
+    idle_cv_.notify_all();
+}
+
 void stream::set_cnt_sequence(item_pointer_t next, item_pointer_t step)
 {
     if (step == 0)

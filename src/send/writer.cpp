@@ -186,6 +186,9 @@ void writer::process_results()
             if (cb.handler)
                 cb.handler(cb.ec, cb.bytes);
         s.callbacks.clear();
+        // An atomic load per batch; the lock is only taken while someone waits for these heaps.
+        if (owner_->flush_queued_waiters_ > 0)
+            owner_->note_handled(s.completed);
     }
 }
 

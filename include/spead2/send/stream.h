@@ -4,6 +4,7 @@
 #ifndef SPEAD2_SEND_STREAM_H
 #define SPEAD2_SEND_STREAM_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +62,9 @@ private:
     std::uint64_t head_ = 0; ///< First occupied slot (absolute index); advanced by the writer
     std::uint64_t tail_ = 0; ///< One past the last occupied slot
     bool writer_idle_ = true;
+    /// Heaps whose handlers have returned; kept up to date only while flush_queued() waits
+    std::uint64_t handled_ = 0;
+    std::atomic<int> flush_queued_waiters_{0};
     item_pointer_t next_cnt_ = 1;
     item_pointer_t step_cnt_ = 1;
 
@@ -75,6 +79,8 @@ private:
     void post_error(completion_handler &&handler, const std::error_code &ec);
     void fail_full(completion_handler &&handler);
     void fail_empty(completion_handler &&handler);
+    /// Called by the writer after the handlers of heaps before @a end returned, if anyone waits.
+    void note_handled(std::uint64_t end);
 
     template<typename Iterator>
     bool send_heaps_impl(Iterator first, Iterator last, completion_handler &&handler, group_mode mode,
@@ -163,6 +169,13 @@ public:
 
     /// Blocks until every heap queued so far has completed and its handler has returned.
     void flush();
+
+    /**
+     * Blocks until the heaps queued before the call have completed and their handlers have
+     * returned. Unlike flush(), it does not wait for heaps that other threads queue meanwhile, so
+     * it ends even while they keep sending (Python's exit hook relies on that).
+     */
+    void flush_queued();
 
     /**
      * Sets the automatic heap counters: the next heap gets @a next, then next + step, ...

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// send::stream queueing, cnt sequence, groups and completions, observed through streambuf_stream.
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <condition_variable>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -507,6 +510,55 @@ TEST_F(stream_fixture, rate_limit_end_to_end)
     s.flush();
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(elapsed, 0.05);
+}
+
+TEST_F(stream_fixture, flush_queued_waits_for_heaps_queued_before)
+{
+    gated_buf gb;
+    streambuf_stream s(tp, gb);
+    heap h;
+    h.add_item(0x1000, std::uint64_t(5));
+    std::atomic<int> done{0};
+    auto count = [&](const std::error_code &, item_pointer_t) { done++; };
+    gb.close();
+    for (int i = 0; i < 3; i++)
+        ASSERT_TRUE(s.async_send_heap(h, count));
+    gb.wait_blocked();
+    auto flushed = std::async(std::launch::async, [&] { s.flush_queued(); });
+    EXPECT_EQ(flushed.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+    gb.open();
+    flushed.get();
+    EXPECT_EQ(done.load(), 3);
+}
+
+TEST_F(stream_fixture, flush_queued_ends_while_handlers_keep_queueing)
+{
+    // Each handler queues the next heap before the writer can go idle, so flush() could never
+    // return until the chain stops; flush_queued() only waits for the first heap.
+    for (bool run_inline : {false, true})
+    {
+        SCOPED_TRACE(run_inline);
+        streambuf_stream s(tp, sb);
+        heap h;
+        h.add_item(0x1000, std::uint64_t(5));
+        std::atomic<bool> stop{false};
+        std::atomic<int> handled{0};
+        std::function<void(const std::error_code &, item_pointer_t)> chain;
+        chain = [&](const std::error_code &, item_pointer_t)
+        {
+            handled++;
+            if (!stop)
+                s.async_send_heap(h, chain);
+        };
+        if (run_inline)
+            ASSERT_TRUE(s.async_send_heap_inline(h, chain));
+        else
+            ASSERT_TRUE(s.async_send_heap(h, chain));
+        s.flush_queued();
+        EXPECT_GE(handled.load(), 1);
+        stop = true;
+        s.flush();
+    }
 }
 
 } // namespace
