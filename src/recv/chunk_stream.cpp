@@ -11,12 +11,28 @@
 #include <spead2/common/logging.h>
 #include <spead2/protocol/pointer_codec.h>
 #include <spead2/recv/chunk_stream.h>
+#include "common/memcpy_impl.h"
 
 namespace spead2::recv
 {
 
 namespace detail
 {
+
+namespace
+{
+
+memcpy_function_t choose_copy(const stream_config &config)
+{
+    if (!config.has_chosen_memcpy())
+        return nullptr;
+    // Fenced once per chunk (publish_copies) rather than once per packet.
+    if (!config.has_custom_memcpy() && config.get_memcpy() == MEMCPY_NONTEMPORAL)
+        return spead2::detail::memcpy_nontemporal_unfenced;
+    return config.get_memcpy_function();
+}
+
+} // namespace
 
 stream_config chunk_stream_state::adjust_config(const stream_config &config,
                                                 const chunk_stream_config &chunk_config)
@@ -44,8 +60,14 @@ chunk_stream_state::chunk_stream_state(const stream_config &config, const chunk_
     , batch_stats_(batch_stats)
     , item_values_(chunk_config.get_items().size())
     , extra_scratch_(chunk_config.get_max_heap_extra())
+    , chosen_copy_(choose_copy(config))
     , window_(chunk_config.get_max_chunks())
 {
+}
+
+void chunk_stream_state::publish_copies() noexcept
+{
+    spead2::detail::store_fence();
 }
 
 void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, heap_placement &placement)
@@ -131,6 +153,11 @@ void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, h
                             std::int64_t(h.get_cnt()), data.extra_size, data.extra_offset);
     }
     placement.state = heap_placement::status::placed;
+    if (chosen_copy_)
+        placement.copy = chosen_copy_;
+    else
+        placement.copy =
+            c->data_size >= nontemporal_chunk_size ? spead2::detail::memcpy_nontemporal_unfenced : nullptr;
     placement.chunk_id = data.chunk_id;
     placement.heap_index = data.heap_index;
     placement.heap_offset = data.heap_offset;
@@ -197,6 +224,7 @@ protected:
     void move_window(std::int64_t id) override
     {
         const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
+        publish_copies();
         window_.flush_until(target, [this](chunk *c) { release(c); });
         window_.extend_to(id,
                           [this](std::int64_t chunk_id) -> chunk *
@@ -223,6 +251,7 @@ public:
 
     void flush()
     {
+        publish_copies();
         window_.flush_until(window_.get_tail(), [this](chunk *c) { release(c); });
     }
 };

@@ -205,8 +205,9 @@ bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_
         {
             if (dest)
             {
-                if (config.memcpy)
-                    config.memcpy(dest, packet.payload, std::size_t(packet.payload_length));
+                const memcpy_function_t copy = placement_.copy ? placement_.copy : config.memcpy;
+                if (copy)
+                    copy(dest, packet.payload, std::size_t(packet.payload_length));
                 else
                     std::memcpy(dest, packet.payload, std::size_t(packet.payload_length));
             }

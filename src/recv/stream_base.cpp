@@ -9,6 +9,7 @@
 #include <string>
 #include <spead2/common/logging.h>
 #include <spead2/recv/stream_base.h>
+#include "common/memcpy_impl.h"
 
 namespace spead2::recv
 {
@@ -45,6 +46,10 @@ stream_base::add_packet_state::add_packet_state(stream_base &owner, std::unique_
 
 stream_base::add_packet_state::~add_packet_state()
 {
+    // Placed payloads may have been copied with streaming stores (see chunk_stream_state): make
+    // them visible before the lock goes, since whoever takes it next may hand the chunks out.
+    if (owner_.heap_config_.place)
+        spead2::detail::store_fence();
     owner_.publish_batch_stats();
 }
 

@@ -40,6 +40,7 @@ stream_config::stream_config(const stream_config &other)
     , bug_compat_(other.bug_compat_)
     , memcpy_id_(other.memcpy_id_)
     , memcpy_custom_(other.memcpy_custom_)
+    , memcpy_chosen_(other.memcpy_chosen_)
     , memcpy_(other.memcpy_)
     , packet_memcpy_(other.packet_memcpy_)
     , allocator_(other.allocator_)
@@ -102,6 +103,7 @@ stream_config &stream_config::set_memcpy(memcpy_function_id id)
     }
     memcpy_id_ = id;
     memcpy_custom_ = false;
+    memcpy_chosen_ = true;
     packet_memcpy_ = nullptr;
     return *this;
 }
@@ -112,6 +114,7 @@ stream_config &stream_config::set_memcpy(memcpy_function_t memcpy)
         throw std::invalid_argument("memcpy function must not be null");
     memcpy_ = memcpy;
     memcpy_custom_ = true;
+    memcpy_chosen_ = true;
     packet_memcpy_ = nullptr;
     return *this;
 }
@@ -123,6 +126,7 @@ stream_config &stream_config::set_memcpy(packet_memcpy_function memcpy)
     packet_memcpy_ = std::move(memcpy);
     memcpy_ = nullptr;
     memcpy_custom_ = true;
+    memcpy_chosen_ = true;
     return *this;
 }
 

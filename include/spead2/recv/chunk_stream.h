@@ -40,6 +40,8 @@ private:
     std::uint64_t *const batch_stats_;
     std::vector<s_item_pointer_t> item_values_;
     std::vector<std::uint8_t> extra_scratch_;
+    /// The copy set with stream_config::set_memcpy, or null to choose by chunk size.
+    const memcpy_function_t chosen_copy_;
 
     void place_heap(live_heap &h, const packet_header &packet, heap_placement &placement);
 
@@ -49,6 +51,12 @@ protected:
     /// Makes the window reach chunk @a id (>= tail), retiring and acquiring chunks as needed.
     virtual void move_window(std::int64_t id) = 0;
 
+    /**
+     * Makes this thread's copies into chunks visible to other threads (they may use streaming
+     * stores). Call before a chunk leaves the window.
+     */
+    static void publish_copies() noexcept;
+
 public:
     /// @a config must be the result of adjust_config; @a batch_stats is the stream's batch statistics.
     chunk_stream_state(const stream_config &config, const chunk_stream_config &chunk_config,
@@ -56,6 +64,13 @@ public:
     virtual ~chunk_stream_state() = default;
     chunk_stream_state(const chunk_stream_state &) = delete;
     chunk_stream_state &operator=(const chunk_stream_state &) = delete;
+
+    /**
+     * Chunks at least this large receive payload through streaming stores when the stream
+     * configuration leaves memcpy unset: such a chunk cannot still be in the consumer's cache when
+     * it is handed over, so bypassing the cache saves reading each line before writing it.
+     */
+    static constexpr std::size_t nontemporal_chunk_size = std::size_t(8) << 20;
 
     /**
      * The stream configuration a chunk stream really runs with: unsized heaps refused and the

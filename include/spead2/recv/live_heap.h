@@ -41,6 +41,8 @@ struct heap_placement
     std::int64_t chunk_id = -1;
     std::size_t heap_index = 0;
     std::size_t heap_offset = 0;
+    /// How the payload is copied into the chunk (null: the stream's memcpy function).
+    memcpy_function_t copy = nullptr;
 };
 
 namespace detail

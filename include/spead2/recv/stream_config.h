@@ -48,6 +48,7 @@ private:
     bug_compat_mask bug_compat_ = 0;
     memcpy_function_id memcpy_id_ = MEMCPY_STD;
     bool memcpy_custom_ = false;
+    bool memcpy_chosen_ = false;
     memcpy_function_t memcpy_ = nullptr;
     packet_memcpy_function packet_memcpy_;
     std::shared_ptr<memory_allocator> allocator_;
@@ -89,6 +90,11 @@ public:
     memcpy_function_id get_memcpy() const;
     /// True if set_memcpy was given a function rather than an id.
     bool has_custom_memcpy() const { return memcpy_custom_; }
+    /**
+     * False until set_memcpy is called. Chunk streams then choose the copy themselves (streaming
+     * stores into large chunks); other streams use MEMCPY_STD.
+     */
+    bool has_chosen_memcpy() const { return memcpy_chosen_; }
     /// The plain copy function in use, or null if a packet_memcpy_function is installed.
     memcpy_function_t get_memcpy_function() const { return memcpy_; }
     /// The per-packet copy function, or empty if a plain one is in use.

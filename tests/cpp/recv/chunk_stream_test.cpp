@@ -11,6 +11,7 @@
 #include <spead2/common/thread_pool.h>
 #include <spead2/recv/chunk_stream.h>
 #include <spead2/recv/mem_to_stream.h>
+#include "common/memcpy_impl.h"
 #include "recv/chunk_test_util.h"
 #include "recv/test_packets.h"
 
@@ -380,6 +381,104 @@ TEST(chunk_stream, heap_without_payload_is_not_placed)
     EXPECT_EQ(stats["heaps"], 2u);
     EXPECT_EQ(stats["rejected_heaps"], 0u);
     EXPECT_EQ(stats["too_old_heaps"], 0u);
+}
+
+/// A chunk_stream_state over one caller-owned chunk, to look at how heaps are placed.
+class one_chunk_state : public detail::chunk_stream_state
+{
+private:
+    chunk *chunk_;
+
+protected:
+    void move_window(std::int64_t id) override
+    {
+        window_.extend_to(id, [this](std::int64_t) { return chunk_; });
+    }
+
+public:
+    one_chunk_state(const stream_config &config, const chunk_stream_config &chunk_config,
+                    std::uint64_t *batch_stats, chunk *c)
+        : detail::chunk_stream_state(config, chunk_config, batch_stats)
+        , chunk_(c)
+    {
+    }
+};
+
+/// The copy function the chunk stream picks for a heap placed into a chunk of @a data_size bytes.
+memcpy_function_t placed_copy(const stream_config &user_config, std::size_t data_size)
+{
+    chunk_stream_config chunk_config;
+    chunk_config.set_items({chunk_item, index_item, HEAP_LENGTH_ID}).set_place(place_by_items);
+    const stream_config config = detail::chunk_stream_state::adjust_config(user_config, chunk_config);
+    std::vector<std::uint64_t> stats(config.get_stats().size());
+    std::unique_ptr<chunk> c = make_chunk(1, data_size);
+    one_chunk_state state(config, chunk_config, stats.data(), c.get());
+    const bytes packet = heap_packets(1, 0, 0);
+    packet_header header;
+    EXPECT_EQ(decode_packet(header, packet.data(), packet.size()), packet.size());
+    live_heap h(header, 0);
+    detail::live_heap_config heap_config;
+    heap_config.memcpy = config.get_memcpy_function();
+    heap_config.place = &detail::chunk_stream_state::place_packet;
+    heap_config.place_context = &state;
+    EXPECT_TRUE(h.add_packet(header, heap_config));
+    EXPECT_EQ(h.get_placement().state, heap_placement::status::placed);
+    EXPECT_EQ(c->data[0], 1); // the payload arrived
+    return h.get_placement().copy;
+}
+
+void *copy_for_test(void *__restrict dest, const void *__restrict src, std::size_t n)
+{
+    return std::memcpy(dest, src, n);
+}
+
+TEST(chunk_stream, copy_into_large_chunks_bypasses_the_cache_unless_memcpy_chosen)
+{
+    const std::size_t large = detail::chunk_stream_state::nontemporal_chunk_size;
+    EXPECT_EQ(placed_copy(stream_config(), large), spead2::detail::memcpy_nontemporal_unfenced);
+    EXPECT_EQ(placed_copy(stream_config(), large - 1), nullptr); // the stream's std memcpy
+    EXPECT_EQ(placed_copy(stream_config().set_memcpy(MEMCPY_STD), large),
+              stream_config().get_memcpy_function());
+    // Explicit non-temporal copies are fenced once per chunk, not once per packet.
+    EXPECT_EQ(placed_copy(stream_config().set_memcpy(MEMCPY_NONTEMPORAL), 64),
+              spead2::detail::memcpy_nontemporal_unfenced);
+    EXPECT_EQ(placed_copy(stream_config().set_memcpy(copy_for_test), large), &copy_for_test);
+}
+
+/// Heap index i goes to offset i * 5000 + 3: unaligned, so copies have ragged heads and tails.
+void place_unaligned(chunk_place_data *data, std::size_t)
+{
+    if (data->items[0] == -1 || data->items[1] == -1)
+        return;
+    data->chunk_id = data->items[0];
+    data->heap_index = std::size_t(data->items[1]);
+    data->heap_offset = std::size_t(data->items[1]) * 5000 + 3;
+}
+
+TEST(chunk_stream, large_chunks_receive_exact_bytes)
+{
+    // Chunks big enough for streaming stores, with heaps at unaligned offsets and odd sizes.
+    fixture f;
+    f.present_size = 4;
+    f.data_size = detail::chunk_stream_state::nontemporal_chunk_size;
+    std::vector<std::pair<int, int>> heaps = {{1, 1000}, {2, 4097}, {3, 300}};
+    f.chunk_config.set_place(place_unaligned);
+    bytes buf;
+    for (auto [cnt, size] : heaps)
+    {
+        bytes p = heap_packets(cnt, 0, cnt, size, 3);
+        buf.insert(buf.end(), p.begin(), p.end());
+    }
+    f.run(buf);
+    ASSERT_EQ(f.ready.size(), 1u);
+    for (auto [cnt, size] : heaps)
+    {
+        const std::size_t offset = std::size_t(cnt) * 5000 + 3;
+        const std::size_t per = std::size_t(size / 3) * 3;
+        EXPECT_EQ(f.ready[0].data.substr(offset, per), std::string(per, char(cnt))) << cnt;
+        EXPECT_EQ(f.ready[0].data[offset - 1], 0) << cnt;
+        EXPECT_EQ(f.ready[0].data[offset + per], 0) << cnt;
+    }
 }
 
 } // namespace

@@ -65,6 +65,19 @@ TEST(stream_config, validation)
     EXPECT_TRUE(c.get_explicit_start());
 }
 
+TEST(stream_config, memcpy_chosen_only_by_set_memcpy)
+{
+    stream_config c;
+    EXPECT_FALSE(c.has_chosen_memcpy());
+    EXPECT_FALSE(stream_config(c).has_chosen_memcpy());
+    c.set_memcpy(MEMCPY_STD);
+    EXPECT_TRUE(c.has_chosen_memcpy());
+    EXPECT_TRUE(stream_config(c).has_chosen_memcpy());
+    stream_config f;
+    f.set_memcpy([](void *__restrict d, const void *__restrict, std::size_t) { return d; });
+    EXPECT_TRUE(f.has_chosen_memcpy());
+}
+
 TEST(stream_config, memcpy_getter)
 {
     stream_config c;
