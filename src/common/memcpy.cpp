@@ -27,18 +27,21 @@ namespace
 constexpr std::size_t small_copy = 256;
 
 /*
- * The source is read this far ahead with software prefetches. Hardware prefetchers stop at page
- * boundaries, and the typical source (a buffer of packets) continues with the next packet's data,
- * so a whole page ahead is what keeps the copy streaming (measured on 8 KiB packet payloads).
+ * The source is read this far ahead with software prefetches, into L2 rather than L1 (measured
+ * faster). Hardware prefetchers stop at page boundaries, and the typical source (a buffer of
+ * packets) continues with the next packets' data, so reading a few pages ahead keeps the copy
+ * streaming (measured on 8 KiB packet payloads: 4 to 16 KiB ahead into L2 all beat no prefetch by
+ * 5-10%; L1 was slower).
  */
-constexpr std::size_t prefetch_distance = 4096;
+constexpr std::size_t prefetch_distance = 8192;
 
 /// Prefetches the line prefetch_distance + @a offset bytes past @a s (which may lie past the source:
 /// prefetches never fault, and integer arithmetic avoids forming an out-of-range pointer).
 inline void prefetch_ahead(const std::uint8_t *s, std::size_t offset) noexcept
 {
-    __builtin_prefetch(
-        reinterpret_cast<const void *>(reinterpret_cast<std::uintptr_t>(s) + prefetch_distance + offset));
+    const auto address =
+        reinterpret_cast<const void *>(reinterpret_cast<std::uintptr_t>(s) + prefetch_distance + offset);
+    __builtin_prefetch(address, 0, 1); // read, low temporal locality: prefetcht2
 }
 
 #if SPEAD2_MEMCPY_X86
