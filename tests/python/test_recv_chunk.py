@@ -646,6 +646,22 @@ def test_stop_while_worker_blocked(thread_pool):
     assert bytes(taken.data[:HEAP_SIZE]) == heap_payload(0)
 
 
+def test_worker_blocked_counts_waits_on_full_data_ring(thread_pool):
+    """Each push that finds the data ring full counts in worker_blocked, as for heap rings.
+
+    spead2 4.5.1 reports 0 for chunk streams whatever happens (a deliberate difference).
+    """
+    stream = make_stream(thread_pool, n_chunks=8, data_size=1, free_size=8)
+    stream.add_buffer_reader(stream_bytes(range(0, 16, 4)))  # one heap in each of chunks 0..3
+    time.sleep(0.2)  # chunk 0 fills the ring; the worker waits to push chunk 1
+    ids = []
+    for chunk in stream.data_ringbuffer:
+        ids.append(chunk.chunk_id)
+        time.sleep(0.05)
+    assert ids == [0, 1, 2, 3]
+    assert stream.stats["worker_blocked"] >= 1
+
+
 def stream_bytes_packets(positions):
     out = []
     for pos in positions:
