@@ -16,40 +16,47 @@ namespace spead2::recv
 namespace
 {
 
-/// Result of checking the 8-byte header word.
+/// The fields of a valid 8-byte header word.
 struct header_fields
 {
     int heap_address_bits;
     int n_items;
+
+    explicit header_fields(std::uint64_t header)
+        : heap_address_bits(int(8 * ((header >> 32) & 0xff)))
+        , n_items(int(header & 0xffff))
+    {
+    }
 };
 
-/// Checks magic, version and widths; returns false (after logging) if the header is unusable.
-bool check_header(std::uint64_t header, header_fields &out)
+/**
+ * Whether magic, version and widths are usable. Small enough to inline, so that the fields stay in
+ * registers: read back from memory they would wait for the store buffer to drain, which behind a
+ * streaming copy of the previous packet costs a memory round trip.
+ */
+bool header_ok(std::uint64_t header)
 {
-    if ((header >> 48) != magic_version)
-    {
-        SPEAD2_LOG_INFO("packet rejected because magic or version did not match (0x%04x)",
-                        unsigned(header >> 48));
-        return false;
-    }
     const unsigned item_id_bytes = (header >> 40) & 0xff;
     const unsigned heap_address_bytes = (header >> 32) & 0xff;
-    if (item_id_bytes == 0 || heap_address_bytes == 0)
-    {
+    return (header >> 48) == magic_version && item_id_bytes != 0 && heap_address_bytes != 0 &&
+           item_id_bytes + heap_address_bytes == 8;
+}
+
+/// Logs why header_ok refused @a header (out of line: only bad packets get here).
+[[gnu::cold, gnu::noinline]] void log_bad_header(std::uint64_t header)
+{
+    const unsigned item_id_bytes = (header >> 40) & 0xff;
+    const unsigned heap_address_bytes = (header >> 32) & 0xff;
+    if ((header >> 48) != magic_version)
+        SPEAD2_LOG_INFO("packet rejected because magic or version did not match (0x%04x)",
+                        unsigned(header >> 48));
+    else if (item_id_bytes == 0 || heap_address_bytes == 0)
         SPEAD2_LOG_INFO(
             "packet rejected because a field width is zero (item id %u bytes, heap address %u bytes)",
             item_id_bytes, heap_address_bytes);
-        return false;
-    }
-    if (item_id_bytes + heap_address_bytes != 8)
-    {
+    else
         SPEAD2_LOG_INFO("packet rejected because widths do not add up to 8 bytes (%u + %u)", item_id_bytes,
                         heap_address_bytes);
-        return false;
-    }
-    out.heap_address_bits = int(8 * heap_address_bytes);
-    out.n_items = int(header & 0xffff);
-    return true;
 }
 
 } // namespace
@@ -61,9 +68,13 @@ std::size_t decode_packet(packet_header &out, const std::uint8_t *raw, std::size
         SPEAD2_LOG_INFO("packet rejected because it is too short (%zu bytes)", max_size);
         return 0;
     }
-    header_fields fields;
-    if (!check_header(load_be<std::uint64_t>(raw), fields))
+    const std::uint64_t header = load_be<std::uint64_t>(raw);
+    if (!header_ok(header))
+    {
+        log_bad_header(header);
         return 0;
+    }
+    const header_fields fields(header);
     // n_items <= 65535, so this cannot overflow.
     const std::size_t pointers_end =
         packet_header_size + std::size_t(fields.n_items) * sizeof(item_pointer_t);
@@ -144,9 +155,13 @@ s_item_pointer_t get_packet_size(const std::uint8_t *data, std::size_t length)
 {
     if (length < packet_header_size)
         return 0;
-    header_fields fields;
-    if (!check_header(load_be<std::uint64_t>(data), fields))
+    const std::uint64_t header = load_be<std::uint64_t>(data);
+    if (!header_ok(header))
+    {
+        log_bad_header(header);
         return -1;
+    }
+    const header_fields fields(header);
     const std::size_t pointers_end =
         packet_header_size + std::size_t(fields.n_items) * sizeof(item_pointer_t);
     if (length < pointers_end)
