@@ -21,7 +21,7 @@ void restore_thread_or_park(PyThreadState *state) noexcept;
 /// PyGILState_Ensure, or never returns if the interpreter is finalising.
 PyGILState_STATE gil_ensure_or_park() noexcept;
 
-/// Releases the GIL for its lifetime (use instead of gil_release).
+/// Releases the GIL for its lifetime (use instead of nanobind::gil_scoped_release).
 class gil_release
 {
     PyThreadState *state;
@@ -36,7 +36,7 @@ public:
     gil_release &operator=(const gil_release &) = delete;
 };
 
-/// Holds the GIL for its lifetime from any thread (use instead of gil_acquire).
+/// Holds the GIL for its lifetime from any thread (use instead of nanobind::gil_scoped_acquire).
 class gil_acquire
 {
     PyGILState_STATE state;

@@ -313,3 +313,19 @@ print("added", flush=True)
         pytest.fail("add_buffer_reader hung behind the blocked worker")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["added"]
+
+
+def test_bindings_use_finalisation_safe_gil_guards():
+    """nanobind's GIL guards abort the process when a daemon thread re-takes the GIL at exit.
+
+    The bindings use gil_release / gil_acquire from python/bindings/gil.h instead.
+    """
+    import pathlib
+
+    bindings = pathlib.Path(__file__).resolve().parents[2] / "python" / "bindings"
+    offenders = [
+        path.name
+        for path in sorted(bindings.glob("*.[ch]*"))
+        if path.name not in ("gil.h", "gil.cpp") and "gil_scoped_" in path.read_text()
+    ]
+    assert offenders == []
