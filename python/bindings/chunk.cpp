@@ -34,8 +34,8 @@
 #include "bindings_util.h"
 #include "chunk_bindings.h"
 #include "common.h"
-#include "recv_bindings.h"
 #include "gil.h"
+#include "recv_bindings.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;

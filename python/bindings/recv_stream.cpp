@@ -35,9 +35,9 @@
 #endif
 #include "bindings.h"
 #include "common.h"
+#include "gil.h"
 #include "net_bindings.h"
 #include "recv_bindings.h"
-#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;

@@ -29,9 +29,9 @@
 #include "bindings.h"
 #include "bindings_util.h"
 #include "common.h"
+#include "gil.h"
 #include "send_bindings.h"
 #include "send_sync.h"
-#include "gil.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;

@@ -30,9 +30,10 @@
 #include <spead2/send/udp_stream.h>
 #include "bindings.h"
 #include "common.h"
+#include "gil.h"
 #include "net_bindings.h"
 #include "send_bindings.h"
-#include "gil.h"
+#include "udp_stream_bindings.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -400,99 +401,9 @@ void bind_send_asyncio(nb::module_ &m)
     using udp = udp_stream_asyncio;
     auto udp_cls = nb::class_<udp, send::stream>(
         m, "UdpStreamAsyncio", "A UdpStream with callback-based sends, for spead2.send.asyncio.");
-    udp_cls
-        .def(
-            "__init__",
-            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
-               const send::stream_config &config, std::size_t buffer_size,
-               const std::string &interface_address)
-            {
-                gil_release release;
-                with_setup_errors(
-                    [&]
-                    {
-                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
-                                       resolve_endpoints(endpoints), config, buffer_size,
-                                       resolve_host(interface_address));
-                    });
-            },
-            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            "buffer_size"_a = send::udp_stream::default_buffer_size, "interface_address"_a = "")
-        .def(
-            "__init__",
-            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
-               const send::stream_config &config, std::size_t buffer_size, int ttl)
-            {
-                gil_release release;
-                with_setup_errors(
-                    [&]
-                    {
-                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
-                                       resolve_endpoints(endpoints), config, buffer_size, ttl);
-                    });
-            },
-            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a)
-        .def(
-            "__init__",
-            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
-               const send::stream_config &config, std::size_t buffer_size, int ttl,
-               const std::string &interface_address)
-            {
-                gil_release release;
-                with_setup_errors(
-                    [&]
-                    {
-                        new (self) udp(std::make_shared<completion_queue>(), make_io_context(tp),
-                                       resolve_endpoints(endpoints), config, buffer_size, ttl,
-                                       resolve_host(interface_address));
-                    });
-            },
-            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_address"_a)
-        .def(
-            "__init__",
-            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, const endpoint_list &endpoints,
-               const send::stream_config &config, std::size_t buffer_size, int ttl,
-               unsigned int interface_index)
-            {
-                gil_release release;
-                try
-                {
-                    with_setup_errors(
-                        [&]
-                        {
-                            new (self)
-                                udp(std::make_shared<completion_queue>(), make_io_context(tp),
-                                    resolve_endpoints(endpoints), config, buffer_size, ttl, interface_index);
-                        });
-                }
-                catch (const std::invalid_argument &e)
-                {
-                    // As UdpStream (send_net.cpp): spead2 4.5.1 names the wrong family here.
-                    if (std::string_view(e.what()) == "endpoint is not an IPv6 multicast address")
-                        throw std::invalid_argument("endpoint is not an IPv4 multicast address");
-                    throw;
-                }
-            },
-            "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
-            "buffer_size"_a = send::udp_stream::default_buffer_size, "ttl"_a, "interface_index"_a)
-        .def(
-            "__init__",
-            [](udp *self, std::shared_ptr<thread_pool_wrapper> tp, udp_socket_arg socket,
-               const endpoint_list &endpoints, const send::stream_config &config)
-            {
-                gil_release release;
-                with_setup_errors(
-                    [&]
-                    {
-                        new (self)
-                            udp(std::make_shared<completion_queue>(), make_io_context(tp),
-                                send::udp_stream::socket_fd{socket.fd}, resolve_endpoints(endpoints), config);
-                    });
-            },
-            "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config());
-    udp_cls.attr("DEFAULT_BUFFER_SIZE") = send::udp_stream::default_buffer_size;
+    def_udp_stream_constructors<udp>(
+        udp_cls, [](udp *self, auto &&...args)
+        { new (self) udp(std::make_shared<completion_queue>(), std::forward<decltype(args)>(args)...); });
     add_asyncio_methods<udp>(udp_cls);
 
     using tcp = tcp_stream_asyncio;

@@ -20,8 +20,8 @@
 #include <spead2/send/heap.h>
 #include <spead2/send/stream.h>
 #include "common.h"
-#include "send_bindings.h"
 #include "gil.h"
+#include "send_bindings.h"
 
 namespace spead2::python
 {
