@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
 """recv.StreamConfig, RingStreamConfig, StreamStatConfig and stream_stat_indices (spec §2.2, §2.3, §2.8)."""
 
+import numpy as np
 import pytest
 
 import spead2
 import spead2.recv as recv
+import spead2.send
 
 CORE_STATS = [
     ("heaps", "COUNTER"),
@@ -96,9 +98,18 @@ class TestStreamConfig:
             recv.StreamConfig(**kwargs)
 
     def test_memory_allocator_none(self):
-        # spead2 accepts None (the stream then uses the plain allocator), and so do we; what the
-        # getter returns afterwards differs (spead2: None, here: a MemoryAllocator).
-        recv.StreamConfig(memory_allocator=None)
+        # None means the default allocator. spead2 4.5.1 keeps None (the getter returns it) and
+        # its worker then crashes on the first heap; here the stream works.
+        config = recv.StreamConfig(memory_allocator=None)
+        assert isinstance(config.memory_allocator, spead2.MemoryAllocator)
+        heap = spead2.send.Heap()
+        heap.add_item(spead2.Item(0x1000, "x", "", (100,), dtype=np.uint8, value=np.ones(100, np.uint8)))
+        packets = b"".join(bytes(p) for p in spead2.send.PacketGenerator(heap, 1, 9000))
+        stream = recv.Stream(spead2.ThreadPool(), config)
+        stream.add_buffer_reader(packets)
+        (received,) = list(stream)
+        (item,) = received.get_items()
+        assert bytes(item) == bytes(100 * [1])
 
     def test_add_stat(self):
         config = recv.StreamConfig()
