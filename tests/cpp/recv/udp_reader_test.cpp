@@ -19,6 +19,7 @@
 #include <spead2/common/thread_pool.h>
 #include <spead2/recv/ring_stream.h>
 #include <spead2/recv/udp_reader.h>
+#include "common/expect_invalid.h"
 #include "common/log_capture.h"
 #include "os/udp_socket.h"
 #include "recv/test_packets.h"
@@ -389,19 +390,7 @@ TEST(udp_reader, bind_error_from_emplace)
     }
 }
 
-template<typename F>
-void expect_invalid(F &&f, const std::string &message)
-{
-    try
-    {
-        f();
-        ADD_FAILURE() << "expected std::invalid_argument: " << message;
-    }
-    catch (const std::invalid_argument &e)
-    {
-        EXPECT_EQ(std::string(e.what()), message);
-    }
-}
+using spead2::test::expect_invalid;
 
 TEST(udp_reader, invalid_arguments)
 {

@@ -18,6 +18,7 @@
 #include <spead2/recv/udp_reader.h>
 #include <spead2/send/packet_generator.h>
 #include <spead2/send/udp_stream.h>
+#include "common/expect_invalid.h"
 #include "os/udp_socket.h"
 #include "send/send_test_util.h"
 
@@ -382,19 +383,7 @@ TEST_F(udp_stream_test, asio_endpoints_and_names)
     EXPECT_EQ(rx.drain().size(), 1u);
 }
 
-template<typename F>
-void expect_invalid(F &&f, const std::string &message)
-{
-    try
-    {
-        f();
-        ADD_FAILURE() << "expected std::invalid_argument: " << message;
-    }
-    catch (const std::invalid_argument &e)
-    {
-        EXPECT_EQ(std::string(e.what()), message);
-    }
-}
+using spead2::test::expect_invalid;
 
 TEST_F(udp_stream_test, invalid_arguments)
 {
