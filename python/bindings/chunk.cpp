@@ -733,8 +733,10 @@ void bind_chunk_group(nb::module_ &m)
         .def_prop_rw(
             "max_chunks", &cfg::get_max_chunks, [](cfg &c, std::size_t n) { c.set_max_chunks(n); },
             "Chunks in the group's window; 0 raises ValueError.")
-        .def_prop_rw("eviction_mode", &cfg::get_eviction_mode,
-                     [](cfg &c, cfg::eviction_mode mode) { c.set_eviction_mode(mode); });
+        .def_prop_rw(
+            "eviction_mode", &cfg::get_eviction_mode,
+            [](cfg &c, cfg::eviction_mode mode) { c.set_eviction_mode(mode); },
+            nb::for_setter(nb::arg().noconvert()));
     cfg_cls.attr("DEFAULT_MAX_CHUNKS") = cfg::default_max_chunks;
 
     nb::class_<recv::chunk_stream_group_member, recv::stream>(

@@ -53,7 +53,7 @@ void bind_stat_config(nb::module_ &m)
         .value("COUNTER", mode::COUNTER)
         .value("MAXIMUM", mode::MAXIMUM);
     fix_enum_repr(cls.attr("Mode"));
-    cls.def(nb::init<std::string, mode>(), "name"_a, "mode"_a = mode::COUNTER)
+    cls.def(nb::init<std::string, mode>(), "name"_a, "mode"_a.noconvert() = mode::COUNTER)
         .def_prop_ro("name", &recv::stream_stat_config::get_name)
         .def_prop_ro("mode", &recv::stream_stat_config::get_mode)
         .def("combine", &recv::stream_stat_config::combine, "a"_a, "b"_a,
@@ -132,7 +132,7 @@ void bind_stream_config(nb::module_ &m)
                         throw nb::value_error(("A statistic called " + name + " already exists").c_str());
                 return c.add_stat(name, mode);
             },
-            "name"_a, "mode"_a = recv::stream_stat_config::mode::COUNTER,
+            "name"_a, "mode"_a.noconvert() = recv::stream_stat_config::mode::COUNTER,
             "Register a custom statistic and return its index.")
         .def(
             "get_stat_index",

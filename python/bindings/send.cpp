@@ -143,8 +143,9 @@ void bind_send_config(nb::module_ &m)
         .def_prop_rw("max_heaps", &cfg::get_max_heaps, [](cfg &c, std::size_t v) { c.set_max_heaps(v); })
         .def_prop_rw("burst_rate_ratio", &cfg::get_burst_rate_ratio,
                      [](cfg &c, double v) { c.set_burst_rate_ratio(v); })
-        .def_prop_rw("rate_method", &cfg::get_rate_method,
-                     [](cfg &c, send::rate_method v) { c.set_rate_method(v); })
+        .def_prop_rw(
+            "rate_method", &cfg::get_rate_method, [](cfg &c, send::rate_method v) { c.set_rate_method(v); },
+            nb::for_setter(nb::arg().noconvert()))
         .def_prop_ro("burst_rate", &cfg::get_burst_rate);
     cls.attr("DEFAULT_MAX_PACKET_SIZE") = cfg::DEFAULT_MAX_PACKET_SIZE;
     cls.attr("DEFAULT_MAX_HEAPS") = cfg::DEFAULT_MAX_HEAPS;

@@ -362,14 +362,14 @@ void add_asyncio_methods(Cls &cls)
             "async_send_heaps",
             [](T &self, nb::handle_t<heap_reference_list> heaps, nb::object callback, send::group_mode mode)
             { return self.async_send_heaps_list(heaps, std::move(callback), mode); },
-            "heaps"_a, "callback"_a, "mode"_a,
+            "heaps"_a, "callback"_a, "mode"_a.noconvert(),
             "Queue a group of heaps (all or nothing); returns whether they were queued. The callback "
             "is called once, for the whole group.")
         .def(
             "async_send_heaps",
             [](T &self, const std::vector<const heap_reference_wrapper *> &heaps, nb::object callback,
                send::group_mode mode) { return self.async_send_heaps_seq(heaps, std::move(callback), mode); },
-            "heaps"_a, "callback"_a, "mode"_a)
+            "heaps"_a, "callback"_a, "mode"_a.noconvert())
         .def(
             "flush", [](T &self) { self.flush(); }, release_gil(),
             "Block until every queued heap has completed (callbacks still wait for process_callbacks).")

@@ -150,14 +150,14 @@ void add_sync_send_methods(Cls &cls)
                     refs.push_back(r->get());
                 return send_heaps_sync(self, refs, mode);
             },
-            "heaps"_a, "mode"_a,
+            "heaps"_a, "mode"_a.noconvert(),
             "Send a group of heaps (all or nothing), blocking until they have been sent. Returns the "
             "total number of bytes sent.")
         .def(
             "send_heaps",
             [](T &self, const heap_reference_list &heaps, send::group_mode mode)
             { return send_heaps_sync(self, heaps.get_refs(), mode); },
-            "heaps"_a, "mode"_a);
+            "heaps"_a, "mode"_a.noconvert());
 }
 
 /// UdpStream and TcpStream (send_net.cpp); after bind_send_streams.

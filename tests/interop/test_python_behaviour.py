@@ -306,6 +306,18 @@ cases = [
     ("bytes stream cnt sequence", "spead2.send.BytesStream(pool).set_cnt_sequence(0, 0)"),
     ("inproc stream no queues", "spead2.send.InprocStream(pool, [])"),
     ("inproc queue stopped", "(lambda q: (q.stop(), q.add_packet(b'x')))(spead2.InprocQueue())"),
+    # Enum arguments take members only, not plain ints or bools
+    ("send rate_method int", "spead2.send.StreamConfig(rate_method=0)"),
+    ("send rate_method bool", "spead2.send.StreamConfig(rate_method=True)"),
+    ("send rate_method setattr int", "setattr(spead2.send.StreamConfig(), 'rate_method', 1)"),
+    ("send rate_method member", "spead2.send.StreamConfig(rate_method=spead2.send.RateMethod.SW).rate_method"),
+    ("send_heaps mode int", "spead2.send.BytesStream(pool).send_heaps([spead2.send.HeapReference(spead2.send.Heap())], 1)"),
+    ("send_heaps mode member", "spead2.send.BytesStream(pool).send_heaps([spead2.send.HeapReference(spead2.send.Heap())], spead2.send.GroupMode.SERIAL)"),
+    ("stat config mode int", "spead2.recv.StreamStatConfig('x', 1)"),
+    ("stat config mode keyword int", "spead2.recv.StreamStatConfig('x', mode=1)"),
+    ("add_stat mode int", "spead2.recv.StreamConfig().add_stat('x', 1)"),
+    ("group eviction_mode int", "spead2.recv.ChunkStreamGroupConfig(eviction_mode=0)"),
+    ("group eviction_mode setattr int", "setattr(spead2.recv.ChunkStreamGroupConfig(), 'eviction_mode', 1)"),
     # misc
     ("parse_range_list", "spead2.parse_range_list('1,4-6,9')"),
     ("parse_range_list empty", "spead2.parse_range_list('')"),
