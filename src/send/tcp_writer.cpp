@@ -191,14 +191,8 @@ public:
         if (endpoints.size() != 1)
             throw std::invalid_argument("endpoints must contain exactly one element");
         endpoint_ = resolve(get_io_context(), endpoints[0].first, endpoints[0].second);
-        try
-        {
-            open(buffer_size, interface_address);
-        }
-        catch (const std::system_error &e)
-        {
-            throw std::system_error(to_std(e.code()), std::string("tcp_stream: ") + e.what());
-        }
+        // Errors keep their own text ("bind: ..."), as spead2's do.
+        open(buffer_size, interface_address);
     }
 
     /// Takes over a duplicate of the caller's connected socket.

@@ -346,3 +346,11 @@ def test_tcp_unconnected_socket_accepted(thread_pool):
     with pytest.raises(OSError) as info:
         stream.send_heap(make_heap())
     assert info.value.errno is not None
+
+
+def test_tcp_bind_error_text(thread_pool):
+    """A failing bind reads as spead2's does, less its Boost source location (once, not twice)."""
+    with pytest.raises(RuntimeError) as info:
+        send.TcpStream(thread_pool, [("127.0.0.1", 9)], interface_address="192.0.2.1")  # TEST-NET-1
+    assert type(info.value) is RuntimeError
+    assert str(info.value) == "bind: Cannot assign requested address [system:99]"
