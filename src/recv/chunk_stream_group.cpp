@@ -104,7 +104,6 @@ chunk_stream_group_member::chunk_stream_group_member(chunk_stream_group &group, 
                                                      const chunk_stream_config &chunk_config)
     : stream(std::move(io_context), detail::chunk_stream_state::adjust_config(config, chunk_config))
     , group_(group)
-    , index_(index)
 {
     state_ = std::make_unique<group_state>(group, index, get_config(), chunk_config, batch_stats.data());
     set_packet_placement(&detail::chunk_stream_state::place_packet, state_.get());

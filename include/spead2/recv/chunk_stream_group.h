@@ -77,7 +77,6 @@ private:
     class group_state;
 
     chunk_stream_group &group_;
-    const std::size_t index_;
     std::unique_ptr<group_state> state_;
 
     /// Asks the member, asynchronously on its io_context, to release chunks below @a target.
