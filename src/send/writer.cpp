@@ -2,6 +2,7 @@
 /// @file
 /// The transport-independent send core: walks the heap queue, packetises heaps into batches,
 /// applies the rate limit and completes heaps in order.
+#include <atomic>
 #include <asio.hpp>
 #include <spead2/send/stream.h>
 #include <spead2/send/writer.h>
@@ -41,9 +42,18 @@ struct writer::impl
     std::size_t unfinished = 0;
     group_mode mode = group_mode::SERIAL;
 
-    // Re-entrancy of send_batch: a transport may call batch_done() before send_batch returns.
-    bool in_send = false;
-    bool done_in_send = false;
+    /**
+     * Hand-over between the thread in send_batch and batch_done(), which a transport may call
+     * before send_batch returns, on the same thread or (asynchronous I/O completing at once on an
+     * io_context thread) on another. Whichever of the two comes second carries on the run.
+     */
+    enum batch_phase : int
+    {
+        idle,
+        sending,
+        done_while_sending
+    };
+    std::atomic<int> batch_state{idle};
 
     impl(asio::io_context &io_context, const stream_config &config)
         : timer(io_context)
@@ -227,12 +237,12 @@ void writer::run(std::uint64_t until)
         }
         if (!fill_batch())
             continue; // raced with nothing: the check above will make us idle
-        s.in_send = true;
-        s.done_in_send = false;
+        s.batch_state.store(impl::sending);
         send_batch(s.batch);
-        s.in_send = false;
-        if (!s.done_in_send)
-            return; // batch_done() will resume us
+        int expected = impl::sending;
+        if (s.batch_state.compare_exchange_strong(expected, impl::idle))
+            return; // batch_done() has not run yet: it will resume us
+        s.batch_state.store(impl::idle);
         process_results();
     }
 }
@@ -240,11 +250,9 @@ void writer::run(std::uint64_t until)
 void writer::batch_done()
 {
     impl &s = *impl_;
-    if (s.in_send)
-    {
-        s.done_in_send = true;
-        return;
-    }
+    int expected = impl::sending;
+    if (s.batch_state.compare_exchange_strong(expected, impl::done_while_sending))
+        return; // the thread in send_batch carries on
     process_results();
     run();
 }

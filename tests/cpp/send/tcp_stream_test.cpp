@@ -166,6 +166,33 @@ TEST_F(tcp_round_trip, many_heap_sizes)
     check_received(payloads, packets);
 }
 
+TEST_F(tcp_round_trip, inline_sends_one_at_a_time)
+{
+    // Python's send_heap: the calling thread runs the writer, and asio completes each write on the
+    // io_context thread, possibly before send_batch has returned on the calling thread.
+    listen();
+    std::vector<std::vector<std::uint8_t>> payloads;
+    std::size_t packets = 0;
+    {
+        tcp_stream s(send_tp, {{"127.0.0.1", port}});
+        for (int i = 0; i < 60; i++) // fewer than the receiver's ring holds
+        {
+            payloads.push_back(pattern(std::size_t(1000 + 97 * i), i));
+            heap h;
+            h.add_item(0x1000, payloads.back().data(), payloads.back().size(), false);
+            h.add_item(0x1001, std::uint64_t(i));
+            packets += generated_packets(h, i + 1);
+            std::promise<std::error_code> done;
+            ASSERT_TRUE(s.async_send_heap_inline(h, [&done](const std::error_code &ec, item_pointer_t)
+                                                 { done.set_value(ec); }));
+            auto result = done.get_future();
+            ASSERT_EQ(result.wait_for(10s), std::future_status::ready) << "heap " << i << " never completed";
+            EXPECT_FALSE(result.get());
+        }
+    }
+    check_received(payloads, packets);
+}
+
 TEST_F(tcp_round_trip, small_packets_and_hostname)
 {
     listen();
