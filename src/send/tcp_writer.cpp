@@ -114,7 +114,15 @@ private:
                           [this](const std::error_code &ec, std::size_t bytes_transferred)
                           {
                               if (ec)
+                              {
                                   fail_batch(*current_, to_std(ec), bytes_transferred);
+                                  // A packet may be cut short: nothing later can be framed on
+                                  // this connection, so later batches fail at once with the same
+                                  // error (and never wait on a socket that has gone).
+                                  std::lock_guard<std::mutex> lock(conn_->mutex);
+                                  conn_->state = connection::status::failed;
+                                  conn_->error = to_std(ec);
+                              }
                               current_ = nullptr;
                               batch_done();
                           });

@@ -422,6 +422,17 @@ TEST(tcp_stream, vanished_peer_gives_error_not_signal)
     EXPECT_TRUE(failure == std::error_code(EPIPE, std::system_category()) ||
                 failure == std::error_code(ECONNRESET, std::system_category()))
         << failure.message();
+    // The connection is finished: later heaps fail at once with the same error, through both
+    // the io_context and the inline (blocking-send) paths, rather than waiting on the socket.
+    for (bool run_inline : {false, true, false})
+    {
+        std::promise<std::error_code> done;
+        auto handler = [&done](const std::error_code &ec, item_pointer_t) { done.set_value(ec); };
+        ASSERT_TRUE(run_inline ? s.async_send_heap_inline(h, handler) : s.async_send_heap(h, handler));
+        auto result = done.get_future();
+        ASSERT_EQ(result.wait_for(10s), std::future_status::ready) << "send after the failure hung";
+        EXPECT_EQ(result.get(), failure);
+    }
 }
 
 TEST(tcp_stream, only_substream_zero)
