@@ -167,22 +167,20 @@ struct variant_table
 
     variant_table()
     {
-        variants[count++] = {"std", memcpy_std, true};
+        variants[count++] = {"std", memcpy_std, memcpy_std, true};
 #if SPEAD2_MEMCPY_X86
         __builtin_cpu_init();
-        variants[count++] = {"sse2", memcpy_sse2<true>, true};
-        variants[count++] = {"avx2", memcpy_avx2<true>, bool(__builtin_cpu_supports("avx2"))};
-        variants[count++] = {"avx512f", memcpy_avx512<true>, bool(__builtin_cpu_supports("avx512f"))};
-        const detail::memcpy_function_ptr unfenced[] = {memcpy_std, memcpy_sse2<false>, memcpy_avx2<false>,
-                                                        memcpy_avx512<false>};
-#else
-        const detail::memcpy_function_ptr unfenced[] = {memcpy_std};
+        variants[count++] = {"sse2", memcpy_sse2<true>, memcpy_sse2<false>, true};
+        variants[count++] = {"avx2", memcpy_avx2<true>, memcpy_avx2<false>,
+                             bool(__builtin_cpu_supports("avx2"))};
+        variants[count++] = {"avx512f", memcpy_avx512<true>, memcpy_avx512<false>,
+                             bool(__builtin_cpu_supports("avx512f"))};
 #endif
         for (std::size_t i = 0; i < count; i++)
             if (variants[i].supported)
             {
                 best = variants[i].function;
-                best_unfenced = unfenced[i];
+                best_unfenced = variants[i].unfenced;
             }
     }
 };

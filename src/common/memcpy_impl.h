@@ -16,7 +16,8 @@ struct memcpy_variant
 {
     const char *name;
     memcpy_function_ptr function;
-    bool supported; ///< Whether this CPU can run it
+    memcpy_function_ptr unfenced; ///< The same copy without the closing store fence
+    bool supported;               ///< Whether this CPU can run it
 };
 
 /// Every variant built into this binary, widest last.

@@ -26,7 +26,7 @@ memcpy_function_t choose_copy(const stream_config &config)
 {
     if (!config.has_chosen_memcpy())
         return nullptr;
-    // Fenced once per chunk (publish_copies) rather than once per packet.
+    // Fenced once per retired chunk (retire_until) rather than once per packet.
     if (!config.has_custom_memcpy() && config.get_memcpy() == MEMCPY_NONTEMPORAL)
         return spead2::detail::memcpy_nontemporal_unfenced;
     return config.get_memcpy_function();
@@ -224,8 +224,7 @@ protected:
     void move_window(std::int64_t id) override
     {
         const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
-        publish_copies();
-        window_.flush_until(target, [this](chunk *c) { release(c); });
+        retire_until(target, [this](chunk *c) { release(c); });
         window_.extend_to(id,
                           [this](std::int64_t chunk_id) -> chunk *
                           {
@@ -251,8 +250,7 @@ public:
 
     void flush()
     {
-        publish_copies();
-        window_.flush_until(window_.get_tail(), [this](chunk *c) { release(c); });
+        retire_until(window_.get_tail(), [this](chunk *c) { release(c); });
     }
 };
 

@@ -58,8 +58,7 @@ protected:
         const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
         std::unique_lock<std::mutex> lock(group_.mutex_);
         group_.started_ = true;
-        publish_copies();
-        window_.flush_until(target, [](chunk *) {});
+        retire_until(target, [](chunk *) {});
         // Publish our progress before asking for new chunks: a LOSSLESS wait must never wait for us.
         group_.set_head_locked(index_, window_.get_head());
         window_.extend_to(
@@ -83,8 +82,7 @@ public:
         std::lock_guard<std::mutex> lock(group_.mutex_);
         if (target <= window_.get_head())
             return;
-        publish_copies();
-        window_.flush_until(target, [](chunk *) {});
+        retire_until(target, [](chunk *) {});
         group_.set_head_locked(index_, window_.get_head());
         group_.ready_released_locked(stats);
     }
@@ -93,8 +91,7 @@ public:
     void release_all(std::uint64_t *stats)
     {
         std::lock_guard<std::mutex> lock(group_.mutex_);
-        publish_copies();
-        window_.flush_until(window_.get_tail(), [](chunk *) {});
+        retire_until(window_.get_tail(), [](chunk *) {});
         group_.member_stopped_locked(index_, stats);
     }
 };

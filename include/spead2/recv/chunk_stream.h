@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/recv/chunk.h>
@@ -44,6 +45,8 @@ private:
     const memcpy_function_t chosen_copy_;
 
     void place_heap(live_heap &h, const packet_header &packet, heap_placement &placement);
+    /// Makes this thread's copies into chunks (maybe streaming stores) visible to other threads.
+    static void publish_copies() noexcept;
 
 protected:
     chunk_window window_;
@@ -51,11 +54,14 @@ protected:
     /// Makes the window reach chunk @a id (>= tail), retiring and acquiring chunks as needed.
     virtual void move_window(std::int64_t id) = 0;
 
-    /**
-     * Makes this thread's copies into chunks visible to other threads (they may use streaming
-     * stores). Call before a chunk leaves the window.
-     */
-    static void publish_copies() noexcept;
+    /// Removes the chunks before @a target from the window, calling @a release on each, once this
+    /// thread's copies into them are visible (chunks that are only deleted may skip this).
+    template<typename F>
+    void retire_until(std::int64_t target, F &&release)
+    {
+        publish_copies();
+        window_.flush_until(target, std::forward<F>(release));
+    }
 
 public:
     /// @a config must be the result of adjust_config; @a batch_stats is the stream's batch statistics.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Tests for memcpy_nontemporal and each of its instruction-set variants.
+#include <deque>
+#include <string>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -36,6 +38,7 @@ class memcpy_variants : public ::testing::Test
 protected:
     std::vector<std::uint8_t> src_buf, dest_buf, expected;
     std::vector<detail::memcpy_variant> variants;
+    std::deque<std::string> names; ///< Names of the unfenced entries (a deque keeps c_str() stable)
 
     void SetUp() override
     {
@@ -47,9 +50,15 @@ protected:
         const detail::memcpy_variant *v = detail::get_memcpy_variants(count);
         for (std::size_t i = 0; i < count; i++)
             if (v[i].supported)
+            {
                 variants.push_back(v[i]);
-        detail::memcpy_variant pub{"public", memcpy_nontemporal, true};
-        variants.push_back(pub);
+                // The unfenced form, checked as a variant of its own (same thread: no fence needed).
+                names.push_back(std::string(v[i].name) + " unfenced");
+                variants.push_back({names.back().c_str(), v[i].unfenced, v[i].unfenced, true});
+            }
+        variants.push_back({"public", memcpy_nontemporal, detail::memcpy_nontemporal_unfenced, true});
+        variants.push_back({"public unfenced", detail::memcpy_nontemporal_unfenced,
+                            detail::memcpy_nontemporal_unfenced, true});
     }
 };
 
