@@ -9,6 +9,10 @@ add_library(spead2_deps INTERFACE)
 target_include_directories(spead2_deps SYSTEM INTERFACE $<BUILD_INTERFACE:${SPEAD2_ASIO_INCLUDE_DIR}>)
 target_compile_definitions(spead2_deps INTERFACE ASIO_NO_DEPRECATED)
 target_link_libraries(spead2_deps INTERFACE Threads::Threads)
+if(SPEAD2_CHECK_BLOCKING)
+  # Only for this build's own code: the check's inline functions must agree in every file.
+  target_compile_definitions(spead2_deps INTERFACE $<BUILD_INTERFACE:SPEAD2_CHECK_BLOCKING=1>)
+endif()
 
 find_path(SPEAD2_PCAP_INCLUDE_DIR pcap/pcap.h)
 find_library(SPEAD2_PCAP_LIBRARY pcap)

@@ -56,15 +56,21 @@ protected:
     void move_window(std::int64_t id) override
     {
         const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
-        std::unique_lock<std::mutex> lock(group_.mutex_);
+        std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
         group_.started_ = true;
-        retire_until(target, [](chunk *) {});
-        // Publish our progress before asking for new chunks: a LOSSLESS wait must never wait for us.
-        group_.set_head_locked(index_, window_.get_head());
-        window_.extend_to(
-            id, [&](std::int64_t chunk_id)
-            { return group_.acquire_locked(lock, index_, chunk_id, get_stream_id(), get_batch_stats()); });
-        group_.ready_released_locked(get_batch_stats());
+        // Publish our progress before asking for new chunks: no one may wait for chunks we no
+        // longer need.
+        release_below_locked(std::max(target, group_.window_.get_head()));
+        const bool reached = group_.reach_locked(lock, id, *this);
+        // A LOSSY group may have moved on while we waited: what it evicted is gone for us too.
+        release_below_locked(group_.window_.get_head());
+        window_.extend_to(id,
+                          [&](std::int64_t chunk_id) -> chunk * {
+                              return reached && chunk_id >= group_.window_.get_head()
+                                         ? group_.window_.get(chunk_id)
+                                         : nullptr;
+                          });
+        group_.deliver_locked(lock, get_batch_stats());
     }
 
 public:
@@ -76,23 +82,35 @@ public:
     {
     }
 
-    /// Releases chunks below @a target (a LOSSY flush request).
-    void flush_until(std::int64_t target, std::uint64_t *stats)
+    /**
+     * Releases this member's chunks below @a target (group lock held, and the member's own
+     * lock: only its worker, or whoever holds its stream lock, may call this).
+     */
+    void release_below_locked(std::int64_t target)
     {
-        std::lock_guard<std::mutex> lock(group_.mutex_);
         if (target <= window_.get_head())
             return;
         retire_until(target, [](chunk *) {});
         group_.set_head_locked(index_, window_.get_head());
-        group_.ready_released_locked(stats);
+        group_.collect_released_locked();
     }
 
-    /// Releases every chunk and marks the member stopped.
+    /// Releases what the group has evicted (a LOSSY flush request), with @a stats for callbacks.
+    void flush_evicted(std::uint64_t *stats)
+    {
+        std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
+        release_below_locked(group_.window_.get_head());
+        group_.deliver_locked(lock, stats);
+    }
+
+    /// Releases every chunk, marks the member stopped and waits until its chunks are delivered.
     void release_all(std::uint64_t *stats)
     {
-        std::lock_guard<std::mutex> lock(group_.mutex_);
+        std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
         retire_until(window_.get_tail(), [](chunk *) {});
-        group_.member_stopped_locked(index_, stats);
+        group_.member_stopped_locked(index_);
+        // The data ring may lose its last producer when we return: deliver everything first.
+        group_.drain_locked(lock, stats);
     }
 };
 
@@ -130,10 +148,10 @@ void chunk_stream_group_member::stop_received()
     group_.member_stopped();
 }
 
-void chunk_stream_group_member::async_flush_until(std::int64_t target)
+void chunk_stream_group_member::async_flush()
 {
     asio::post(get_io_context(),
-               [shared = get_shared(), target]
+               [shared = get_shared()]
                {
                    std::lock_guard<std::mutex> lock(shared->queue_mutex);
                    auto *self = static_cast<chunk_stream_group_member *>(shared->self);
@@ -141,7 +159,7 @@ void chunk_stream_group_member::async_flush_until(std::int64_t target)
                        return;
                    // Not inside a batch: collect statistics separately and add them directly.
                    std::vector<std::uint64_t> stats(self->get_config().get_stats().size(), 0);
-                   self->state_->flush_until(target, stats.data());
+                   self->state_->flush_evicted(stats.data());
                    for (std::size_t i = 0; i < stats.size(); i++)
                        if (stats[i] != 0)
                            self->add_stat_now(i, stats[i]);
@@ -186,7 +204,7 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
                                     std::to_string(config_.get_max_chunks()) + ")");
     chunk_stream_group_member *added;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
         if (started_)
             throw std::runtime_error("Cannot add a stream after group has started receiving data");
         members_.reserve(members_.size() + 1);
@@ -204,13 +222,13 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
 
 std::size_t chunk_stream_group::size() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
     return members_.size();
 }
 
 chunk_stream_group_member &chunk_stream_group::at(std::size_t index)
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
     if (index >= members_.size())
         throw std::out_of_range("member index " + std::to_string(index) + " out of range (size " +
                                 std::to_string(members_.size()) + ")");
@@ -225,21 +243,120 @@ std::int64_t chunk_stream_group::min_head_locked() const
     return result;
 }
 
-void chunk_stream_group::ready_locked(chunk *c, std::uint64_t *batch_stats)
+void chunk_stream_group::wait_locked(std::unique_lock<spead2::detail::checked_mutex> &lock)
 {
-    std::unique_ptr<chunk> owned(c);
-    if (config_.get_ready())
-        config_.get_ready()(std::move(owned), batch_stats);
+    spead2::detail::check_may_block("chunk_stream_group wait", 1);
+    changed_.wait(lock);
 }
 
-void chunk_stream_group::ready_released_locked(std::uint64_t *batch_stats)
+void chunk_stream_group::collect_released_locked()
 {
     const std::int64_t min_head = min_head_locked();
     while (!retiring_.empty() && retiring_.front()->chunk_id < min_head)
     {
-        chunk *c = retiring_.front();
+        ready_queue_.emplace_back(retiring_.front());
         retiring_.pop_front();
-        ready_locked(c, batch_stats);
+    }
+}
+
+bool chunk_stream_group::deliver_locked(std::unique_lock<spead2::detail::checked_mutex> &lock,
+                                        std::uint64_t *batch_stats)
+{
+    if (delivering_ || ready_queue_.empty())
+        return false;
+    // One deliverer at a time keeps chunks in order; the callback may block (a full data ring),
+    // so it runs without the lock while others go on filling the window.
+    delivering_ = true;
+    while (!ready_queue_.empty())
+    {
+        std::unique_ptr<chunk> c = std::move(ready_queue_.front());
+        ready_queue_.pop_front();
+        lock.unlock();
+        if (config_.get_ready())
+            config_.get_ready()(std::move(c), batch_stats);
+        c.reset();
+        lock.lock();
+    }
+    delivering_ = false;
+    changed_.notify_all();
+    return true;
+}
+
+void chunk_stream_group::drain_locked(std::unique_lock<spead2::detail::checked_mutex> &lock,
+                                      std::uint64_t *batch_stats)
+{
+    while (!ready_queue_.empty() || delivering_)
+    {
+        if (delivering_)
+            wait_locked(lock);
+        else
+            deliver_locked(lock, batch_stats);
+    }
+}
+
+bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
+                                      chunk_stream_group_member::group_state &who)
+{
+    const auto max_chunks = std::int64_t(window_.get_max_chunks());
+    const bool lossless = config_.get_eviction_mode() == chunk_stream_group_config::eviction_mode::LOSSLESS;
+    std::uint64_t *const batch_stats = who.get_batch_stats();
+    while (true)
+    {
+        if (stopped_)
+            return false;
+        if (id < window_.get_tail())
+            return true;
+        // The next chunk to allocate: the tail, or for a jump of a whole window, the first chunk
+        // of the new window (chunks in between are never allocated).
+        const std::int64_t next = std::max(window_.get_tail(), id - max_chunks + 1);
+        const std::int64_t new_head = next == window_.get_tail() ? next - max_chunks + 1 : next;
+        const bool must_evict = new_head > window_.get_head();
+        // Wait while someone else allocates, while delivery lags a window behind, or (LOSSLESS)
+        // while a member still holds a chunk that would leave.
+        if (extending_ || (delivering_ && ready_queue_.size() >= window_.get_max_chunks()) ||
+            (lossless && must_evict && min_head_locked() < new_head))
+        {
+            // Never hold up others while waiting: give back what the group evicted, and deliver
+            // what that released.
+            who.release_below_locked(window_.get_head());
+            if (!delivering_ && !ready_queue_.empty())
+                deliver_locked(lock, batch_stats);
+            else
+                wait_locked(lock);
+            continue;
+        }
+        if (must_evict)
+        {
+            for (std::size_t i = 0; i < members_.size(); i++)
+                if (heads_[i] < new_head)
+                    members_[i]->async_flush();
+            window_.flush_until(new_head,
+                                [this](chunk *c)
+                                {
+                                    if (c)
+                                        retiring_.push_back(c);
+                                });
+            collect_released_locked();
+            changed_.notify_all(); // waiting laggards release what was evicted
+        }
+        // Evicted chunks must be on their way to the consumer before we wait for a free one;
+        // delivering releases the lock, so look at everything again afterwards.
+        if (deliver_locked(lock, batch_stats))
+            continue;
+        extending_ = true;
+        lock.unlock();
+        std::unique_ptr<chunk> c = config_.get_allocate()(next, batch_stats);
+        lock.lock();
+        extending_ = false;
+        changed_.notify_all();
+        if (c)
+        {
+            c->chunk_id = next;
+            c->stream_id = who.get_stream_id();
+        }
+        // Only the extending thread moves the window, and stop leaves it alone while a member
+        // (we) is live: its tail is still next.
+        window_.extend_to(next, [&](std::int64_t) { return c.release(); });
     }
 }
 
@@ -248,65 +365,14 @@ void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head)
     if (head > heads_[index])
     {
         heads_[index] = head;
-        heads_changed_.notify_all();
+        changed_.notify_all();
     }
 }
 
-chunk *chunk_stream_group::acquire_locked(std::unique_lock<std::mutex> &lock, std::size_t index,
-                                          std::int64_t id, std::uintptr_t stream_id,
-                                          std::uint64_t *batch_stats)
-{
-    (void)index;
-    while (true)
-    {
-        if (stopped_ || id < window_.get_head())
-            return nullptr;
-        if (id < window_.get_tail())
-            return window_.get(id);
-        const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
-        if (target > window_.get_head())
-        {
-            if (config_.get_eviction_mode() == chunk_stream_group_config::eviction_mode::LOSSLESS)
-            {
-                if (min_head_locked() < target)
-                {
-                    // Others may move the window while we wait: re-examine everything afterwards.
-                    heads_changed_.wait(lock);
-                    continue;
-                }
-            }
-            else
-            {
-                for (std::size_t i = 0; i < members_.size(); i++)
-                    if (heads_[i] < target)
-                        members_[i]->async_flush_until(target);
-            }
-            window_.flush_until(target,
-                                [this](chunk *c)
-                                {
-                                    if (c)
-                                        retiring_.push_back(c);
-                                });
-        }
-        window_.extend_to(id,
-                          [&](std::int64_t chunk_id) -> chunk *
-                          {
-                              std::unique_ptr<chunk> c = config_.get_allocate()(chunk_id, batch_stats);
-                              if (c)
-                              {
-                                  c->chunk_id = chunk_id;
-                                  c->stream_id = stream_id;
-                              }
-                              return c.release();
-                          });
-        return window_.get(id);
-    }
-}
-
-void chunk_stream_group::member_stopped_locked(std::size_t index, std::uint64_t *batch_stats)
+void chunk_stream_group::member_stopped_locked(std::size_t index)
 {
     heads_[index] = stopped_head;
-    heads_changed_.notify_all();
+    changed_.notify_all();
     if (--live_members_ == 0)
         window_.flush_until(window_.get_tail(),
                             [this](chunk *c)
@@ -314,14 +380,14 @@ void chunk_stream_group::member_stopped_locked(std::size_t index, std::uint64_t 
                                 if (c)
                                     retiring_.push_back(c);
                             });
-    ready_released_locked(batch_stats);
+    collect_released_locked();
 }
 
 void chunk_stream_group::stop_members()
 {
     std::vector<chunk_stream_group_member *> members;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
         for (const auto &m : members_)
             members.push_back(m.get());
     }
@@ -332,9 +398,9 @@ void chunk_stream_group::stop_members()
 void chunk_stream_group::stop()
 {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
         stopped_ = true;
-        heads_changed_.notify_all();
+        changed_.notify_all();
     }
     stop_members();
 }

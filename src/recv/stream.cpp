@@ -35,7 +35,7 @@ stream::~stream()
 void stream::stop_received()
 {
     {
-        std::lock_guard<std::mutex> lock(readers_mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(readers_mutex_);
         readers_stopped_ = true;
         for (const auto &r : readers_)
             r->stop();
@@ -45,7 +45,7 @@ void stream::stop_received()
 
 void stream::start()
 {
-    std::lock_guard<std::mutex> lock(readers_mutex_);
+    std::lock_guard<spead2::detail::checked_mutex> lock(readers_mutex_);
     if (started_)
         return;
     started_ = true;

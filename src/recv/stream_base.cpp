@@ -306,7 +306,7 @@ void stream_base::publish_batch_stats()
         batch_counted_ = true;
     }
     {
-        std::lock_guard<std::mutex> lock(stats_mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(stats_mutex_);
         for (std::size_t i = 0; i < stats_.size(); i++)
             stats_[i] = stat_is_max_[i] ? std::max(stats_[i], batch_stats[i]) : stats_[i] + batch_stats[i];
     }
@@ -316,13 +316,13 @@ void stream_base::publish_batch_stats()
 
 void stream_base::add_stat_now(std::size_t index, std::uint64_t value)
 {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
+    std::lock_guard<spead2::detail::checked_mutex> lock(stats_mutex_);
     stats_[index] = stat_is_max_[index] ? std::max(stats_[index], value) : stats_[index] + value;
 }
 
 stream_stats stream_base::get_stats() const
 {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
+    std::lock_guard<spead2::detail::checked_mutex> lock(stats_mutex_);
     return stream_stats(stats_config_, stats_);
 }
 

@@ -4,6 +4,7 @@ Sequence of ChunkStreamGroupMember, stop semantics and lagging members in both e
 
 import collections.abc
 import gc
+import threading
 import time
 import weakref
 
@@ -254,3 +255,53 @@ def test_numpy_present_is_uint8_view():
     group[0].add_buffer_reader(stream_bytes([0, 3]))
     chunk = group.data_ringbuffer.get()
     assert chunk.present.dtype == np.uint8 and list(chunk.present) == [1, 0, 0, 1]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", [EvictionMode.LOSSY, EvictionMode.LOSSLESS])
+@pytest.mark.parametrize("senders_first", [True, False])
+def test_member_running_ahead_of_the_window(mode, senders_first):
+    """../shared/repro/chunk_group_window.py: four members (max_chunks 4, four free chunks), heap i
+    to member i % 4, six chunks; the first member runs through chunk 4 before the last reader is
+    added. Every chunk arrives (whole in LOSSLESS mode), and group[i] never blocks meanwhile."""
+    n_members, n_chunks = 4, 6
+    data_ring, free_ring = recv.ChunkRingbuffer(4), recv.ChunkRingbuffer(4)
+    while not free_ring.full():
+        free_ring.put(new_chunk())
+    group = recv.ChunkStreamRingGroup(
+        recv.ChunkStreamGroupConfig(max_chunks=4, eviction_mode=mode), data_ring, free_ring
+    )
+    pools = [spead2.ThreadPool() for _ in range(n_members)]
+    for pool in pools:
+        group.emplace_back(pool, recv.StreamConfig(max_heaps=8), chunk_config(max_chunks=4))
+    positions = list(range(n_chunks * HEAPS_PER_CHUNK))
+    buffers = [stream_bytes(positions[i::n_members]) for i in range(n_members)]
+    got = []
+
+    def consume():
+        for chunk in data_ring:
+            got.append((chunk.chunk_id, list(chunk.present), bytes(chunk.data)))
+            group.add_free_chunk(chunk)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    if senders_first:
+        consumer.start()
+    for i, buf in enumerate(buffers):
+        group[i].add_buffer_reader(buf)
+        if i == 0:
+            time.sleep(0.1)  # member 0 reaches chunk 4 and waits (LOSSLESS) or evicts (LOSSY)
+    if not senders_first:
+        consumer.start()
+    consumer.join(timeout=30)
+    stalled = consumer.is_alive()
+    if stalled:
+        group.stop()
+    assert not stalled, f"the group stalled; chunks so far {[c[:2] for c in got]}"
+    assert [c[0] for c in got] == list(range(n_chunks))
+    for chunk_id, present, data in got:
+        expected = expected_data(positions, chunk_id)
+        for h in range(HEAPS_PER_CHUNK):  # whatever is present is right
+            if present[h]:
+                assert data[h * HEAP_SIZE : (h + 1) * HEAP_SIZE] == expected[h * HEAP_SIZE : (h + 1) * HEAP_SIZE]
+    if mode == EvictionMode.LOSSLESS:
+        assert all(present == [1] * HEAPS_PER_CHUNK for _, present, _ in got)

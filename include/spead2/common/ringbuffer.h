@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <utility>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/semaphore.h>
 
 namespace spead2
@@ -90,7 +91,7 @@ private:
 
     const std::size_t capacity_;
     std::unique_ptr<std::optional<T>[]> storage_;
-    mutable std::mutex mutex_;
+    mutable detail::checked_mutex mutex_;
     std::size_t head_ = 0; ///< Index of the oldest item
     std::size_t size_ = 0;
     bool stopped_ = false;
@@ -101,6 +102,7 @@ private:
     template<typename Sem, typename F>
     static void wait(Sem &sem, F &on_interrupt)
     {
+        detail::check_may_block("ringbuffer push/pop");
         while (sem.get() != 0)
             on_interrupt();
     }
@@ -110,7 +112,7 @@ private:
     void emplace_locked_slot(Args &&...args)
     {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (!stopped_)
             {
                 std::size_t tail = head_ + size_;
@@ -139,7 +141,7 @@ private:
     T pop_locked_slot()
     {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (size_ > 0)
             {
                 std::optional<T> &slot = storage_[head_];
@@ -203,7 +205,7 @@ public:
     {
         if (space_sem_.try_get() != 0)
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             return stopped_ ? push_status::stopped : push_status::full;
         }
         try
@@ -223,7 +225,7 @@ public:
     {
         if (space_sem_.try_get() != 0)
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (stopped_)
                 throw ringbuffer_stopped();
             throw ringbuffer_full();
@@ -252,7 +254,7 @@ public:
     {
         if (data_sem_.try_get() != 0)
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (stopped_)
                 throw ringbuffer_stopped();
             throw ringbuffer_empty();
@@ -267,7 +269,7 @@ public:
     bool stop()
     {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (stopped_)
                 return false;
             stopped_ = true;
@@ -281,7 +283,7 @@ public:
     /// Registers a producer (see remove_producer).
     void add_producer()
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         producers_++;
     }
 
@@ -289,7 +291,7 @@ public:
     bool remove_producer()
     {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             if (producers_ <= 0)
                 throw std::logic_error("ringbuffer::remove_producer called without a matching add_producer");
             if (--producers_ > 0)
@@ -301,7 +303,7 @@ public:
     /// Number of queued items (a snapshot).
     std::size_t size() const
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         return size_;
     }
 
@@ -309,7 +311,7 @@ public:
 
     bool is_stopped() const
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         return stopped_;
     }
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 #include <vector>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/ringbuffer.h>
 #include <spead2/recv/chunk.h>
 #include <spead2/recv/stream_stats.h>
@@ -35,7 +36,7 @@ protected:
     const std::shared_ptr<FreeRingbuffer> free_ring_;
 
 private:
-    std::mutex graveyard_mutex_;
+    spead2::detail::checked_mutex graveyard_mutex_;
     std::vector<std::unique_ptr<chunk>> graveyard_;
 
 protected:
@@ -92,7 +93,7 @@ protected:
             catch (ringbuffer_stopped &)
             {
                 // The consumer may be gone; free it later in the stopping thread, not here.
-                std::lock_guard<std::mutex> lock(graveyard_mutex_);
+                std::lock_guard<spead2::detail::checked_mutex> lock(graveyard_mutex_);
                 graveyard_.push_back(std::move(c));
             }
         };
@@ -103,7 +104,7 @@ protected:
     {
         std::vector<std::unique_ptr<chunk>> dead;
         {
-            std::lock_guard<std::mutex> lock(graveyard_mutex_);
+            std::lock_guard<spead2::detail::checked_mutex> lock(graveyard_mutex_);
             dead.swap(graveyard_);
         }
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <vector>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/recv/chunk.h>
 #include <spead2/recv/chunk_stream.h>
@@ -66,8 +67,9 @@ class chunk_stream_group;
  * window (max_chunks of its chunk_stream_config, at most the group's). Created by
  * chunk_stream_group::emplace_back and owned by the group.
  *
- * Each member must be driven by its own thread (e.g. its own thread_pool), because a member may
- * wait for the others (LOSSLESS) while holding its stream lock. stop() stops the whole group.
+ * Each member must be driven by its own thread (e.g. its own thread_pool): a member that wants a
+ * chunk the group cannot give yet (LOSSLESS eviction, an empty free ring, a full data ring)
+ * waits on its worker thread. stop() stops the whole group.
  */
 class chunk_stream_group_member : public stream
 {
@@ -79,8 +81,8 @@ private:
     chunk_stream_group &group_;
     std::unique_ptr<group_state> state_;
 
-    /// Asks the member, asynchronously on its io_context, to release chunks below @a target.
-    void async_flush_until(std::int64_t target);
+    /// Asks the member, asynchronously on its io_context, to release the chunks the group evicted.
+    void async_flush();
     /// Stops this member only (stream::stop).
     void stop_member();
 
@@ -106,15 +108,24 @@ public:
  * group config's allocate callback (IDs strictly increasing) and passed, in order, to its ready
  * callback once every member has moved past them. Members' windows lie within the group's.
  *
- * When a member needs a chunk beyond the group window, the window moves: in LOSSY mode at once,
- * asking lagging members to release the old chunks (those chunks are readied when the last
- * laggard has done so); in LOSSLESS mode the member waits for every other member to move past
- * them, so one member that receives nothing stalls the group. A stopped member counts as being
- * infinitely far ahead. When the last member stops, the rest of the window is readied.
+ * When a member needs a chunk beyond the group window, the window moves one chunk at a time: in
+ * LOSSY mode at once, asking lagging members (asynchronously) to release the chunks left behind,
+ * which are readied when the last of them has done so; in LOSSLESS mode only once every member
+ * has moved past the chunk leaving, so one member that receives nothing stalls the group. A
+ * member counts as holding every group chunk from the head of its own window on (so a member
+ * that has received nothing yet holds them all); a stopped member holds none. When the last
+ * member stops, the rest of the window is readied.
+ *
+ * Locking (docs/dev/chunk_stream_group.md): the group lock is never held across a wait or a
+ * callback. A member waits for the group on a condition variable, allocates and readies chunks
+ * with the lock released; one thread at a time runs the ready callback (so chunks stay in order)
+ * and one at a time the allocate callback (so the window grows in order). A waiting member first
+ * releases what the group evicted, so it never holds up the member it waits for.
  *
  * Threads: emplace_back only before any member has received data (@throws std::runtime_error
- * otherwise); stop() from any thread except a callback. The callbacks run on member threads
- * under the group lock. Lifetime: destroying the group stops it and then destroys the members.
+ * otherwise); stop() from any thread except a callback. The callbacks run on member threads (or
+ * the thread calling stop), without the group lock. Lifetime: destroying the group stops it and
+ * then destroys the members.
  */
 class chunk_stream_group
 {
@@ -122,33 +133,53 @@ class chunk_stream_group
 
 private:
     const chunk_stream_group_config config_;
-    mutable std::mutex mutex_;
-    std::condition_variable heads_changed_;
+    mutable spead2::detail::checked_mutex mutex_;
+    /// Signalled whenever a member's head, the window, delivery or the stop flag changes.
+    std::condition_variable_any changed_;
     // Everything below is guarded by mutex_.
     detail::chunk_window window_;
-    /// Chunks evicted from the window that some laggard still holds (ascending IDs).
+    /// Chunks evicted from the window that some member still holds (ascending IDs).
     std::deque<chunk *> retiring_;
+    /// Chunks every member has released, waiting (in order) for the ready callback.
+    std::deque<std::unique_ptr<chunk>> ready_queue_;
+    /// A thread is running the ready callback (it takes chunks from ready_queue_ until it is empty).
+    bool delivering_ = false;
+    /// A thread is running the allocate callback for the chunk at the window's tail.
+    bool extending_ = false;
     std::vector<std::unique_ptr<chunk_stream_group_member>> members_;
-    /// Per member: every chunk below it has been released (INT64_MAX once stopped).
+    /// Per member: the head of its window; it holds every group chunk from there on
+    /// (INT64_MAX once stopped).
     std::vector<std::int64_t> heads_;
     std::size_t live_members_ = 0;
     bool started_ = false;
     bool stopped_ = false;
 
     std::int64_t min_head_locked() const;
-    void ready_locked(chunk *c, std::uint64_t *batch_stats);
-    /// Readies retiring chunks that every member has released (in order).
-    void ready_released_locked(std::uint64_t *batch_stats);
-    /// The group's chunk @a id for member @a index, moving the group window if needed; may wait (LOSSLESS).
-    chunk *acquire_locked(std::unique_lock<std::mutex> &lock, std::size_t index, std::int64_t id,
-                          std::uintptr_t stream_id, std::uint64_t *batch_stats);
+    /// Waits for changed_, releasing the group lock meanwhile.
+    void wait_locked(std::unique_lock<spead2::detail::checked_mutex> &lock);
+    /// Moves retiring chunks that every member has released (in order) to ready_queue_.
+    void collect_released_locked();
+    /**
+     * Runs the ready callback on queued chunks, unless another thread already does. Returns
+     * whether it did (and so released the lock meanwhile).
+     */
+    bool deliver_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::uint64_t *batch_stats);
+    /// Like deliver_locked, but returns only once every queued chunk has been delivered.
+    void drain_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::uint64_t *batch_stats);
+    /**
+     * Grows the window until it holds chunk @a id, for member @a who (which has released every
+     * chunk below its own window and keeps releasing what the group evicts while it waits).
+     * Returns false if the group stopped first.
+     */
+    bool reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
+                      chunk_stream_group_member::group_state &who);
     void set_head_locked(std::size_t index, std::int64_t head);
-    void member_stopped_locked(std::size_t index, std::uint64_t *batch_stats);
+    void member_stopped_locked(std::size_t index);
 
 protected:
     /// Called (without the group lock) when a member is added.
     virtual void member_added() {}
-    /// Called (without the group lock) after a member has stopped and released its chunks.
+    /// Called (without the group lock) after a member has stopped and its chunks were delivered.
     virtual void member_stopped() {}
     /// Stops every member (members stop their own readers; their chunks are released).
     void stop_members();
@@ -175,7 +206,7 @@ public:
     chunk_stream_group_member &at(std::size_t index);
     chunk_stream_group_member &operator[](std::size_t index) { return at(index); }
 
-    /// Stops every member (interrupting LOSSLESS waits). Idempotent; any thread.
+    /// Stops every member (interrupting waits for the group). Idempotent; any thread.
     virtual void stop();
 };
 

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <utility>
 #include <vector>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/recv/reader.h>
 #include <spead2/recv/stream_base.h>
@@ -38,7 +39,7 @@ private:
      * a reader never waits behind a worker blocked on a full ring. Lock order: the stream lock
      * (if held) before this one.
      */
-    std::mutex readers_mutex_;
+    spead2::detail::checked_mutex readers_mutex_;
     std::vector<std::unique_ptr<reader>> readers_;
     bool started_ = false;
     bool readers_stopped_ = false;
@@ -67,7 +68,7 @@ public:
     template<typename T, typename... Args>
     void emplace_reader(Args &&...args)
     {
-        std::lock_guard<std::mutex> lock(readers_mutex_);
+        std::lock_guard<spead2::detail::checked_mutex> lock(readers_mutex_);
         const bool explicit_start = get_config().get_explicit_start();
         if (explicit_start && started_)
             throw std::runtime_error("Cannot add readers after explicit start");

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <vector>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/protocol/packet_header.h>
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/stream_config.h>
@@ -135,7 +136,7 @@ private:
     int table_shift_;
 
     // Guarded by stats_mutex_
-    mutable std::mutex stats_mutex_;
+    mutable spead2::detail::checked_mutex stats_mutex_;
     std::shared_ptr<const std::vector<stream_stat_config>> stats_config_;
     std::vector<std::uint64_t> stats_;
     std::vector<bool> stat_is_max_;
