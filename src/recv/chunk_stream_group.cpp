@@ -60,10 +60,8 @@ protected:
         group_.started_ = true;
         // Publish our progress before asking for new chunks: no one may wait for chunks we no
         // longer need.
-        release_below_locked(std::max(target, group_.window_.get_head()));
-        const bool reached = group_.reach_locked(lock, id, *this);
-        // A LOSSY group may have moved on while we waited: what it evicted is gone for us too.
-        release_below_locked(group_.window_.get_head());
+        release_below_locked(target);
+        const bool reached = group_.reach_locked(lock, id, get_stream_id(), get_batch_stats());
         window_.extend_to(id,
                           [&](std::int64_t chunk_id) -> chunk * {
                               return reached && chunk_id >= group_.window_.get_head()
@@ -92,14 +90,13 @@ public:
             return;
         retire_until(target, [](chunk *) {});
         group_.set_head_locked(index_, window_.get_head());
-        group_.collect_released_locked();
     }
 
-    /// Releases what the group has evicted (a LOSSY flush request), with @a stats for callbacks.
+    /// Releases what the group asks to evict (a LOSSY flush request), with @a stats for callbacks.
     void flush_evicted(std::uint64_t *stats)
     {
         std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
-        release_below_locked(group_.window_.get_head());
+        release_below_locked(group_.release_floor_locked());
         group_.deliver_locked(lock, stats);
     }
 
@@ -189,8 +186,6 @@ chunk_stream_group::~chunk_stream_group()
     stop();
     members_.clear();
     // Normally empty: the last member to stop readied everything.
-    for (chunk *c : retiring_)
-        delete c;
     window_.flush_until(window_.get_tail(), [](chunk *c) { delete c; });
 }
 
@@ -249,14 +244,19 @@ void chunk_stream_group::wait_locked(std::unique_lock<spead2::detail::checked_mu
     changed_.wait(lock);
 }
 
-void chunk_stream_group::collect_released_locked()
+std::int64_t chunk_stream_group::release_floor_locked() const
 {
-    const std::int64_t min_head = min_head_locked();
-    while (!retiring_.empty() && retiring_.front()->chunk_id < min_head)
-    {
-        ready_queue_.emplace_back(retiring_.front());
-        retiring_.pop_front();
-    }
+    return std::max(window_.get_head(), flush_target_);
+}
+
+void chunk_stream_group::retire_locked(std::int64_t target)
+{
+    window_.flush_until(target,
+                        [this](chunk *c)
+                        {
+                            if (c)
+                                ready_queue_.emplace_back(c);
+                        });
 }
 
 bool chunk_stream_group::deliver_locked(std::unique_lock<spead2::detail::checked_mutex> &lock,
@@ -295,50 +295,48 @@ void chunk_stream_group::drain_locked(std::unique_lock<spead2::detail::checked_m
 }
 
 bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
-                                      chunk_stream_group_member::group_state &who)
+                                      std::uintptr_t stream_id, std::uint64_t *batch_stats)
 {
     const auto max_chunks = std::int64_t(window_.get_max_chunks());
     const bool lossless = config_.get_eviction_mode() == chunk_stream_group_config::eviction_mode::LOSSLESS;
-    std::uint64_t *const batch_stats = who.get_batch_stats();
     while (true)
     {
         if (stopped_)
             return false;
         if (id < window_.get_tail())
             return true;
+        // Chunks no member holds any more leave first (a window emptied that way restarts where
+        // the members are), so that a member skipping chunks does not allocate them, as in spead2.
+        const std::int64_t released = std::min(min_head_locked(), id);
+        if (!extending_ && released > window_.get_head())
+            retire_locked(released);
         // The next chunk to allocate: the tail, or for a jump of a whole window, the first chunk
         // of the new window (chunks in between are never allocated).
         const std::int64_t next = std::max(window_.get_tail(), id - max_chunks + 1);
         const std::int64_t new_head = next == window_.get_tail() ? next - max_chunks + 1 : next;
         const bool must_evict = new_head > window_.get_head();
-        // Wait while someone else allocates, while delivery lags a window behind, or (LOSSLESS)
-        // while a member still holds a chunk that would leave.
-        if (extending_ || (delivering_ && ready_queue_.size() >= window_.get_max_chunks()) ||
-            (lossless && must_evict && min_head_locked() < new_head))
+        const bool held = must_evict && min_head_locked() < new_head;
+        if (held && !lossless && new_head > flush_target_)
         {
-            // Never hold up others while waiting: give back what the group evicted, and deliver
-            // what that released.
-            who.release_below_locked(window_.get_head());
-            if (!delivering_ && !ready_queue_.empty())
-                deliver_locked(lock, batch_stats);
-            else
+            // LOSSY: the members still holding chunks that must leave are told to let go now,
+            // whether or not they have data for them; we wait only for them to do so.
+            flush_target_ = new_head;
+            for (std::size_t i = 0; i < members_.size(); i++)
+                if (heads_[i] < new_head)
+                    members_[i]->async_flush();
+        }
+        // Wait while someone else allocates, while delivery lags a window behind, or while a
+        // member still holds a chunk that must leave.
+        if (extending_ || (delivering_ && ready_queue_.size() >= window_.get_max_chunks()) || held)
+        {
+            // Members waiting here hold nothing that others wait for (see the design note), but
+            // chunks that are ready must not wait for us.
+            if (!deliver_locked(lock, batch_stats))
                 wait_locked(lock);
             continue;
         }
         if (must_evict)
-        {
-            for (std::size_t i = 0; i < members_.size(); i++)
-                if (heads_[i] < new_head)
-                    members_[i]->async_flush();
-            window_.flush_until(new_head,
-                                [this](chunk *c)
-                                {
-                                    if (c)
-                                        retiring_.push_back(c);
-                                });
-            collect_released_locked();
-            changed_.notify_all(); // waiting laggards release what was evicted
-        }
+            retire_locked(new_head);
         // Evicted chunks must be on their way to the consumer before we wait for a free one;
         // delivering releases the lock, so look at everything again afterwards.
         if (deliver_locked(lock, batch_stats))
@@ -352,7 +350,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
         if (c)
         {
             c->chunk_id = next;
-            c->stream_id = who.get_stream_id();
+            c->stream_id = stream_id;
         }
         // Only the extending thread moves the window, and stop leaves it alone while a member
         // (we) is live: its tail is still next.
@@ -374,13 +372,7 @@ void chunk_stream_group::member_stopped_locked(std::size_t index)
     heads_[index] = stopped_head;
     changed_.notify_all();
     if (--live_members_ == 0)
-        window_.flush_until(window_.get_tail(),
-                            [this](chunk *c)
-                            {
-                                if (c)
-                                    retiring_.push_back(c);
-                            });
-    collect_released_locked();
+        retire_locked(window_.get_tail());
 }
 
 void chunk_stream_group::stop_members()

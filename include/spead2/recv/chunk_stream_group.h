@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -108,19 +109,22 @@ public:
  * group config's allocate callback (IDs strictly increasing) and passed, in order, to its ready
  * callback once every member has moved past them. Members' windows lie within the group's.
  *
- * When a member needs a chunk beyond the group window, the window moves one chunk at a time: in
- * LOSSY mode at once, asking lagging members (asynchronously) to release the chunks left behind,
- * which are readied when the last of them has done so; in LOSSLESS mode only once every member
- * has moved past the chunk leaving, so one member that receives nothing stalls the group. A
- * member counts as holding every group chunk from the head of its own window on (so a member
- * that has received nothing yet holds them all); a stopped member holds none. When the last
- * member stops, the rest of the window is readied.
+ * When a member needs a chunk beyond the group window, the window first drops the chunks no
+ * member holds any more (an emptied window restarts where the members are), then moves one chunk
+ * at a time, allocating each new chunk (a jump of a whole window allocates only the new window).
+ * A chunk leaves only once no member holds it: in LOSSLESS mode the member waits for the others to
+ * move past it, so one member that receives nothing stalls the group; in LOSSY mode it also asks
+ * the members holding it to let go (asynchronously, on their own threads: an idle member does so
+ * at once, a receiving one when its current batch ends) and waits only for that. A member holds
+ * every group chunk from the head of its own window on (so a member that has received nothing
+ * yet holds them all); a stopped member holds none. When the last member stops, the rest of the
+ * window is readied.
  *
  * Locking (docs/dev/chunk_stream_group.md): the group lock is never held across a wait or a
- * callback. A member waits for the group on a condition variable, allocates and readies chunks
- * with the lock released; one thread at a time runs the ready callback (so chunks stay in order)
- * and one at a time the allocate callback (so the window grows in order). A waiting member first
- * releases what the group evicted, so it never holds up the member it waits for.
+ * callback. A member waits for the group on a condition variable and runs the allocate and
+ * ready callbacks with the lock released; one thread at a time runs the ready callback (so
+ * chunks stay in order) and one at a time the allocate callback (the window stays put
+ * meanwhile). A member waits only for members that are not waiting themselves.
  *
  * Threads: emplace_back only before any member has received data (@throws std::runtime_error
  * otherwise); stop() from any thread except a callback. The callbacks run on member threads (or
@@ -138,13 +142,14 @@ private:
     std::condition_variable_any changed_;
     // Everything below is guarded by mutex_.
     detail::chunk_window window_;
-    /// Chunks evicted from the window that some member still holds (ascending IDs).
-    std::deque<chunk *> retiring_;
+    /// LOSSY: members must let go of every chunk below this (they were asked to flush).
+    std::int64_t flush_target_ = std::numeric_limits<std::int64_t>::min();
     /// Chunks every member has released, waiting (in order) for the ready callback.
     std::deque<std::unique_ptr<chunk>> ready_queue_;
     /// A thread is running the ready callback (it takes chunks from ready_queue_ until it is empty).
     bool delivering_ = false;
-    /// A thread is running the allocate callback for the chunk at the window's tail.
+    /// A thread is running the allocate callback for the chunk at the window's tail (or the
+    /// first chunk of a restarted window).
     bool extending_ = false;
     std::vector<std::unique_ptr<chunk_stream_group_member>> members_;
     /// Per member: the head of its window; it holds every group chunk from there on
@@ -157,8 +162,10 @@ private:
     std::int64_t min_head_locked() const;
     /// Waits for changed_, releasing the group lock meanwhile.
     void wait_locked(std::unique_lock<spead2::detail::checked_mutex> &lock);
-    /// Moves retiring chunks that every member has released (in order) to ready_queue_.
-    void collect_released_locked();
+    /// What a LOSSY flush request releases below: the head, or the flush target if higher.
+    std::int64_t release_floor_locked() const;
+    /// Moves the window's chunks below @a target, which no member holds, to ready_queue_.
+    void retire_locked(std::int64_t target);
     /**
      * Runs the ready callback on queued chunks, unless another thread already does. Returns
      * whether it did (and so released the lock meanwhile).
@@ -167,12 +174,12 @@ private:
     /// Like deliver_locked, but returns only once every queued chunk has been delivered.
     void drain_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::uint64_t *batch_stats);
     /**
-     * Grows the window until it holds chunk @a id, for member @a who (which has released every
-     * chunk below its own window and keeps releasing what the group evicts while it waits).
-     * Returns false if the group stopped first.
+     * Grows the window until it holds chunk @a id, for a member whose window now starts at or
+     * above id - its max_chunks + 1 (so it holds nothing that must leave for @a id). New chunks
+     * get @a stream_id; callbacks get @a batch_stats. Returns false if the group stopped first.
      */
     bool reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
-                      chunk_stream_group_member::group_state &who);
+                      std::uintptr_t stream_id, std::uint64_t *batch_stats);
     void set_head_locked(std::size_t index, std::int64_t head);
     void member_stopped_locked(std::size_t index);
 
