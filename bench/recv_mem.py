@@ -9,7 +9,14 @@ Workloads (same bytes for both, generated once by the reference's sender):
   large:  1 MiB heaps in 8 KiB packets   -> GB/s of heap payload
   small:  single-packet heaps of 1 KiB   -> heaps/s
 
-Usage: bench/recv_mem.py [--runs N] [--ours PYTHON] [--ref PYTHON]
+Configurations, untuned first (what users run):
+  untuned ring 4:   ThreadPool(), no pinning, spead2's default ring of 4 heaps
+  untuned ring 16:  ThreadPool(), no pinning, a ring of 16 heaps
+  tuned (pinned; ring 64): the worker pinned to core 1, the consumer to core 0, a ring of 64 heaps
+
+Runs alternate between the implementations; medians are reported.
+
+Usage: bench/recv_mem.py [--runs N] [--ours PYTHON] [--ref PYTHON] [--workloads small,large]
 """
 
 import argparse
@@ -44,15 +51,26 @@ with open(path, "wb") as f:
     f.write(stream.getvalue())
 """
 
+CONFIGS = {
+    # label: (ring heaps, pinned)
+    "untuned ring 4": (4, False),
+    "untuned ring 16": (16, False),
+    "tuned (pinned; ring 64)": (64, True),
+}
+
 MEASURE = r"""
 import sys, time, numpy as np, spead2, spead2.recv
 path, heaps, payload = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ring_heaps, pinned = int(sys.argv[4]), sys.argv[5] == "1"
 with open(path, "rb") as f:
     buf = np.frombuffer(f.read(), np.uint8)
-spead2.ThreadPool.set_affinity(0)
-tp = spead2.ThreadPool(1, [1])
+if pinned:
+    spead2.ThreadPool.set_affinity(0)
+    tp = spead2.ThreadPool(1, [1])
+else:
+    tp = spead2.ThreadPool()
 config = spead2.recv.StreamConfig(max_heaps=4)
-ring = spead2.recv.RingStreamConfig(heaps=64)
+ring = spead2.recv.RingStreamConfig(heaps=ring_heaps)
 start = time.perf_counter()
 stream = spead2.recv.Stream(tp, config, ring)
 stream.add_buffer_reader(buf)
@@ -78,24 +96,32 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ours", default=sys.executable)
     parser.add_argument("--ref", default=DEFAULT_REF)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated labels")
     args = parser.parse_args()
     args.ours, args.ref = os.path.abspath(args.ours), os.path.abspath(args.ref)
 
     print(f"cores: {os.cpu_count()}, runs per point: {args.runs} (median reported)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (payload, packet_size, heaps) in WORKLOADS.items():
+        for name in args.workloads.split(","):
+            payload, packet_size, heaps = WORKLOADS[name]
             path = os.path.join(tmp, name + ".spead")
             run(args.ref, GENERATE, payload, packet_size, heaps, path, isolated=True)
-            times = {}
-            for label, python in (("ours", args.ours), ("reference", args.ref)):
-                samples = [float(run(python, MEASURE, path, heaps, payload, isolated=python == args.ref))
-                           for _ in range(args.runs)]
-                times[label] = statistics.median(samples)
-            for label, t in times.items():
-                gbps = payload * heaps / t / 1e9
-                print(f"{name:6} {label:10} {t * 1e3:9.1f} ms  {gbps:7.3f} GB/s  {heaps / t:12.0f} heaps/s")
-            print(f"{name:6} ratio ours/reference (throughput): {times['reference'] / times['ours']:.2f}")
-
+            for config in args.configs.split(","):
+                ring_heaps, pinned = CONFIGS[config]
+                samples = {"ours": [], "reference": []}
+                for _ in range(args.runs):  # alternating, so that drifts hit both alike
+                    for label, python in (("ours", args.ours), ("reference", args.ref)):
+                        out = run(python, MEASURE, path, heaps, payload, ring_heaps, int(pinned),
+                                  isolated=python == args.ref)
+                        samples[label].append(float(out))
+                times = {label: statistics.median(v) for label, v in samples.items()}
+                for label, t in times.items():
+                    gbps = payload * heaps / t / 1e9
+                    print(f"{name:6} {config:24} {label:10} {t * 1e3:9.1f} ms  {gbps:7.3f} GB/s  "
+                          f"{heaps / t:12.0f} heaps/s", flush=True)
+                print(f"{name:6} {config:24} ratio ours/reference (throughput): "
+                      f"{times['reference'] / times['ours']:.2f}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Semaphore variants.
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <system_error>
 #include <unistd.h>
@@ -176,7 +178,8 @@ int semaphore_pipe::try_get()
 
 #if SPEAD2_USE_EVENTFD
 semaphore_eventfd::semaphore_eventfd(unsigned int initial)
-    : fd_(detail::make_eventfd(initial, true))
+    : fd_(detail::make_eventfd(0, false))
+    , count_(initial)
 {
 }
 
@@ -185,30 +188,114 @@ semaphore_eventfd::~semaphore_eventfd()
     detail::close_fd(fd_);
 }
 
-void semaphore_eventfd::put()
+void semaphore_eventfd::signal() const
 {
     std::uint64_t one = 1;
     detail::write_all(fd_, &one, sizeof(one), "semaphore_eventfd write");
 }
 
+void semaphore_eventfd::drain()
+{
+    std::uint64_t value;
+    while (::read(fd_, &value, sizeof(value)) < 0 && errno == EINTR)
+    {
+    }
+    // A put() that came between the read and now may have found the fd still readable.
+    if (watched_.load() && count_.load() > 0)
+        signal();
+}
+
+bool semaphore_eventfd::take()
+{
+    std::int64_t c = count_.load(std::memory_order_relaxed);
+    while (c > 0)
+    {
+        if (count_.compare_exchange_weak(c, c - 1))
+        {
+            if (c == 1 && watched_.load())
+                drain(); // now empty: pollers must not see the fd readable
+            return true;
+        }
+    }
+    return false;
+}
+
+void semaphore_eventfd::put()
+{
+    // Sequentially consistent with the loads in get() and get_fd(): either they see the token,
+    // or this sees them and signals.
+    const std::int64_t previous = count_.fetch_add(1);
+    if (sleepers_.load() > 0 || (previous == 0 && watched_.load()))
+        signal();
+}
+
 int semaphore_eventfd::get()
 {
-    return fd_get(fd_,
-                  [this]()
-                  {
-                      std::uint64_t value;
-                      return ::read(fd_, &value, sizeof(value)) == sizeof(value) ? 0 : -1;
-                  });
+    if (take())
+        return 0;
+    // The other side is often running on another core and about to put: a short spin saves a
+    // sleep and a wake-up (system calls and a context switch on each side). The spin adapts:
+    // it doubles when it pays off and halves when we had to sleep anyway, so that a slow stream
+    // costs next to no spinning.
+    const std::int64_t budget = spin_ns_.load(std::memory_order_relaxed);
+    const auto start = std::chrono::steady_clock::now();
+    const auto spin_until = start + std::chrono::nanoseconds(budget);
+    do
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            cpu_relax();
+            if (count_.load(std::memory_order_relaxed) > 0 && take())
+            {
+                spin_ns_.store(std::min(max_spin_ns, 2 * budget), std::memory_order_relaxed);
+                return 0;
+            }
+        }
+    } while (std::chrono::steady_clock::now() < spin_until);
+    sleepers_.fetch_add(1);
+    int result = 0;
+    while (!take())
+    {
+        if (detail::wait_readable(fd_) != 0)
+        {
+            result = -1; // errno is EINTR
+            break;
+        }
+        drain();
+    }
+    const int saved_errno = errno;
+    sleepers_.fetch_sub(1);
+    // A wait that a longer spin would have covered makes the next spin long enough; a long one
+    // (the other side was idle) halves it.
+    const std::int64_t waited =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+            .count();
+    spin_ns_.store(waited < max_spin_ns ? std::min(max_spin_ns, std::max(budget, 2 * waited))
+                                        : std::max(min_spin_ns, budget / 2),
+                   std::memory_order_relaxed);
+    // Another sleeper woken by the same write may have gone back to sleep after our drain:
+    // pass the wake-up on if tokens are left for it.
+    if (sleepers_.load() > 0 && count_.load() > 0)
+        signal();
+    errno = saved_errno;
+    return result;
 }
 
 int semaphore_eventfd::try_get()
 {
-    return fd_try_get(
-        [this]()
-        {
-            std::uint64_t value;
-            return ::read(fd_, &value, sizeof(value)) == sizeof(value) ? 0 : -1;
-        });
+    if (take())
+        return 0;
+    if (watched_.load())
+        drain(); // the fd may have been left readable by a token someone else took
+    errno = EAGAIN;
+    return -1;
+}
+
+int semaphore_eventfd::get_fd() const
+{
+    if (!watched_.exchange(true) && count_.load() > 0)
+        signal();
+    return fd_;
 }
 #endif
 

@@ -38,19 +38,42 @@ inline void check_may_block([[maybe_unused]] const char *what, [[maybe_unused]] 
 }
 
 /**
- * A std::mutex that, in checking builds, counts itself as held by the locking thread, so that
- * check_may_block can tell when a wait would hold it. Use it for every lock that other threads
- * need in order to make progress (group locks, reader lists, statistics, ring storage): none of
- * them may be held across a blocking wait (see DESIGN.md, "Concurrency and lifetime").
+ * A std::mutex that spins briefly before it sleeps and, in checking builds, counts itself as held
+ * by the locking thread, so that check_may_block can tell when a wait would hold it. Use it for every lock
+ * that other threads need in order to make progress (group locks, reader lists, statistics, ring storage):
+ * none of them may be held across a blocking wait (see DESIGN.md, "Concurrency and lifetime").
  */
 class checked_mutex
 {
 private:
+    static constexpr int spin_tries = 64;
     std::mutex mutex_;
+
+    static void pause() noexcept
+    {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        asm volatile("yield");
+#endif
+    }
 
 public:
     void lock()
     {
+        // These locks guard a few instructions at a time: when another core holds one, it is
+        // about to release it, and spinning briefly is far cheaper than sleeping in the kernel.
+        for (int i = 0; i < spin_tries; i++)
+        {
+            if (mutex_.try_lock())
+            {
+#if SPEAD2_CHECK_BLOCKING
+                checked_locks_held()++;
+#endif
+                return;
+            }
+            pause();
+        }
         mutex_.lock();
 #if SPEAD2_CHECK_BLOCKING
         checked_locks_held()++;

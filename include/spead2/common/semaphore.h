@@ -5,6 +5,7 @@
 #define SPEAD2_COMMON_SEMAPHORE_H
 
 #include <atomic>
+#include <cstdint>
 #include <semaphore.h>
 #include <spead2/features.h>
 
@@ -60,11 +61,36 @@ public:
 };
 
 #if SPEAD2_USE_EVENTFD
-/// Uses a Linux eventfd in semaphore mode.
+/**
+ * An atomic count with a Linux eventfd to sleep on. A system call happens only when it is needed:
+ * put() writes the eventfd only while some thread sleeps in get(), or (once get_fd() has been
+ * called) when the count goes from 0 to 1; a get() that finds a token takes it without a system
+ * call. So a producer handing items to a consumer that is already running costs no system call
+ * and no wake-up. Before sleeping, get() spins for up to 50 µs (less after waits that the spin
+ * did not save), since the other side is often about to put.
+ *
+ * The descriptor: from the first get_fd() call on, it polls readable whenever the count is
+ * positive (briefly also when it is not: the next try_get() that finds nothing clears that).
+ */
 class semaphore_eventfd
 {
 private:
     int fd_ = -1;
+    std::atomic<std::int64_t> count_;
+    /// Threads sleeping in get() (or about to).
+    std::atomic<int> sleepers_{0};
+    /// get_fd() has been called: someone may poll the fd instead of calling get().
+    mutable std::atomic<bool> watched_{false};
+    /// How long get() spins before it sleeps (adapted to how long waits turn out to be).
+    static constexpr std::int64_t min_spin_ns = 1000, max_spin_ns = 50000;
+    std::atomic<std::int64_t> spin_ns_{max_spin_ns};
+
+    /// Makes the fd readable.
+    void signal() const;
+    /// Clears the fd, then makes it readable again if a token arrived meanwhile (watched only).
+    void drain();
+    /// Takes a token if there is one.
+    bool take();
 
 public:
     explicit semaphore_eventfd(unsigned int initial = 0);
@@ -75,7 +101,7 @@ public:
     void put();
     int get();
     int try_get();
-    int get_fd() const { return fd_; }
+    int get_fd() const;
 };
 #endif
 

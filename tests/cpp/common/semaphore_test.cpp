@@ -7,6 +7,7 @@
 #include <csignal>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
@@ -157,6 +158,34 @@ TYPED_TEST(semaphore_test, many_threads_exact_count)
     EXPECT_EQ(sem.try_get(), -1);
 }
 
+TYPED_TEST(semaphore_test, many_sleepers_no_lost_wakeup)
+{
+    // Consumers mostly asleep, producers in bursts: every token must wake someone.
+    TypeParam sem;
+    constexpr int consumers = 4, per_consumer = 3000;
+    std::atomic<int> taken{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < consumers; c++)
+        threads.emplace_back(
+            [&]
+            {
+                for (int i = 0; i < per_consumer; i++)
+                    if (sem.get() == 0)
+                        taken++;
+            });
+    for (int burst = 0; burst < consumers * per_consumer / 3; burst++)
+    {
+        for (int i = 0; i < 3; i++)
+            sem.put();
+        if (burst % 64 == 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(50)); // let them fall asleep
+    }
+    for (auto &t : threads)
+        t.join();
+    EXPECT_EQ(taken, consumers * per_consumer);
+    EXPECT_EQ(sem.try_get(), -1);
+}
+
 template<typename S>
 class semaphore_interrupt_test : public ::testing::Test
 {
@@ -204,6 +233,44 @@ TYPED_TEST(semaphore_fd_test, fd_readable_while_positive)
     EXPECT_TRUE(fd_readable(fd));
     EXPECT_EQ(sem.get(), 0);
     EXPECT_FALSE(fd_readable(fd));
+}
+
+TYPED_TEST(semaphore_fd_test, pollers_see_every_token)
+{
+    // Like asyncio: wait for the fd, then try_get until empty, racing with a producer.
+    TypeParam sem;
+    const int fd = sem.get_fd();
+    constexpr int total = 20000;
+    std::thread producer(
+        [&]
+        {
+            for (int i = 0; i < total; i++)
+            {
+                sem.put();
+                if (i % 256 == 0)
+                    std::this_thread::sleep_for(std::chrono::microseconds(20));
+            }
+        });
+    int taken = 0;
+    while (taken < total)
+    {
+        pollfd pfd{fd, POLLIN, 0};
+        ASSERT_EQ(poll(&pfd, 1, 5000), 1) << "fd not readable with " << total - taken << " tokens to come";
+        while (sem.try_get() == 0)
+            taken++;
+    }
+    producer.join();
+    EXPECT_EQ(taken, total);
+    EXPECT_FALSE(fd_readable(fd)); // the last empty try_get cleared it
+}
+
+TYPED_TEST(semaphore_fd_test, fd_requested_after_puts)
+{
+    TypeParam sem;
+    sem.put();
+    EXPECT_TRUE(fd_readable(sem.get_fd()));
+    EXPECT_EQ(sem.try_get(), 0);
+    EXPECT_FALSE(fd_readable(sem.get_fd()));
 }
 
 TYPED_TEST(semaphore_fd_test, initial_count_readable)
