@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// The plain and mmap allocators.
+#include <bit>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <new>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/logging.h>
 #include <spead2/common/memory_allocator.h>
 
@@ -22,9 +24,84 @@ void memory_allocator::deleter::operator()(std::uint8_t *ptr) const
         delete[] ptr;
 }
 
+/// A bounded stack of free buffers per size class: classes step by a quarter of a power of two
+/// (at most 25% rounding) from 64 bytes to 64 KiB.
+class memory_allocator::buffer_cache
+{
+private:
+    static constexpr std::size_t min_size = 64, max_size = 64 * 1024, per_class = 8;
+    static constexpr int classes = 4 * (16 - 6) + 1; // 64 B, 80 B, ..., 64 KiB
+
+    struct bin
+    {
+        detail::checked_mutex mutex;
+        std::size_t n = 0;
+        std::uint8_t *buffers[per_class];
+    };
+    bin bins_[classes];
+
+public:
+    ~buffer_cache()
+    {
+        for (bin &b : bins_)
+            for (std::size_t i = 0; i < b.n; i++)
+                delete[] b.buffers[i];
+    }
+
+    /// The class of @a size (-1 if too large to cache) and its buffer size.
+    static int size_class(std::size_t size, std::size_t &class_size)
+    {
+        if (size > max_size)
+            return -1;
+        if (size <= min_size)
+        {
+            class_size = min_size;
+            return 0;
+        }
+        const int octave = std::bit_width(size - 1) - 1; // 2^octave < size <= 2^(octave + 1)
+        const std::size_t base = std::size_t(1) << octave, step = base / 4;
+        const std::size_t quarter = (size - base + step - 1) / step; // 1..4
+        class_size = base + quarter * step;
+        return 4 * (octave - 6) + int(quarter);
+    }
+
+    std::uint8_t *take(int c)
+    {
+        bin &b = bins_[c];
+        std::lock_guard<detail::checked_mutex> lock(b.mutex);
+        return b.n > 0 ? b.buffers[--b.n] : nullptr;
+    }
+
+    /// Keeps @a ptr if there is room; returns whether it did.
+    bool give(int c, std::uint8_t *ptr)
+    {
+        bin &b = bins_[c];
+        std::lock_guard<detail::checked_mutex> lock(b.mutex);
+        if (b.n == per_class)
+            return false;
+        b.buffers[b.n++] = ptr;
+        return true;
+    }
+};
+
+memory_allocator::memory_allocator()
+    : cache_(std::make_unique<buffer_cache>())
+{
+}
+
+memory_allocator::~memory_allocator() = default;
+
 memory_allocator::pointer memory_allocator::allocate(std::size_t size, void *)
 {
-    return prepare_for_deallocate(new std::uint8_t[size]);
+    std::size_t class_size = size;
+    const int c = buffer_cache::size_class(size, class_size);
+    if (c < 0)
+        return prepare_for_deallocate(new std::uint8_t[size]);
+    std::uint8_t *ptr = cache_->take(c);
+    if (!ptr)
+        ptr = new std::uint8_t[class_size];
+    // The class travels in the deleter's user slot (offset by one: null means "not cached").
+    return prepare_for_deallocate(ptr, reinterpret_cast<void *>(std::uintptr_t(c) + 1));
 }
 
 memory_allocator::pointer memory_allocator::prepare_for_deallocate(std::uint8_t *ptr, void *user)
@@ -33,9 +110,11 @@ memory_allocator::pointer memory_allocator::prepare_for_deallocate(std::uint8_t 
     return pointer(ptr, deleter(shared_from_this(), user));
 }
 
-void memory_allocator::free(std::uint8_t *ptr, void *)
+void memory_allocator::free(std::uint8_t *ptr, void *user)
 {
-    delete[] ptr;
+    const auto c = reinterpret_cast<std::uintptr_t>(user);
+    if (c == 0 || !cache_->give(int(c - 1), ptr))
+        delete[] ptr;
 }
 
 namespace

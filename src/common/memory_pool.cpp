@@ -63,7 +63,7 @@ memory_allocator::pointer memory_pool::allocate(std::size_t size, void *hint)
     pointer buffer;
     bool start_refill = false;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         if (!pool_.empty())
         {
             buffer = std::move(pool_.back());
@@ -81,7 +81,7 @@ memory_allocator::pointer memory_pool::allocate(std::size_t size, void *hint)
         std::weak_ptr<memory_allocator> weak = weak_from_this();
         if (weak.expired())
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             refilling_ = false; // not owned by a shared_ptr: nothing can refer to us later
         }
         else
@@ -109,7 +109,7 @@ void memory_pool::refill()
     while (true)
     {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             // Capped at max_free so that the loop ends even if initial > max_free.
             if (pool_.size() >= std::min(initial_, max_free_))
             {
@@ -126,11 +126,11 @@ void memory_pool::refill()
         catch (std::exception &e)
         {
             log_warning("memory pool refill failed: %s", e.what());
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<detail::checked_mutex> lock(mutex_);
             refilling_ = false;
             return;
         }
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         if (pool_.size() < max_free_)
             pool_.push_back(std::move(buffer));
     }
@@ -140,7 +140,7 @@ void memory_pool::free(std::uint8_t *ptr, void *user)
 {
     pointer buffer(ptr, deleter(base_allocator_, user));
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<detail::checked_mutex> lock(mutex_);
         if (pool_.size() < max_free_)
         {
             pool_.push_back(std::move(buffer));
@@ -152,19 +152,19 @@ void memory_pool::free(std::uint8_t *ptr, void *user)
 
 void memory_pool::set_warn_on_empty(bool warn)
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::checked_mutex> lock(mutex_);
     warn_on_empty_ = warn;
 }
 
 bool memory_pool::get_warn_on_empty() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::checked_mutex> lock(mutex_);
     return warn_on_empty_;
 }
 
 std::size_t memory_pool::get_num_free() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::checked_mutex> lock(mutex_);
     return pool_.size();
 }
 

@@ -18,6 +18,11 @@ namespace spead2
  */
 class memory_allocator : public std::enable_shared_from_this<memory_allocator>
 {
+private:
+    class buffer_cache;
+    /// Buffers of up to 64 KiB that the default allocate/free recycle (a few per size class).
+    std::unique_ptr<buffer_cache> cache_;
+
 public:
     /// Returns a buffer to the allocator that made it (calls memory_allocator::free).
     class deleter
@@ -40,11 +45,17 @@ public:
 
     typedef std::unique_ptr<std::uint8_t[], deleter> pointer;
 
-    virtual ~memory_allocator() = default;
+    memory_allocator();
+    virtual ~memory_allocator();
+    memory_allocator(const memory_allocator &) = delete;
+    memory_allocator &operator=(const memory_allocator &) = delete;
 
     /**
      * Allocates @a size bytes. @a hint points to the header of the first packet of the heap
-     * (or is null); subclasses may use it to choose where to put the heap.
+     * (or is null); subclasses may use it to choose where to put the heap. The default uses
+     * new[], and keeps a few freed buffers of up to 64 KiB per size class for reuse: heaps are
+     * usually freed by the consumer's thread and allocated by the worker's, and recycling them
+     * saves both threads a trip through the C library's allocator lock.
      * @throws std::bad_alloc
      */
     virtual pointer allocate(std::size_t size, void *hint);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <vector>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/common/memory_allocator.h>
 
@@ -41,7 +42,7 @@ private:
     const std::shared_ptr<memory_allocator> base_allocator_;
     std::optional<io_context_ref> io_context_;
 
-    mutable std::mutex mutex_;
+    mutable detail::checked_mutex mutex_;
     std::vector<pointer> pool_; ///< Free buffers, each owned through the base allocator
     bool refilling_ = false;
     bool warn_on_empty_ = true;

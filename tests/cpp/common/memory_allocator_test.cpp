@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 #include <gtest/gtest.h>
@@ -20,7 +23,77 @@ TEST(memory_allocator, allocate_write_free)
     ASSERT_NE(ptr.get(), nullptr);
     std::memset(ptr.get(), 0xab, 1000);
     EXPECT_EQ(ptr.get_deleter().get_allocator(), alloc);
-    EXPECT_EQ(ptr.get_deleter().get_user(), nullptr);
+}
+
+TEST(memory_allocator, small_buffers_are_recycled)
+{
+    auto alloc = std::make_shared<memory_allocator>();
+    auto first = alloc->allocate(1000, nullptr);
+    std::uint8_t *const address = first.get();
+    first.reset();
+    // Same size class (1000 rounds up to 1024): the freed buffer comes back.
+    auto again = alloc->allocate(1024, nullptr);
+    EXPECT_EQ(again.get(), address);
+    std::memset(again.get(), 0xcd, 1024); // the whole class size is usable (ASan checks)
+    // A different class does not get it.
+    auto other = alloc->allocate(2000, nullptr);
+    EXPECT_NE(other.get(), address);
+}
+
+TEST(memory_allocator, recycling_is_bounded)
+{
+    auto alloc = std::make_shared<memory_allocator>();
+    std::vector<memory_allocator::pointer> held;
+    for (int i = 0; i < 20; i++)
+        held.push_back(alloc->allocate(4096, nullptr));
+    std::set<std::uint8_t *> addresses;
+    for (auto &p : held)
+        addresses.insert(p.get());
+    held.clear(); // 20 frees: only 8 are kept, the rest go back to the C library
+    int reused = 0;
+    for (int i = 0; i < 20; i++)
+    {
+        held.push_back(alloc->allocate(4096, nullptr));
+        reused += addresses.count(held.back().get()) && held.back().get_deleter().get_user() != nullptr;
+    }
+    EXPECT_GE(reused, 8);
+}
+
+TEST(memory_allocator, large_buffers_bypass_the_cache)
+{
+    auto alloc = std::make_shared<memory_allocator>();
+    auto big = alloc->allocate(1 << 20, nullptr);
+    EXPECT_EQ(big.get_deleter().get_user(), nullptr);
+    std::memset(big.get(), 1, 1 << 20);
+}
+
+TEST(memory_allocator, recycled_across_threads)
+{
+    // The worker allocates, the consumer frees: buffers cross threads both ways.
+    auto alloc = std::make_shared<memory_allocator>();
+    std::vector<memory_allocator::pointer> ring;
+    std::mutex m;
+    std::thread consumer(
+        [&]
+        {
+            for (int i = 0; i < 20000;)
+            {
+                std::lock_guard<std::mutex> lock(m);
+                if (!ring.empty())
+                {
+                    ring.pop_back();
+                    i++;
+                }
+            }
+        });
+    for (int i = 0; i < 20000; i++)
+    {
+        auto p = alloc->allocate(std::size_t(64 + i % 3000), nullptr);
+        std::memset(p.get(), i & 0xff, std::size_t(64 + i % 3000));
+        std::lock_guard<std::mutex> lock(m);
+        ring.push_back(std::move(p));
+    }
+    consumer.join();
 }
 
 TEST(memory_allocator, buffer_keeps_allocator_alive)
