@@ -13,6 +13,7 @@ Configurations, untuned first (what users run):
   untuned ring 4:   ThreadPool(), no pinning, spead2's default ring of 4 heaps
   untuned ring 16:  ThreadPool(), no pinning, a ring of 16 heaps
   tuned (pinned; ring 64): the worker pinned to core 1, the consumer to core 0, a ring of 64 heaps
+  asyncio ring 4 / 16: spead2.recv.asyncio.Stream, `async for`, untuned
 
 Runs alternate between the implementations; medians are reported.
 
@@ -52,16 +53,18 @@ with open(path, "wb") as f:
 """
 
 CONFIGS = {
-    # label: (ring heaps, pinned)
-    "untuned ring 4": (4, False),
-    "untuned ring 16": (16, False),
-    "tuned (pinned; ring 64)": (64, True),
+    # label: (ring heaps, pinned, asyncio)
+    "untuned ring 4": (4, False, False),
+    "untuned ring 16": (16, False, False),
+    "tuned (pinned; ring 64)": (64, True, False),
+    "asyncio ring 4": (4, False, True),
+    "asyncio ring 16": (16, False, True),
 }
 
 MEASURE = r"""
-import sys, time, numpy as np, spead2, spead2.recv
+import asyncio, sys, time, numpy as np, spead2, spead2.recv, spead2.recv.asyncio
 path, heaps, payload = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-ring_heaps, pinned = int(sys.argv[4]), sys.argv[5] == "1"
+ring_heaps, pinned, use_asyncio = int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6] == "1"
 with open(path, "rb") as f:
     buf = np.frombuffer(f.read(), np.uint8)
 if pinned:
@@ -71,12 +74,26 @@ else:
     tp = spead2.ThreadPool()
 config = spead2.recv.StreamConfig(max_heaps=4)
 ring = spead2.recv.RingStreamConfig(heaps=ring_heaps)
+
+
+async def receive_async():
+    stream = spead2.recv.asyncio.Stream(tp, config, ring)
+    stream.add_buffer_reader(buf)
+    n = 0
+    async for heap in stream:
+        n += 1
+    return n
+
+
 start = time.perf_counter()
-stream = spead2.recv.Stream(tp, config, ring)
-stream.add_buffer_reader(buf)
-n = 0
-for heap in stream:
-    n += 1
+if use_asyncio:
+    n = asyncio.run(receive_async())
+else:
+    stream = spead2.recv.Stream(tp, config, ring)
+    stream.add_buffer_reader(buf)
+    n = 0
+    for heap in stream:
+        n += 1
 elapsed = time.perf_counter() - start
 assert n == heaps, (n, heaps)
 print(elapsed)
@@ -108,12 +125,12 @@ def main():
             path = os.path.join(tmp, name + ".spead")
             run(args.ref, GENERATE, payload, packet_size, heaps, path, isolated=True)
             for config in args.configs.split(","):
-                ring_heaps, pinned = CONFIGS[config]
+                ring_heaps, pinned, use_asyncio = CONFIGS[config]
                 samples = {"ours": [], "reference": []}
                 for _ in range(args.runs):  # alternating, so that drifts hit both alike
                     for label, python in (("ours", args.ours), ("reference", args.ref)):
                         out = run(python, MEASURE, path, heaps, payload, ring_heaps, int(pinned),
-                                  isolated=python == args.ref)
+                                  int(use_asyncio), isolated=python == args.ref)
                         samples[label].append(float(out))
                 times = {label: statistics.median(v) for label, v in samples.items()}
                 for label, t in times.items():

@@ -49,11 +49,12 @@ namespace
 {
 
 /**
- * The heap ring of a Python stream: the data semaphore has a file descriptor (Stream.fd, for
- * asyncio), but the space semaphore, which only the worker waits on, is a POSIX semaphore, so that
- * neither side makes a system call for it per heap when the ring is not full.
+ * The heap ring of a Python stream. Both semaphores are the default (eventfd) ones: the data one
+ * for its file descriptor (Stream.fd, for asyncio), the space one because it spins before the
+ * worker sleeps and makes no system call while nobody sleeps (a POSIX semaphore woke the worker
+ * through the kernel on every pop of a full ring).
  */
-using heap_ringbuffer = ringbuffer<recv::live_heap, semaphore_fd, semaphore_posix>;
+using heap_ringbuffer = ringbuffer<recv::live_heap, semaphore_fd, semaphore_fd>;
 
 /**
  * spead2.recv.Stream: a ring_stream that the atexit hook stops, and whose destructor stops it
