@@ -448,6 +448,18 @@ def test_bench_mem():
     assert re.search(r"^Rate: [0-9.e+]+ Gbps$", result.stdout, re.M)
 
 
+@pytest.mark.parametrize("ring", [[], ["--ring", "--ring-heaps", "2"]])
+def test_bench_mem_quiet(ring):
+    """--quiet prints the rate alone, as spead2's tool does; --ring goes through a ring stream."""
+    result = run(
+        [find_tool("spead2_bench"), "mem", "--quiet", "--heap-size", "65536", "--size", "2000000", "--passes", "2"]
+        + ring
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"[0-9.e+]+\n", result.stdout)
+    assert float(result.stdout) > 0
+
+
 def test_bench_agent_master():
     port = free_port()
     agent = start([find_tool("spead2_bench"), "agent", str(port)])
