@@ -53,12 +53,16 @@ public:
     /**
      * Allocates @a size bytes. @a hint points to the header of the first packet of the heap
      * (or is null); subclasses may use it to choose where to put the heap. The default uses
-     * new[], and keeps a few freed buffers of up to 64 KiB per size class for reuse: heaps are
-     * usually freed by the consumer's thread and allocated by the worker's, and recycling them
-     * saves both threads a trip through the C library's allocator lock.
+     * new[], and keeps freed buffers of up to 64 KiB for reuse (at most 8 per size class,
+     * rounding sizes up by at most 25%): heaps are usually freed by the consumer's thread and
+     * allocated by the worker's, and through the C library each such free takes the worker's
+     * arena lock.
      * @throws std::bad_alloc
      */
     virtual pointer allocate(std::size_t size, void *hint);
+
+    /// Bytes of freed buffers the default allocator holds for reuse (a snapshot).
+    std::size_t get_cached_bytes() const;
 
 protected:
     /// Wraps @a ptr in a pointer whose deleter will call free(ptr, user) on this allocator.

@@ -50,6 +50,7 @@ TEST(memory_allocator, recycling_is_bounded)
     for (auto &p : held)
         addresses.insert(p.get());
     held.clear(); // 20 frees: only 8 are kept, the rest go back to the C library
+    EXPECT_EQ(alloc->get_cached_bytes(), 8u * 4096);
     int reused = 0;
     for (int i = 0; i < 20; i++)
     {
@@ -65,6 +66,8 @@ TEST(memory_allocator, large_buffers_bypass_the_cache)
     auto big = alloc->allocate(1 << 20, nullptr);
     EXPECT_EQ(big.get_deleter().get_user(), nullptr);
     std::memset(big.get(), 1, 1 << 20);
+    big.reset();
+    EXPECT_EQ(alloc->get_cached_bytes(), 0u);
 }
 
 TEST(memory_allocator, recycled_across_threads)
