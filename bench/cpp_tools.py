@@ -43,7 +43,7 @@ PACKETS = [1472, 9200]
 def default_ours():
     """Our tools: the release build if there is one, else those pip installed next to Python."""
     release = os.path.join(ROOT, "build", "release", "tools")
-    if os.path.exists(os.path.join(release, "spead2_bench")):
+    if all(os.path.exists(os.path.join(release, tool)) for tool in ("spead2_bench", "spead2_recv")):
         return release
     return os.path.dirname(shutil.which("spead2_bench") or os.path.join(os.path.dirname(sys.executable), "x"))
 
