@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <system_error>
 #include <unistd.h>
+#include <spead2/common/checked_mutex.h>
 #include <spead2/common/semaphore.h>
 #include "os/fd.h"
 
@@ -19,13 +20,6 @@ namespace
 [[noreturn]] void throw_errno(const char *what)
 {
     throw std::system_error(errno, std::system_category(), what);
-}
-
-inline void cpu_relax()
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 }
 
 /*
@@ -86,7 +80,7 @@ void semaphore_spin::put()
 int semaphore_spin::get()
 {
     while (try_get() != 0)
-        cpu_relax();
+        detail::cpu_relax();
     return 0;
 }
 
@@ -244,7 +238,7 @@ int semaphore_eventfd::get()
     {
         for (int i = 0; i < 16; i++)
         {
-            cpu_relax();
+            detail::cpu_relax();
             if (count_.load(std::memory_order_relaxed) > 0 && take())
             {
                 spin_ns_.store(std::min(max_spin_ns, 2 * budget), std::memory_order_relaxed);

@@ -307,7 +307,8 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
             return true;
         // Chunks no member holds any more leave first (a window emptied that way restarts where
         // the members are), so that a member skipping chunks does not allocate them, as in spead2.
-        const std::int64_t released = std::min(min_head_locked(), id);
+        const std::int64_t min_head = min_head_locked();
+        const std::int64_t released = std::min(min_head, id);
         if (!extending_ && released > window_.get_head())
             retire_locked(released);
         // The next chunk to allocate: the tail, or for a jump of a whole window, the first chunk
@@ -315,7 +316,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
         const std::int64_t next = std::max(window_.get_tail(), id - max_chunks + 1);
         const std::int64_t new_head = next == window_.get_tail() ? next - max_chunks + 1 : next;
         const bool must_evict = new_head > window_.get_head();
-        const bool held = must_evict && min_head_locked() < new_head;
+        const bool held = must_evict && min_head < new_head;
         if (held && !lossless && new_head > flush_target_)
         {
             // LOSSY: the members still holding chunks that must leave are told to let go now,

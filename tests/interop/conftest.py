@@ -67,3 +67,15 @@ def ref_python() -> str:
 def run_ref(ref_python):
     """run_reference as a fixture: ``run_ref(script, *args, input=None, timeout=120) -> stdout``."""
     return run_reference
+
+
+@pytest.fixture(scope="session")
+def ref_python_numba(ref_python):
+    """The reference interpreter, with numba installed into its venv (by its own pip) if missing."""
+    if subprocess.run([ref_python, "-E", "-s", "-c", "import numba"], capture_output=True).returncode != 0:
+        subprocess.run(
+            [ref_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "numba"],
+            check=True,
+            timeout=900,
+        )
+    return ref_python

@@ -197,18 +197,6 @@ def check_ours(s, ours):
                 assert data[i * 8 : i * 8 + 8] == bytes([(pos + 1) & 0xFF]) * 8, f"heap {pos} data"
 
 
-@pytest.fixture(scope="module")
-def ref_python_numba(ref_python):
-    """The reference interpreter, with numba installed into its venv (by its own pip) if missing."""
-    if subprocess.run([ref_python, "-E", "-s", "-c", "import numba"], capture_output=True).returncode != 0:
-        subprocess.run(
-            [ref_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "numba"],
-            check=True,
-            timeout=900,
-        )
-    return ref_python
-
-
 @pytest.mark.timeout(1800)
 def test_random_group_schedules_match_reference(ref_python_numba):
     rng = random.Random(SEED)

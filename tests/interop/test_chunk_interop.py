@@ -217,18 +217,6 @@ def run_peer(python, isolated, case, packets):
     return json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
-def ref_python_numba(ref_python):
-    """The reference interpreter, with numba installed into its venv (by its own pip) if missing."""
-    if subprocess.run([ref_python, "-E", "-s", "-c", "import numba"], capture_output=True).returncode != 0:
-        subprocess.run(
-            [ref_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "numba"],
-            check=True,
-            timeout=900,
-        )
-    return ref_python
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_chunk_stream_matches_reference(name, ref_python_numba):
     ref_python = ref_python_numba

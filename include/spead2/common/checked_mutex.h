@@ -37,6 +37,16 @@ inline void check_may_block([[maybe_unused]] const char *what, [[maybe_unused]] 
 #endif
 }
 
+/// Tells the CPU that this thread is spinning (cheaper for a sibling hyperthread).
+inline void cpu_relax() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
 /**
  * A std::mutex that spins briefly before it sleeps and, in checking builds, counts itself as held
  * by the locking thread, so that check_may_block can tell when a wait would hold it. Use it for every lock
@@ -49,15 +59,6 @@ private:
     static constexpr int spin_tries = 64;
     std::mutex mutex_;
 
-    static void pause() noexcept
-    {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#elif defined(__aarch64__)
-        asm volatile("yield");
-#endif
-    }
-
 public:
     void lock()
     {
@@ -65,14 +66,9 @@ public:
         // about to release it, and spinning briefly is far cheaper than sleeping in the kernel.
         for (int i = 0; i < spin_tries; i++)
         {
-            if (mutex_.try_lock())
-            {
-#if SPEAD2_CHECK_BLOCKING
-                checked_locks_held()++;
-#endif
+            if (try_lock())
                 return;
-            }
-            pause();
+            cpu_relax();
         }
         mutex_.lock();
 #if SPEAD2_CHECK_BLOCKING
