@@ -13,6 +13,9 @@ Workloads:
   single: 1 heap = 1 packet of 8 KiB
   multi:  64 KiB heaps in 8 packets of 8 KiB
 
+Configurations, untuned first: "untuned" uses ThreadPool() and no pinning; "tuned (pinned)" pins
+the worker to core 1 and the consumer to core 0.
+
 The default of 131072 packets (1 GiB of payload, 16 chunks) measures steady-state throughput: with
 fewer, the start-up (two chunks fill the window before the first is handed over, a cold worker)
 weighs on the result; 32768 packets (4 chunks) gave 1.44-1.50x for multi instead of 1.55-1.60x.
@@ -51,6 +54,7 @@ from spead2.numba import intp_to_voidptr
 from spead2.recv.numba import chunk_place_data
 
 path, heap_size, heaps_per_chunk, n_heaps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+pinned = sys.argv[5] == "1"
 
 
 @numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t), nopython=True)
@@ -72,8 +76,11 @@ capsule = new_capsule(place.address, b"void (void *, size_t)", None)
 
 with open(path, "rb") as f:
     buf = np.frombuffer(f.read(), np.uint8)
-spead2.ThreadPool.set_affinity(0)
-tp = spead2.ThreadPool(1, [1])
+if pinned:
+    spead2.ThreadPool.set_affinity(0)
+    tp = spead2.ThreadPool(1, [1])
+else:
+    tp = spead2.ThreadPool()
 n_chunks = 4
 data_ring = spead2.recv.ChunkRingbuffer(n_chunks)
 free_ring = spead2.recv.ChunkRingbuffer(n_chunks)
@@ -163,22 +170,26 @@ def main():
                 f.write(build_packets(args.packets, packets_per_heap))
             heap_size = PACKET_PAYLOAD * packets_per_heap
             heaps = args.packets // packets_per_heap
-            run_args = (path, heap_size, CHUNK_BYTES // heap_size, heaps)
-            times = {}
-            # Interleaved, so that drifts in machine load hit both sides alike.
-            samples = {"ours": [], "reference": []}
-            for _ in range(args.runs):
-                samples["ours"].append(run(args.ours, *run_args))
-                samples["reference"].append(run(args.ref, *run_args, isolated=True))
-            for label, values in samples.items():
-                times[label] = statistics.median(values)
-                t = times[label]
+            for config, pinned in (("untuned", 0), ("tuned (pinned)", 1)):
+                run_args = (path, heap_size, CHUNK_BYTES // heap_size, heaps, pinned)
+                times = {}
+                # Interleaved, so that drifts in machine load hit both sides alike.
+                samples = {"ours": [], "reference": []}
+                for _ in range(args.runs):
+                    samples["ours"].append(run(args.ours, *run_args))
+                    samples["reference"].append(run(args.ref, *run_args, isolated=True))
+                for label, values in samples.items():
+                    times[label] = statistics.median(values)
+                    t = times[label]
+                    print(
+                        f"{name:6} {config:14} {label:10} {t * 1e3:9.1f} ms  {args.packets / t:12.0f} packets/s  "
+                        f"{args.packets * PACKET_PAYLOAD / t / 1e9:6.2f} GB/s"
+                    )
                 print(
-                    f"{name:6} {label:10} {t * 1e3:9.1f} ms  {args.packets / t:12.0f} packets/s  "
-                    f"{args.packets * PACKET_PAYLOAD / t / 1e9:6.2f} GB/s"
+                    f"{name:6} {config:14} ratio ours/reference (packets/s): "
+                    f"{times['reference'] / times['ours']:.2f}",
+                    flush=True,
                 )
-            print(f"{name:6} ratio ours/reference (packets/s): {times['reference'] / times['ours']:.2f}", flush=True)
-
 
 if __name__ == "__main__":
     main()
