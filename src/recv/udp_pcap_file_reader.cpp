@@ -8,15 +8,16 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <pcap/pcap.h>
 #include <asio.hpp>
-#include <spead2/common/endian.h>
 #include <spead2/common/logging.h>
 #include <spead2/protocol/packet_header.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_pcap_file_reader.h>
+#include "os/mapped_file.h"
 
 #ifndef DLT_LINUX_SLL
 #define DLT_LINUX_SLL 113
@@ -32,53 +33,84 @@ namespace
 {
 
 constexpr int batch_records = 64;
-constexpr std::uint16_t ethertype_ipv4 = 0x0800;
-constexpr std::uint8_t ip_protocol_udp = 17;
-constexpr std::size_t udp_header_size = 8;
 // Unfragmented (no MF flag, zero fragment offset) UDP over IPv4.
 constexpr const char *fixed_filter = "ip and udp and (ip[6:2] & 0x3fff) = 0";
+// Captures are often taken on the sending host, where checksums are left to the NIC and so are
+// wrong in the file; IP options are legal and rare.
+constexpr frame::parse_options capture_parse_options{
+    .allow_vlan = false, .allow_ip_options = true, .verify_ip_checksum = false, .verify_udp_checksum = false};
 
-/// Where a link type keeps the ethertype and how long its header is.
-struct link_layout
+constexpr std::size_t file_header_size = 24;
+constexpr std::size_t record_header_size = 16;
+/// Pages behind the read position are given back after this many bytes.
+constexpr std::size_t release_interval = std::size_t(64) << 20;
+
+std::uint32_t load_u32(const std::uint8_t *p, bool swapped)
 {
-    std::size_t header_size;
-    std::size_t ethertype_offset;
-};
+    std::uint32_t value;
+    std::memcpy(&value, p, 4);
+    return swapped ? __builtin_bswap32(value) : value;
+}
+
+/// Whether @a file starts like a classic pcap file (micro- or nanosecond timestamps, either
+/// byte order); sets @a swapped.
+bool is_classic_pcap(const spead2::detail::mapped_file &file, bool &swapped)
+{
+    if (file.size() < file_header_size)
+        return false;
+    const std::uint32_t magic = load_u32(file.data(), false);
+    for (std::uint32_t known : {0xa1b2c3d4u, 0xa1b23c4du})
+    {
+        if (magic == known || magic == __builtin_bswap32(known))
+        {
+            swapped = magic != known;
+            return true;
+        }
+    }
+    return false;
+}
 
 } // namespace
 
 struct udp_pcap_file_reader::impl
 {
     std::string filename;
-    /// The stdio buffer of the file: libpcap reads through stdio, 4 KiB at a time by default.
+    frame::link_type link = frame::link_type::ethernet;
+    /// Classic pcap files are mapped and walked here (one copy per byte, into the heap); other
+    /// formats (pcapng) are read by libpcap through stdio.
+    std::optional<spead2::detail::mapped_file> mapped;
+    std::size_t offset = 0;   ///< of the next record in @ref mapped
+    std::size_t released = 0; ///< where @ref mapped was last given back up to
+    bool swapped = false;     ///< the mapped file's byte order is not ours
+    /// The stdio buffer of the file libpcap reads (4 KiB at a time by default).
     std::unique_ptr<char[]> file_buffer;
+    /// Reads the file (libpcap path), or only compiles the filter (mapped path).
     pcap_t *handle = nullptr;
-    link_layout layout{};
+    std::optional<bpf_program> filter; ///< applied here on the mapped path only
 
     ~impl()
     {
+        if (filter)
+            pcap_freecode(&*filter);
         if (handle)
             pcap_close(handle);
     }
+
+    void open_with_libpcap();
 };
 
-udp_pcap_file_reader::udp_pcap_file_reader(stream &owner, const std::string &filename,
-                                           const std::string &filter)
-    : reader(owner)
-    , impl_(std::make_unique<impl>())
+void udp_pcap_file_reader::impl::open_with_libpcap()
 {
-    impl_->filename = filename;
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     std::FILE *file = std::fopen(filename.c_str(), "rb");
     if (!file)
         throw std::runtime_error(filename + ": " + std::strerror(errno));
-    // A large buffer: one read system call per MiB instead of per 4 KiB (most of the time spent
-    // on a page-cached file went there).
+    // One read system call per MiB instead of per 4 KiB.
     constexpr std::size_t file_buffer_size = std::size_t(1) << 20;
-    impl_->file_buffer = std::make_unique<char[]>(file_buffer_size);
-    std::setvbuf(file, impl_->file_buffer.get(), _IOFBF, file_buffer_size);
-    impl_->handle = pcap_fopen_offline(file, errbuf); // owns the file on success
-    if (!impl_->handle)
+    file_buffer = std::make_unique<char[]>(file_buffer_size);
+    std::setvbuf(file, file_buffer.get(), _IOFBF, file_buffer_size);
+    handle = pcap_fopen_offline(file, errbuf); // owns the file on success
+    if (!handle)
     {
         std::fclose(file);
         // libpcap names the file in some messages ("x: No such file ...") but not in others.
@@ -87,17 +119,48 @@ udp_pcap_file_reader::udp_pcap_file_reader(stream &owner, const std::string &fil
             msg = filename + ": " + msg;
         throw std::runtime_error(msg);
     }
-    const int link = pcap_datalink(impl_->handle);
+}
+
+udp_pcap_file_reader::udp_pcap_file_reader(stream &owner, const std::string &filename,
+                                           const std::string &filter)
+    : reader(owner)
+    , impl_(std::make_unique<impl>())
+{
+    impl_->filename = filename;
+    try
+    {
+        impl_->mapped.emplace(filename);
+    }
+    catch (std::runtime_error &)
+    {
+        // Not a regular file (a pipe, say) or not there: libpcap reads it or says what is wrong.
+    }
+    int link;
+    if (impl_->mapped && is_classic_pcap(*impl_->mapped, impl_->swapped))
+    {
+        link = int(load_u32(impl_->mapped->data() + 20, impl_->swapped) & 0xffff); // above: FCS bits
+        impl_->offset = file_header_size;
+        impl_->handle = pcap_open_dead(link, 65535);
+        if (!impl_->handle)
+            throw std::runtime_error(filename + ": cannot compile filters for link type " +
+                                     std::to_string(link));
+    }
+    else
+    {
+        impl_->mapped.reset();
+        impl_->open_with_libpcap();
+        link = pcap_datalink(impl_->handle);
+    }
     switch (link)
     {
     case DLT_EN10MB:
-        impl_->layout = {14, 12};
+        impl_->link = frame::link_type::ethernet;
         break;
     case DLT_LINUX_SLL:
-        impl_->layout = {16, 14};
+        impl_->link = frame::link_type::linux_sll;
         break;
     case DLT_LINUX_SLL2:
-        impl_->layout = {20, 0};
+        impl_->link = frame::link_type::linux_sll2;
         break;
     default:
         throw std::runtime_error(filename + ": unsupported link type " + std::to_string(link) +
@@ -109,6 +172,11 @@ udp_pcap_file_reader::udp_pcap_file_reader(stream &owner, const std::string &fil
     bpf_program program;
     if (pcap_compile(impl_->handle, &program, full_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
         throw std::invalid_argument(pcap_geterr(impl_->handle));
+    if (impl_->mapped)
+    {
+        impl_->filter = program;
+        return;
+    }
     const int set_result = pcap_setfilter(impl_->handle, &program);
     pcap_freecode(&program);
     if (set_result != 0)
@@ -165,64 +233,94 @@ void udp_pcap_file_reader::add_datagram(stream_base::add_packet_state &state, co
     }
 }
 
-void udp_pcap_file_reader::run(stream_base::add_packet_state &state)
+void udp_pcap_file_reader::add_record(stream_base::add_packet_state &state, const std::uint8_t *data,
+                                      std::size_t captured, std::size_t length)
 {
-    if (state.is_stopped())
+    if (captured < length)
+    {
+        truncated_records_.fetch_add(1, std::memory_order_relaxed);
+        SPEAD2_LOG_INFO("skipping truncated record (%zu of %zu bytes captured)", captured, length);
         return;
-    const link_layout layout = impl_->layout;
+    }
+    // The BPF filter has selected unfragmented IPv4 UDP; the frame layer still checks every
+    // length, since the file is untrusted input.
+    frame::udp_frame f;
+    const frame::drop_reason reason =
+        frame::parse_udp_frame(data, captured, f, impl_->link, capture_parse_options);
+    if (reason != frame::drop_reason::accepted)
+    {
+        dropped_frames_[std::size_t(reason)].fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    add_datagram(state, f.payload, f.payload_size);
+}
+
+bool udp_pcap_file_reader::read_mapped(stream_base::add_packet_state &state)
+{
+    impl &d = *impl_;
+    const std::uint8_t *base = d.mapped->data();
+    const std::size_t size = d.mapped->size();
+    for (int i = 0; i < batch_records && !state.is_stopped(); i++)
+    {
+        if (d.offset == size)
+            return false;
+        if (size - d.offset < record_header_size)
+        {
+            log_warning("%s: error reading capture: truncated dump file; %zu bytes of a record header",
+                        d.filename.c_str(), size - d.offset);
+            return false;
+        }
+        const std::uint8_t *header = base + d.offset;
+        pcap_pkthdr h{};
+        h.caplen = load_u32(header + 8, d.swapped);
+        h.len = load_u32(header + 12, d.swapped);
+        const std::size_t available = size - d.offset - record_header_size;
+        if (h.caplen > available)
+        {
+            log_warning("%s: error reading capture: truncated dump file; record of %u bytes, %zu in the file",
+                        d.filename.c_str(), unsigned(h.caplen), available);
+            return false;
+        }
+        const std::uint8_t *data = header + record_header_size;
+        d.offset += record_header_size + h.caplen;
+        if (pcap_offline_filter(&*d.filter, &h, data))
+            add_record(state, data, h.caplen, h.len);
+    }
+    if (d.offset - d.released >= release_interval)
+    {
+        d.mapped->done_before(d.offset);
+        d.released = d.offset;
+    }
+    return true;
+}
+
+bool udp_pcap_file_reader::read_libpcap(stream_base::add_packet_state &state)
+{
     for (int i = 0; i < batch_records && !state.is_stopped(); i++)
     {
         pcap_pkthdr *h;
         const u_char *pkt;
         const int status = pcap_next_ex(impl_->handle, &h, &pkt);
         if (status == PCAP_ERROR_BREAK) // end of file
-        {
-            state.stop();
-            return;
-        }
+            return false;
         if (status != 1)
         {
             log_warning("%s: error reading capture: %s", impl_->filename.c_str(), pcap_geterr(impl_->handle));
-            state.stop();
-            return;
+            return false;
         }
-        if (h->caplen < h->len)
-        {
-            truncated_records_.fetch_add(1, std::memory_order_relaxed);
-            SPEAD2_LOG_INFO("skipping truncated record (%u of %u bytes captured)", h->caplen, h->len);
-            continue;
-        }
-        // The BPF filter has selected unfragmented IPv4 UDP; still check every length, since the
-        // file is untrusted input.
-        const std::uint8_t *data = pkt;
-        std::size_t length = h->caplen;
-        if (length < layout.header_size + 20 ||
-            load_be<std::uint16_t>(data + layout.ethertype_offset) != ethertype_ipv4)
-        {
-            rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        data += layout.header_size;
-        length -= layout.header_size;
-        const std::size_t ip_header = std::size_t(data[0] & 0xf) * 4;
-        const std::size_t ip_total = load_be<std::uint16_t>(data + 2);
-        if ((data[0] >> 4) != 4 || data[9] != ip_protocol_udp || ip_header < 20 ||
-            ip_total < ip_header + udp_header_size || ip_total > length)
-        {
-            rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        data += ip_header;
-        length = ip_total - ip_header; // drops link-layer padding after the IP datagram
-        const std::size_t udp_length = load_be<std::uint16_t>(data + 4);
-        if (udp_length < udp_header_size || udp_length > length)
-        {
-            rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        add_datagram(state, data + udp_header_size, udp_length - udp_header_size);
+        add_record(state, pkt, h->caplen, h->len);
     }
-    if (!state.is_stopped())
+    return true;
+}
+
+void udp_pcap_file_reader::run(stream_base::add_packet_state &state)
+{
+    if (state.is_stopped())
+        return;
+    const bool more = impl_->mapped ? read_mapped(state) : read_libpcap(state);
+    if (!more)
+        state.stop();
+    else if (!state.is_stopped())
         enqueue();
 }
 

@@ -7,24 +7,31 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_PCAP
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <spead2/protocol/udp_frame.h>
 #include <spead2/recv/reader.h>
 
 namespace spead2::recv
 {
 
 /**
- * Reads a capture file with libpcap and feeds the UDP payloads it holds to the stream, 64
+ * Reads a capture file and feeds the UDP payloads it holds to the stream, 64
  * records per batch, as fast as the stream takes them (lossless). End of file stops the stream
  * (a network stop, which flushes live heaps).
  *
  * Link types: Ethernet (DLT_EN10MB), Linux cooked capture v1 and v2 (DLT_LINUX_SLL,
  * DLT_LINUX_SLL2). Only unfragmented UDP over IPv4 is considered: a fixed BPF filter selects it,
  * AND-ed with the user's @a filter. Records captured shorter than they were on the wire
- * (caplen < len) are skipped and counted.
+ * (caplen < len) are skipped and counted; frames the raw-frame layer (udp_frame.h) refuses are
+ * counted by reason. Checksums are not verified: captures taken on a sending host hold the
+ * unfinished checksums of NIC offload.
+ *
+ * Classic pcap files are mapped into memory and walked here, so that each payload byte is copied
+ * once (into its heap); other formats (pcapng) are read through libpcap.
  *
  * A UDP payload must hold whole SPEAD packets: normally one, decoding to exactly the payload's
  * size. A payload holding several consecutive packets (a UDP GSO sender's super-datagram, which
@@ -44,9 +51,15 @@ private:
     std::atomic<std::uint64_t> truncated_records_{0};
     std::atomic<std::uint64_t> split_datagrams_{0};
     std::atomic<std::uint64_t> rejected_datagrams_{0};
+    std::array<std::atomic<std::uint64_t>, frame::drop_reason_count> dropped_frames_{};
 
     void enqueue();
     void run(stream_base::add_packet_state &state);
+    /// Read one batch of records; false at the end of the file (or an error, logged).
+    bool read_mapped(stream_base::add_packet_state &state);
+    bool read_libpcap(stream_base::add_packet_state &state);
+    void add_record(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t captured,
+                    std::size_t length);
     void add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t length);
 
 public:
@@ -71,6 +84,11 @@ public:
     std::uint64_t get_rejected_datagrams() const
     {
         return rejected_datagrams_.load(std::memory_order_relaxed);
+    }
+    /// Records whose frame the raw-frame layer refused for @a reason.
+    std::uint64_t get_dropped_frames(frame::drop_reason reason) const
+    {
+        return dropped_frames_[std::size_t(reason)].load(std::memory_order_relaxed);
     }
 };
 

@@ -5,12 +5,15 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_PCAP
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 #include <pcap/pcap.h>
 #include <gtest/gtest.h>
@@ -42,10 +45,12 @@ struct frame
 {
     bytes payload;
     std::uint16_t dst_port = 8888;
-    std::uint8_t protocol = 17;   ///< IP protocol (17 = UDP)
-    std::uint16_t frag = 0;       ///< IP flags + fragment offset field
-    std::size_t captured = 0;     ///< If non-zero, caplen (the record is truncated)
-    std::size_t link_padding = 0; ///< Bytes after the IP datagram (Ethernet minimum-size padding)
+    std::uint8_t protocol = 17;      ///< IP protocol (17 = UDP)
+    std::uint16_t frag = 0;          ///< IP flags + fragment offset field
+    std::size_t captured = 0;        ///< If non-zero, caplen (the record is truncated)
+    std::size_t link_padding = 0;    ///< Bytes after the IP datagram (Ethernet minimum-size padding)
+    std::size_t udp_length = 0;      ///< If non-zero, the UDP length field (otherwise the true length)
+    std::size_t ip_length_extra = 0; ///< Added to the IP total length field
 };
 
 bytes link_header(int dlt)
@@ -74,7 +79,7 @@ bytes make_frame(int dlt, const frame &f)
 {
     bytes out = link_header(dlt);
     const std::size_t udp_len = 8 + f.payload.size();
-    const std::size_t ip_len = 20 + udp_len;
+    const std::size_t ip_len = 20 + udp_len + f.ip_length_extra;
     bytes ip = {0x45,
                 0,
                 std::uint8_t(ip_len >> 8),
@@ -99,8 +104,8 @@ bytes make_frame(int dlt, const frame &f)
                  0x39,
                  std::uint8_t(f.dst_port >> 8),
                  std::uint8_t(f.dst_port),
-                 std::uint8_t(udp_len >> 8),
-                 std::uint8_t(udp_len),
+                 std::uint8_t((f.udp_length ? f.udp_length : udp_len) >> 8),
+                 std::uint8_t(f.udp_length ? f.udp_length : udp_len),
                  0,
                  0};
     out.insert(out.end(), ip.begin(), ip.end());
@@ -246,6 +251,89 @@ TEST_F(pcap_fixture, non_udp_and_fragments_are_filtered)
     std::vector<std::uint64_t> counters;
     EXPECT_EQ(read(path("f.pcap"), "", &counters), (std::vector<std::string>{expected(1), expected(5)}));
     EXPECT_EQ(counters, (std::vector<std::uint64_t>{0, 0, 0}));
+}
+
+TEST_F(pcap_fixture, malformed_frames_are_counted_by_reason)
+{
+    // Each passes the BPF filter (IPv4, UDP, not a fragment) but not the raw-frame layer.
+    frame short_udp_length{heap_packet(2)};
+    short_udp_length.udp_length = 7;
+    frame long_udp_length{heap_packet(3)};
+    long_udp_length.udp_length = 1000;
+    frame ip_beyond_capture{heap_packet(4)};
+    ip_beyond_capture.ip_length_extra = 100;
+    write_capture(path("m.pcap"), DLT_EN10MB,
+                  {{heap_packet(1)}, short_udp_length, long_udp_length, ip_beyond_capture, {heap_packet(5)}});
+    ring_stream<> s(tp, stream_config().set_max_heaps(8), ring_stream_config().set_heaps(256));
+    udp_pcap_file_reader *r = nullptr;
+    s.emplace_reader<probed_pcap_reader>(&r, path("m.pcap"));
+    EXPECT_EQ(drain(s), (std::vector<std::string>{expected(1), expected(5)}));
+    EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::bad_udp_length), 2u);
+    EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::runt), 1u);
+    EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::accepted), 0u);
+    EXPECT_EQ(r->get_rejected_datagrams(), 0u);
+}
+
+TEST_F(pcap_fixture, byte_swapped_and_nanosecond_files)
+{
+    // The same records under the three other classic headers: swap every header field.
+    write_capture(path("n.pcap"), DLT_EN10MB, {{heap_packet(1)}, {heap_packet(2)}});
+    std::ifstream in(path("n.pcap"), std::ios::binary);
+    bytes native((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto swap32 = [](bytes &b, std::size_t offset)
+    { std::reverse(b.begin() + std::ptrdiff_t(offset), b.begin() + std::ptrdiff_t(offset + 4)); };
+    auto swap16 = [](bytes &b, std::size_t offset) { std::swap(b[offset], b[offset + 1]); };
+    bytes swapped = native;
+    swap32(swapped, 0);
+    swap16(swapped, 4);
+    swap16(swapped, 6);
+    for (std::size_t offset : {8, 12, 16, 20})
+        swap32(swapped, offset);
+    for (std::size_t record = 24; record < swapped.size();)
+    {
+        std::uint32_t caplen;
+        std::memcpy(&caplen, &native[record + 8], 4);
+        for (std::size_t i = 0; i < 16; i += 4)
+            swap32(swapped, record + i);
+        record += 16 + caplen;
+    }
+    bytes nano = native;
+    nano[0] = 0x4d;
+    nano[1] = 0x3c;
+    for (const auto &[name, data] : {std::pair{"s.pcap", swapped}, std::pair{"ns.pcap", nano}})
+    {
+        std::ofstream(path(name), std::ios::binary)
+            .write(reinterpret_cast<const char *>(data.data()), std::streamsize(data.size()));
+        EXPECT_EQ(read(path(name)), (std::vector<std::string>{expected(1), expected(2)})) << name;
+    }
+}
+
+TEST_F(pcap_fixture, pcapng_is_read_through_libpcap)
+{
+    // A minimal pcapng file: section header, one Ethernet interface, one enhanced packet per frame.
+    bytes file;
+    auto u32 = [&file](std::uint32_t v)
+    {
+        file.insert(file.end(),
+                    {std::uint8_t(v), std::uint8_t(v >> 8), std::uint8_t(v >> 16), std::uint8_t(v >> 24)});
+    };
+    u32(0x0a0d0d0a), u32(28), u32(0x1a2b3c4d), u32(1), u32(0xffffffff), u32(0xffffffff), u32(28);
+    u32(1), u32(20), u32(1), u32(65535), u32(20);
+    for (s_item_pointer_t cnt : {1, 2})
+    {
+        bytes data = make_frame(DLT_EN10MB, {heap_packet(cnt)});
+        const std::size_t padded = (data.size() + 3) / 4 * 4;
+        const auto total = std::uint32_t(32 + padded);
+        u32(6), u32(total), u32(0), u32(0), u32(0), u32(std::uint32_t(data.size())),
+            u32(std::uint32_t(data.size()));
+        file.insert(file.end(), data.begin(), data.end());
+        file.insert(file.end(), padded - data.size(), 0);
+        u32(total);
+    }
+    std::ofstream(path("p.pcapng"), std::ios::binary)
+        .write(reinterpret_cast<const char *>(file.data()), std::streamsize(file.size()));
+    EXPECT_EQ(read(path("p.pcapng"), "udp dst port 8888"),
+              (std::vector<std::string>{expected(1), expected(2)}));
 }
 
 TEST_F(pcap_fixture, user_filter)
