@@ -26,6 +26,25 @@ if(SPEAD2_USE_PCAP)
   target_link_libraries(spead2_deps INTERFACE ${SPEAD2_PCAP_LIBRARY})
 endif()
 
+# AF_XDP: libxdp (sockets) and libbpf (loading our XDP program), and clang to compile that
+# program for the BPF target.
+find_path(SPEAD2_XDP_INCLUDE_DIR xdp/xsk.h)
+find_library(SPEAD2_XDP_LIBRARY xdp)
+find_library(SPEAD2_BPF_LIBRARY bpf)
+find_program(SPEAD2_BPF_CLANG NAMES clang clang-16 clang-15 clang-14)
+if(SPEAD2_XDP_INCLUDE_DIR AND SPEAD2_XDP_LIBRARY AND SPEAD2_BPF_LIBRARY AND SPEAD2_BPF_CLANG)
+  set(_xdp_found ON)
+else()
+  set(_xdp_found OFF)
+endif()
+option(SPEAD2_USE_XDP "Build the AF_XDP kernel-bypass transport (libxdp, libbpf, clang)" ${_xdp_found})
+if(SPEAD2_USE_XDP)
+  if(NOT _xdp_found)
+    message(FATAL_ERROR "SPEAD2_USE_XDP needs libxdp-dev, libbpf-dev and clang")
+  endif()
+  target_link_libraries(spead2_deps INTERFACE ${SPEAD2_XDP_LIBRARY} ${SPEAD2_BPF_LIBRARY})
+endif()
+
 set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
 check_symbol_exists(recvmmsg "sys/socket.h" SPEAD2_HAVE_RECVMMSG)
 check_symbol_exists(sendmmsg "sys/socket.h" SPEAD2_HAVE_SENDMMSG)
@@ -49,11 +68,13 @@ foreach(_f RECVMMSG SENDMMSG EVENTFD PTHREAD_SETAFFINITY_NP UDP_SEGMENT UDP_GRO 
     set(SPEAD2_USE_${_f} 0)
   endif()
 endforeach()
-if(SPEAD2_USE_PCAP)
-  set(SPEAD2_USE_PCAP_01 1)
-else()
-  set(SPEAD2_USE_PCAP_01 0)
-endif()
+foreach(_f PCAP XDP)
+  if(SPEAD2_USE_${_f})
+    set(SPEAD2_USE_${_f}_01 1)
+  else()
+    set(SPEAD2_USE_${_f}_01 0)
+  endif()
+endforeach()
 if(SPEAD2_MAX_LOG_LEVEL STREQUAL "debug")
   set(SPEAD2_MAX_LOG_LEVEL_NUM 2)
 elseif(SPEAD2_MAX_LOG_LEVEL STREQUAL "warning")
@@ -64,6 +85,6 @@ endif()
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/features.h.in ${PROJECT_BINARY_DIR}/include/spead2/features.h @ONLY)
 
-message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
+message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} xdp=${SPEAD2_USE_XDP} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
   "eventfd=${SPEAD2_USE_EVENTFD} gso=${SPEAD2_USE_UDP_SEGMENT} gro=${SPEAD2_USE_UDP_GRO} avx2=${SPEAD2_USE_AVX2_STREAM} "
   "max_log_level=${SPEAD2_MAX_LOG_LEVEL}")

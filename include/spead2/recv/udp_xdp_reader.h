@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// A kernel-bypass reader: AF_XDP on any Linux NIC (only when built with SPEAD2_USE_XDP).
+#ifndef SPEAD2_RECV_UDP_XDP_READER_H
+#define SPEAD2_RECV_UDP_XDP_READER_H
+
+#include <spead2/features.h>
+#if SPEAD2_USE_XDP
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+#include <spead2/protocol/udp_frame.h>
+#include <spead2/recv/reader.h>
+
+namespace spead2::recv
+{
+
+/**
+ * What a udp_xdp_reader listens to and how, in the shape of spead2's udp_ibv_config: endpoints
+ * (IPv4 address and port; multicast groups are joined through a kernel socket so that IGMP
+ * works), the interface by its IPv4 address, the UMEM size, the queue, busy polling. Setters
+ * validate and return *this.
+ */
+class udp_xdp_config
+{
+public:
+    enum class attach_mode
+    {
+        automatic, ///< native XDP where the driver has it, generic (SKB) otherwise
+        native,
+        generic,
+    };
+    enum class copy_mode
+    {
+        automatic, ///< zero-copy where the driver has it, copy otherwise
+        zero_copy,
+        copy,
+    };
+
+    static constexpr std::size_t default_buffer_size = 16 * 1024 * 1024;
+    static constexpr int default_max_poll = 0;
+
+private:
+    std::vector<std::pair<std::string, std::uint16_t>> endpoints;
+    std::string interface_address;
+    std::size_t buffer_size = default_buffer_size;
+    std::uint32_t queue_id = 0;
+    int max_poll = default_max_poll;
+    attach_mode attach = attach_mode::automatic;
+    copy_mode copy = copy_mode::automatic;
+
+public:
+    const std::vector<std::pair<std::string, std::uint16_t>> &get_endpoints() const { return endpoints; }
+    /// Replaces the endpoints. @throws std::invalid_argument for an address that is not IPv4
+    udp_xdp_config &set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &endpoints);
+    /// Adds one endpoint: a unicast address of the interface, 0.0.0.0 (any) or a multicast group.
+    udp_xdp_config &add_endpoint(const std::string &address, std::uint16_t port);
+
+    const std::string &get_interface_address() const { return interface_address; }
+    /// The interface to attach to, by one of its IPv4 addresses. @throws std::invalid_argument
+    udp_xdp_config &set_interface_address(const std::string &address);
+
+    std::size_t get_buffer_size() const { return buffer_size; }
+    /// Bytes of UMEM (frames of 4 KiB, at least 64). @throws std::invalid_argument if 0
+    udp_xdp_config &set_buffer_size(std::size_t size);
+
+    std::uint32_t get_queue_id() const { return queue_id; }
+    /// The receive queue of the interface to take frames from (steer the traffic there).
+    udp_xdp_config &set_queue_id(std::uint32_t queue);
+
+    int get_max_poll() const { return max_poll; }
+    /// Empty polls of the RX ring before sleeping until the socket is readable (0: sleep at once).
+    /// @throws std::invalid_argument if negative
+    udp_xdp_config &set_max_poll(int max_poll);
+
+    attach_mode get_attach_mode() const { return attach; }
+    udp_xdp_config &set_attach_mode(attach_mode mode);
+    copy_mode get_copy_mode() const { return copy; }
+    udp_xdp_config &set_copy_mode(copy_mode mode);
+};
+
+/**
+ * Receives SPEAD packets through an AF_XDP socket on one queue of one interface. An XDP program
+ * of ours is attached to the interface (through a BPF link, so the kernel detaches it if the
+ * process dies): it redirects IPv4 UDP frames for the configured endpoints to the socket and
+ * passes everything else (ARP, ssh, other ports) to the kernel. Only one such program can be
+ * attached to an interface at a time.
+ *
+ * Frames go through the raw-frame layer (udp_frame.h: no 802.1Q tag, since a tagged frame belongs
+ * to a VLAN interface; no IP options; IPv4 header checksum verified, UDP checksum not, since
+ * senders on the same host leave it to offload);
+ * refused frames are counted by reason and the stream carries on. Each UDP payload must decode to
+ * exactly one SPEAD packet. Lossy.
+ *
+ * Needs CAP_NET_ADMIN and CAP_BPF (program) and CAP_NET_RAW (socket), or root: without them the
+ * constructor says which. Multicast groups are joined through a kernel socket on the interface.
+ *
+ * Threads and lifetime: as for reader. The constructor loads and attaches everything (so errors
+ * come from emplace_reader); start() begins reading.
+ */
+class udp_xdp_reader : public reader
+{
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    std::array<std::atomic<std::uint64_t>, frame::drop_reason_count> dropped_frames_{};
+    std::atomic<std::uint64_t> rejected_datagrams_{0};
+
+    void enqueue_wait();
+    void enqueue_receive();
+    void receive_batch(stream_base::add_packet_state &state);
+    void add_frame(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t size);
+
+public:
+    /// @throws std::invalid_argument for a bad config; std::runtime_error if AF_XDP cannot be set up
+    udp_xdp_reader(stream &owner, const udp_xdp_config &config);
+    ~udp_xdp_reader() override;
+
+    void start() override;
+    void stop() override;
+    bool lossy() const override { return true; }
+
+    /// Whether the program runs in the driver (native XDP) rather than on socket buffers.
+    bool is_native() const;
+    /// Whether the socket is in zero-copy mode.
+    bool is_zero_copy() const;
+    /// The interface the reader is attached to.
+    const std::string &get_interface_name() const;
+    /// Frames refused by the raw-frame layer for @a reason.
+    std::uint64_t get_dropped_frames(frame::drop_reason reason) const
+    {
+        return dropped_frames_[std::size_t(reason)].load(std::memory_order_relaxed);
+    }
+    /// UDP payloads that did not decode to exactly one SPEAD packet.
+    std::uint64_t get_rejected_datagrams() const
+    {
+        return rejected_datagrams_.load(std::memory_order_relaxed);
+    }
+    /// Frames the kernel dropped before the reader saw them (RX ring full, no free frame).
+    std::uint64_t get_kernel_drops() const;
+};
+
+} // namespace spead2::recv
+
+#endif // SPEAD2_USE_XDP
+#endif // SPEAD2_RECV_UDP_XDP_READER_H

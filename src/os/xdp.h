@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// AF_XDP through libxdp and libbpf: our XDP program attached to an interface, and an AF_XDP
+/// socket with its own UMEM receiving from one queue. Private; only with SPEAD2_USE_XDP.
+#ifndef SPEAD2_OS_XDP_H
+#define SPEAD2_OS_XDP_H
+
+#include <spead2/features.h>
+#if SPEAD2_USE_XDP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include <xdp/xsk.h>
+
+struct bpf_object;
+
+namespace spead2::detail
+{
+
+enum class xdp_attach_mode
+{
+    automatic, ///< native if the driver has it, generic otherwise
+    native,    ///< in the driver (XDP_FLAGS_DRV_MODE)
+    generic,   ///< on the socket buffer, any driver (XDP_FLAGS_SKB_MODE)
+};
+
+enum class xdp_copy_mode
+{
+    automatic, ///< zero-copy if the driver has it, copy otherwise
+    zero_copy,
+    copy,
+};
+
+/// Where libbpf's and libxdp's messages go (by default nowhere): warning or not, and the text.
+using xdp_log_function = void (*)(bool warning, const std::string &message);
+void set_xdp_log_function(xdp_log_function function);
+
+/// An interface found by one of its IPv4 addresses.
+struct xdp_interface
+{
+    std::string name;
+    unsigned int index = 0;
+};
+
+/**
+ * The interface that has IPv4 address @a address (host order).
+ * @throws std::invalid_argument naming the address if no interface has it
+ */
+xdp_interface interface_by_ipv4(std::uint32_t address);
+
+/**
+ * The udp_redirect XDP program, loaded and attached to one interface through a BPF link: it is
+ * detached when this object is destroyed, and by the kernel if the process dies.
+ */
+class xdp_program
+{
+private:
+    bpf_object *object_ = nullptr;
+    int link_fd_ = -1;
+    int sockets_fd_ = -1;
+    int endpoints_fd_ = -1;
+    int counters_fd_ = -1;
+    bool native_ = false;
+
+public:
+    /**
+     * Loads the program. @throws std::runtime_error with the reason, naming the capabilities
+     * needed (CAP_BPF, CAP_NET_ADMIN) when the kernel says EPERM
+     */
+    xdp_program();
+    ~xdp_program();
+    xdp_program(const xdp_program &) = delete;
+    xdp_program &operator=(const xdp_program &) = delete;
+
+    /// Redirects UDP to @a address (host order; 0 = any) port @a port. Call before attach().
+    void add_endpoint(std::uint32_t address, std::uint16_t port);
+    /// Sends what arrives on queue @a queue to the AF_XDP socket @a fd.
+    void set_socket(std::uint32_t queue, int fd);
+    /**
+     * Attaches to interface @a ifindex. @throws std::runtime_error if it cannot (another XDP
+     * program attached, mode not supported by the driver, privileges)
+     */
+    void attach(const xdp_interface &iface, xdp_attach_mode mode);
+    /// Whether attach() chose native (driver) mode.
+    bool native() const { return native_; }
+    /// Frames redirected to a socket and frames passed to the kernel, over all CPUs.
+    std::uint64_t redirected() const;
+    std::uint64_t passed() const;
+};
+
+/**
+ * An AF_XDP socket bound to one receive queue of an interface, with a UMEM of its own. Every
+ * frame of the UMEM sits in the fill ring until the kernel fills it; receive() hands frames
+ * to a function and puts them straight back.
+ */
+class xsk_receiver
+{
+public:
+    static constexpr std::size_t frame_size = 4096;
+
+private:
+    std::uint8_t *area_ = nullptr;
+    std::size_t area_size_ = 0;
+    xsk_umem *umem_ = nullptr;
+    xsk_socket *socket_ = nullptr;
+    xsk_ring_prod fill_{};
+    xsk_ring_cons completion_{};
+    xsk_ring_cons rx_{};
+    bool zero_copy_ = false;
+    std::vector<std::uint64_t> recycled_;
+
+    void refill(std::uint32_t count);
+
+public:
+    /**
+     * @param frames  UMEM frames of frame_size bytes (rounded up to a power of two)
+     * @throws std::runtime_error with the reason (privileges: CAP_NET_RAW)
+     */
+    xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
+    ~xsk_receiver();
+    xsk_receiver(const xsk_receiver &) = delete;
+    xsk_receiver &operator=(const xsk_receiver &) = delete;
+
+    int fd() const;
+    bool zero_copy() const { return zero_copy_; }
+    /// Frames the kernel dropped: RX ring full, or no free frame in the fill ring.
+    std::uint64_t kernel_drops() const;
+
+    /// Calls @a f(data, size) for up to @a max received frames, then recycles them; returns how many.
+    template<typename F>
+    std::size_t receive(std::size_t max, F &&f)
+    {
+        std::uint32_t index;
+        if (max > recycled_.size())
+            max = recycled_.size();
+        const std::uint32_t n = xsk_ring_cons__peek(&rx_, std::uint32_t(max), &index);
+        for (std::uint32_t i = 0; i < n; i++)
+        {
+            const xdp_desc *desc = xsk_ring_cons__rx_desc(&rx_, index + i);
+            recycled_[i] = desc->addr;
+            f(area_ + desc->addr, std::size_t(desc->len));
+        }
+        if (n > 0)
+        {
+            xsk_ring_cons__release(&rx_, n);
+            refill(n);
+        }
+        return n;
+    }
+};
+
+} // namespace spead2::detail
+
+#endif // SPEAD2_USE_XDP
+#endif // SPEAD2_OS_XDP_H

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// udp_xdp_reader on a veth pair between two network namespaces that the launcher test creates
+/// (the receiver's, made by `unshare -n`, and a peer made by `ip netns add`), so no frame ever
+/// reaches the host's interfaces. The veth pair does no GSO (gso_max_segs 1), as a NIC sends
+/// MTU-sized frames: otherwise a UDP GSO sender's 64 KB super-frames would cross it whole. Senders run in the
+/// peer: a kernel UDP socket (udp_stream) and raw frames through AF_PACKET. Skipped where namespaces or
+/// AF_XDP are not permitted.
+#include <spead2/features.h>
+#if SPEAD2_USE_XDP
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <gtest/gtest.h>
+#include <spead2/common/endian.h>
+#include <spead2/common/thread_pool.h>
+#include <spead2/protocol/udp_frame.h>
+#include <spead2/recv/ring_stream.h>
+#include <spead2/recv/udp_xdp_reader.h>
+#include <spead2/send/udp_stream.h>
+#include "recv/test_packets.h"
+#include "send/send_test_util.h"
+
+namespace spead2::send
+{
+namespace
+{
+
+constexpr const char *peer_env = "SPEAD2_TEST_XDP_PEER";
+constexpr const char *local_address = "10.99.0.1";
+constexpr const char *peer_address = "10.99.0.2";
+constexpr const char *local_if = "spead2x0";
+constexpr const char *peer_if = "spead2x1";
+
+const char *peer_netns()
+{
+    return std::getenv(peer_env);
+}
+
+TEST(udp_xdp, runs_in_private_netns)
+{
+    if (peer_netns())
+        GTEST_SKIP() << "already inside the namespace";
+    if (std::system("unshare -n true >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "unshare -n is not permitted here; AF_XDP tests not run";
+    const std::string peer = "spead2xdp" + std::to_string(::getpid());
+    const std::string self = "/proc/" + std::to_string(::getpid()) + "/exe";
+    const std::string script =
+        "set -e; ip link set lo up; ip netns add " + peer + "; trap 'ip netns del " + peer + "' EXIT; " +
+        "ip link add " + local_if + " gso_max_segs 1 numrxqueues 2 type veth peer name " + peer_if +
+        " netns " + peer + " gso_max_segs 1; " + "ip addr add " + local_address + "/24 dev " + local_if +
+        "; ip link set " + local_if + " up; " + "ip -n " + peer + " link set lo up; ip -n " + peer +
+        " addr add " + peer_address + "/24 dev " + peer_if + "; ip -n " + peer + " link set " + peer_if +
+        " up; ip -n " + peer + " route add 224.0.0.0/4 dev " + peer_if + "; " + peer_env + "=" + peer +
+        " timeout 120 " + self + " --gtest_filter=*udp_xdp_netns.*";
+    const std::string cmd = "unshare -n sh -c \"" + script + "\"";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "AF_XDP tests failed inside the namespace; run " << cmd;
+}
+
+/// Runs @a f in a thread that has entered the peer namespace (sockets it creates stay there).
+void in_peer(const std::function<void()> &f)
+{
+    std::exception_ptr error;
+    std::thread t(
+        [&]
+        {
+            try
+            {
+                const int fd =
+                    ::open(("/run/netns/" + std::string(peer_netns())).c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0)
+                    throw std::runtime_error(std::string("cannot enter the peer namespace: ") +
+                                             std::strerror(errno));
+                ::close(fd);
+                f();
+            }
+            catch (...)
+            {
+                error = std::current_exception();
+            }
+        });
+    t.join();
+    if (error)
+        std::rethrow_exception(error);
+}
+
+frame::mac_address read_mac(const std::string &iface)
+{
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq request{};
+    std::strncpy(request.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+    const int result = ::ioctl(fd, SIOCGIFHWADDR, &request);
+    ::close(fd);
+    if (result != 0)
+        throw std::runtime_error("cannot read the MAC address of " + iface);
+    frame::mac_address mac{};
+    std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, 6);
+    return mac;
+}
+
+/// Sends raw Ethernet frames out of the peer's end of the veth pair.
+class raw_sender
+{
+    int fd_ = -1;
+    int ifindex_ = 0;
+
+public:
+    raw_sender()
+    {
+        in_peer(
+            [this]
+            {
+                fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+                ifindex_ = int(::if_nametoindex(peer_if));
+            });
+        if (fd_ < 0 || ifindex_ == 0)
+            throw std::runtime_error("cannot open an AF_PACKET socket in the peer");
+    }
+    ~raw_sender() { ::close(fd_); }
+
+    void send(const std::vector<std::uint8_t> &frame)
+    {
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_ifindex = ifindex_;
+        addr.sll_halen = 6;
+        ASSERT_EQ(::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr *>(&addr),
+                           sizeof(addr)),
+                  ssize_t(frame.size()))
+            << std::strerror(errno);
+    }
+};
+
+class udp_xdp_netns : public ::testing::TestWithParam<recv::udp_xdp_config::attach_mode>
+{
+protected:
+    thread_pool tp{1};
+
+    void SetUp() override
+    {
+        if (!peer_netns())
+            GTEST_SKIP() << "only runs inside the private namespace (see udp_xdp.runs_in_private_netns)";
+    }
+
+    recv::udp_xdp_config config(const std::string &address, std::uint16_t port) const
+    {
+        recv::udp_xdp_config c;
+        c.add_endpoint(address, port).set_interface_address(local_address).set_attach_mode(GetParam());
+        c.set_buffer_size(1024 * 1024);
+        return c;
+    }
+
+    /// Adds a reader to @a rs; skips the test if this kernel has no AF_XDP.
+    recv::udp_xdp_reader *add_reader(recv::ring_stream<> &rs, const recv::udp_xdp_config &c)
+    {
+        recv::udp_xdp_reader *out = nullptr;
+        rs.emplace_reader<probed_reader>(&out, c);
+        return out;
+    }
+
+    class probed_reader : public recv::udp_xdp_reader
+    {
+    public:
+        probed_reader(recv::stream &owner, recv::udp_xdp_reader **out, const recv::udp_xdp_config &c)
+            : udp_xdp_reader(owner, c)
+        {
+            *out = this;
+        }
+    };
+
+    /// Heaps of several sizes (one packet, several packets) and an immediate, then the end.
+    static void send_heaps(stream &s, int count)
+    {
+        std::vector<std::vector<std::uint8_t>> payloads;
+        std::vector<heap> heaps(std::size_t(count) + 1);
+        for (int i = 0; i < count; i++)
+        {
+            std::vector<std::uint8_t> data(std::size_t(100 + i * 2999));
+            for (std::size_t j = 0; j < data.size(); j++)
+                data[j] = std::uint8_t(j * 7 + std::size_t(i));
+            payloads.push_back(std::move(data));
+        }
+        test::completion_log log;
+        for (int i = 0; i < count; i++)
+        {
+            heaps[std::size_t(i)].add_item(0x1000, payloads[std::size_t(i)].data(),
+                                           payloads[std::size_t(i)].size(), false);
+            heaps[std::size_t(i)].add_item(0x1001, std::uint64_t(i));
+            ASSERT_TRUE(s.async_send_heap(heaps[std::size_t(i)], log.handler(i), i + 1));
+        }
+        heaps.back().add_end();
+        ASSERT_TRUE(s.async_send_heap(heaps.back(), log.handler(count), count + 1));
+        for (const auto &e : log.wait(std::size_t(count) + 1))
+            EXPECT_FALSE(e.ec) << e.ec.message();
+    }
+
+    static void expect_heaps(recv::ring_stream<> &rs, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            recv::heap h = rs.pop();
+            EXPECT_EQ(h.get_cnt(), i + 1);
+            ASSERT_EQ(h.get_items().size(), 2u);
+            const auto &item = h.get_items()[0];
+            ASSERT_EQ(item.length, std::size_t(100 + i * 2999));
+            bool same = true;
+            for (std::size_t j = 0; j < item.length; j++)
+                same = same && item.ptr[j] == std::uint8_t(j * 7 + std::size_t(i));
+            EXPECT_TRUE(same) << "heap " << i;
+            EXPECT_TRUE(h.get_items()[1].is_immediate);
+            EXPECT_EQ(h.get_items()[1].immediate_value, item_pointer_t(i));
+        }
+        EXPECT_THROW(rs.pop(), ringbuffer_stopped);
+    }
+};
+
+TEST_P(udp_xdp_netns, unicast_from_kernel_sender)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
+    EXPECT_EQ(reader->get_interface_name(), local_if);
+    EXPECT_EQ(reader->is_native(), GetParam() == recv::udp_xdp_config::attach_mode::native);
+    std::unique_ptr<udp_stream> s;
+    in_peer(
+        [&]
+        {
+            s = std::make_unique<udp_stream>(tp,
+                                             std::vector<udp_stream::endpoint_spec>{{local_address, 8888}},
+                                             stream_config().set_max_heaps(16));
+        });
+    send_heaps(*s, 6);
+    expect_heaps(rs, 6);
+    EXPECT_EQ(reader->get_rejected_datagrams(), 0u);
+}
+
+TEST_P(udp_xdp_netns, multicast_from_kernel_sender)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    add_reader(rs, config("239.10.0.1", 8889));
+    std::unique_ptr<udp_stream> s;
+    in_peer(
+        [&]
+        {
+            s = std::make_unique<udp_stream>(tp, std::vector<udp_stream::endpoint_spec>{{"239.10.0.1", 8889}},
+                                             stream_config().set_max_heaps(16), 0, 1, peer_address);
+        });
+    send_heaps(*s, 4);
+    expect_heaps(rs, 4);
+}
+
+TEST_P(udp_xdp_netns, other_traffic_reaches_the_kernel)
+{
+    recv::ring_stream<> rs(tp);
+    add_reader(rs, config(local_address, 8888));
+    // A ping (ARP first) and a TCP connection from the peer, answered by the kernel here.
+    EXPECT_EQ(std::system(("ip netns exec " + std::string(peer_netns()) + " ping -c 1 -W 2 " + local_address +
+                           " >/dev/null 2>&1")
+                              .c_str()),
+              0);
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(9999);
+    ::inet_pton(AF_INET, local_address, &addr.sin_addr);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    int client = -1;
+    in_peer(
+        [&]
+        {
+            client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (::connect(client, reinterpret_cast<const sockaddr *>(&addr), sizeof(addr)) != 0)
+                throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
+        });
+    ASSERT_EQ(::send(client, "hello", 5, 0), 5);
+    const int conn = ::accept(listener, nullptr, nullptr);
+    ASSERT_GE(conn, 0);
+    char buffer[5];
+    ASSERT_EQ(::recv(conn, buffer, 5, MSG_WAITALL), 5);
+    EXPECT_EQ(std::string(buffer, 5), "hello");
+    ::close(conn);
+    ::close(client);
+    ::close(listener);
+}
+
+TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
+    raw_sender raw;
+    frame::frame_headers h;
+    h.src_mac = read_mac(local_if); // any unicast address will do as the source
+    h.src_mac[5] ^= 1;
+    h.dst_mac = read_mac(local_if);
+    h.src_address = 0x0a630002;
+    h.dst_address = 0x0a630001;
+    h.src_port = 5000;
+    h.dst_port = 8888;
+    auto build = [&](const frame::frame_headers &headers, const recv::test::bytes &payload)
+    {
+        std::vector<std::uint8_t> f(headers.size() + payload.size());
+        headers.write(f.data(), payload.size());
+        std::copy(payload.begin(), payload.end(), f.begin() + std::ptrdiff_t(headers.size()));
+        return f;
+    };
+    auto fix_checksum = [](std::vector<std::uint8_t> &f, std::size_t ip = 14)
+    {
+        const std::size_t ihl = std::size_t(f[ip] & 0xf) * 4;
+        store_be<std::uint16_t>(&f[ip + 10], 0);
+        store_be<std::uint16_t>(&f[ip + 10], std::uint16_t(~frame::ones_complement_sum(&f[ip], ihl)));
+    };
+    auto packet = [](s_item_pointer_t cnt)
+    { return recv::test::make_packet(cnt, 0, "abcd", 4, {recv::test::addr(0x1000, 0)}); };
+
+    auto bad_checksum = build(h, packet(2));
+    bad_checksum[14 + 8]--; // TTL changed, checksum not
+    auto fragment = build(h, packet(3));
+    store_be<std::uint16_t>(&fragment[14 + 6], 0x2000);
+    fix_checksum(fragment);
+    auto options = build(h, packet(4));
+    options.insert(options.begin() + 34, 4, 0);
+    options[14] = 0x46;
+    store_be<std::uint16_t>(&options[16], std::uint16_t(options.size() - 14));
+    fix_checksum(options);
+    frame::frame_headers tagged_headers = h;
+    tagged_headers.vlan = 5;
+    auto tagged = build(tagged_headers, packet(5));
+    auto long_udp = build(h, packet(6));
+    store_be<std::uint16_t>(&long_udp[34 + 4], 1000);
+    auto long_ip = build(h, packet(7));
+    store_be<std::uint16_t>(&long_ip[16], 1400);
+    fix_checksum(long_ip);
+    auto not_spead = build(h, recv::test::bytes(40, 0x11));
+
+    for (const auto *f : {&bad_checksum, &fragment, &options, &tagged, &long_udp, &long_ip, &not_spead})
+        raw.send(*f);
+    raw.send(build(h, packet(1)));
+    recv::heap got = rs.pop();
+    EXPECT_EQ(got.get_cnt(), 1);
+    using frame::drop_reason;
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::ip_checksum), 1u);
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::fragment), 1u);
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::ip_options), 1u);
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::vlan), 1u);
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::bad_udp_length), 1u);
+    EXPECT_EQ(reader->get_dropped_frames(drop_reason::runt), 1u);
+    EXPECT_EQ(reader->get_rejected_datagrams(), 1u);
+    // Frames for another port are not ours: they reach the kernel, and the reader never sees them.
+    frame::frame_headers other = h;
+    other.dst_port = 7777;
+    raw.send(build(other, packet(8)));
+    raw.send(build(h, packet(9)));
+    EXPECT_EQ(rs.pop().get_cnt(), 9);
+    EXPECT_EQ(reader->get_rejected_datagrams(), 1u);
+}
+
+TEST_P(udp_xdp_netns, one_reader_per_queue_and_one_program_per_interface)
+{
+    recv::ring_stream<> rs(tp);
+    add_reader(rs, config(local_address, 8888));
+    auto expect_refused = [&](const recv::udp_xdp_config &c, const std::string &reason)
+    {
+        recv::ring_stream<> rs2(tp);
+        try
+        {
+            add_reader(rs2, c);
+            FAIL() << "expected std::runtime_error";
+        }
+        catch (std::runtime_error &e)
+        {
+            EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+        }
+    };
+    expect_refused(config(local_address, 8890), "queue 0 of spead2x0 is in use by another AF_XDP socket");
+    // The veth pair has two receive queues: the second is free, but the interface has a program.
+    expect_refused(config(local_address, 8890).set_queue_id(1), "spead2x0 already has an XDP program");
+}
+
+std::string mode_name(const ::testing::TestParamInfo<recv::udp_xdp_config::attach_mode> &param_info)
+{
+    return param_info.param == recv::udp_xdp_config::attach_mode::native ? "native" : "generic";
+}
+
+INSTANTIATE_TEST_SUITE_P(modes, udp_xdp_netns,
+                         ::testing::Values(recv::udp_xdp_config::attach_mode::generic,
+                                           recv::udp_xdp_config::attach_mode::native),
+                         mode_name);
+
+TEST(udp_xdp_config, validation)
+{
+    recv::udp_xdp_config c;
+    EXPECT_THROW(c.add_endpoint("::1", 8888), std::invalid_argument);
+    EXPECT_THROW(c.set_interface_address("::1"), std::invalid_argument);
+    EXPECT_THROW(c.set_buffer_size(0), std::invalid_argument);
+    EXPECT_THROW(c.set_max_poll(-1), std::invalid_argument);
+    thread_pool tp(1);
+    recv::ring_stream<> rs(tp);
+    try
+    {
+        rs.emplace_reader<recv::udp_xdp_reader>(c);
+        FAIL() << "expected std::invalid_argument";
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "endpoints is empty");
+    }
+    c.add_endpoint("239.1.2.3", 8888);
+    try
+    {
+        rs.emplace_reader<recv::udp_xdp_reader>(c);
+        FAIL() << "expected std::invalid_argument";
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "interface address has not been set");
+    }
+    c.set_interface_address("192.0.2.77"); // TEST-NET-1: on no interface here
+    try
+    {
+        rs.emplace_reader<recv::udp_xdp_reader>(c);
+        FAIL() << "expected std::invalid_argument";
+    }
+    catch (std::invalid_argument &e)
+    {
+        EXPECT_STREQ(e.what(), "no interface has address 192.0.2.77");
+    }
+}
+
+} // namespace
+} // namespace spead2::send
+
+#endif // SPEAD2_USE_XDP
