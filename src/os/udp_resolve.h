@@ -5,6 +5,7 @@
 #define SPEAD2_OS_UDP_RESOLVE_H
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <asio.hpp>
@@ -28,6 +29,15 @@ inline asio::ip::address resolve_address(const std::string &host)
     asio::ip::udp::resolver resolver(io_context);
     auto results = resolver.resolve(host, "0"); // throws system_error("resolve: ...")
     return results.begin()->endpoint().address();
+}
+
+/// As resolve_address, for IPv4 only. @throws std::invalid_argument "<what> is not an IPv4 address: <host>"
+inline asio::ip::address_v4 resolve_ipv4(const std::string &host, const char *what)
+{
+    const asio::ip::address a = resolve_address(host);
+    if (!a.is_v4())
+        throw std::invalid_argument(std::string(what) + " is not an IPv4 address: " + host);
+    return a.to_v4();
 }
 
 inline asio::ip::udp::endpoint resolve_udp_endpoint(const std::string &host, std::uint16_t port)

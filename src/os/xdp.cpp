@@ -226,12 +226,12 @@ std::uint64_t xdp_program::passed() const
     return sum_counter(counters_fd_, 1);
 }
 
-xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
-                           xdp_copy_mode mode)
+xsk_endpoint::xsk_endpoint(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+                           xdp_copy_mode mode, bool receive)
 {
     quiet_libraries();
-    frames = std::bit_ceil(std::max<std::size_t>(frames, 64));
-    area_size_ = frames * frame_size;
+    frames_ = std::bit_ceil(std::max<std::size_t>(frames, 64));
+    area_size_ = frames_ * frame_size;
     void *area = ::mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED)
         fail("cannot allocate the AF_XDP frames", errno, "");
@@ -239,8 +239,9 @@ xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std:
     try
     {
         xsk_umem_config umem_config{};
-        umem_config.fill_size = std::uint32_t(frames);
-        umem_config.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS;
+        // Each direction uses two of the four rings; the others get the smallest size allowed.
+        umem_config.fill_size = receive ? std::uint32_t(frames_) : 64;
+        umem_config.comp_size = receive ? 64 : std::uint32_t(frames_);
         umem_config.frame_size = std::uint32_t(frame_size);
         umem_config.frame_headroom = 0;
         int err = xsk_umem__create(&umem_, area_, area_size_, &fill_, &completion_, &umem_config);
@@ -248,8 +249,8 @@ xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std:
             fail("cannot register the AF_XDP frames (UMEM)", err, xsk_capabilities);
 
         xsk_socket_config socket_config{};
-        socket_config.rx_size = std::uint32_t(frames);
-        socket_config.tx_size = 0;
+        socket_config.rx_size = receive ? std::uint32_t(frames_) : 0;
+        socket_config.tx_size = receive ? 0 : std::uint32_t(frames_);
         socket_config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD; // our own program
         socket_config.bind_flags = XDP_USE_NEED_WAKEUP;
         if (mode == xdp_copy_mode::zero_copy)
@@ -260,8 +261,8 @@ xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std:
         // was just given up can still be busy for a moment: retry for up to a second.
         for (int attempt = 0; attempt < 100; attempt++)
         {
-            err =
-                xsk_socket__create(&socket_, iface.name.c_str(), queue, umem_, &rx_, nullptr, &socket_config);
+            err = xsk_socket__create(&socket_, iface.name.c_str(), queue, umem_, receive ? &rx_ : nullptr,
+                                     receive ? nullptr : &tx_, &socket_config);
             if (err != -EBUSY)
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -287,22 +288,28 @@ xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std:
         ::munmap(area_, area_size_);
         throw;
     }
-    recycled_.resize(frames);
-    for (std::size_t i = 0; i < frames; i++)
-        recycled_[i] = i * frame_size;
-    refill(std::uint32_t(frames));
 }
 
-xsk_receiver::~xsk_receiver()
+xsk_endpoint::~xsk_endpoint()
 {
     xsk_socket__delete(socket_);
     xsk_umem__delete(umem_);
     ::munmap(area_, area_size_);
 }
 
-int xsk_receiver::fd() const
+int xsk_endpoint::fd() const
 {
     return xsk_socket__fd(socket_);
+}
+
+xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+                           xdp_copy_mode mode)
+    : xsk_endpoint(iface, queue, frames, mode, true)
+{
+    recycled_.resize(frames_);
+    for (std::size_t i = 0; i < frames_; i++)
+        recycled_[i] = i * frame_size;
+    refill(std::uint32_t(frames_));
 }
 
 void xsk_receiver::refill(std::uint32_t count)
@@ -326,6 +333,80 @@ std::uint64_t xsk_receiver::kernel_drops() const
         return 0;
     // rx_dropped covers frames with no fill-ring frame to go to; invalid descriptors are ours.
     return stats.rx_dropped + stats.rx_ring_full;
+}
+
+xsk_sender::xsk_sender(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+                       xdp_copy_mode mode)
+    : xsk_endpoint(iface, queue, frames, mode, false)
+{
+    free_.reserve(frames_);
+    for (std::size_t i = frames_; i-- > 0;)
+        free_.push_back(i * frame_size);
+}
+
+void xsk_sender::reclaim()
+{
+    std::uint32_t index;
+    const std::uint32_t n = xsk_ring_cons__peek(&completion_, std::uint32_t(frames_), &index);
+    for (std::uint32_t i = 0; i < n; i++)
+        free_.push_back(*xsk_ring_cons__comp_addr(&completion_, index + i));
+    xsk_ring_cons__release(&completion_, n);
+}
+
+bool xsk_sender::acquire(std::uint64_t &addr)
+{
+    if (free_.empty())
+    {
+        reclaim();
+        if (free_.empty())
+        {
+            flush(); // copy mode sends (and completes) inside the wake-up call
+            reclaim();
+            if (free_.empty())
+                return false;
+        }
+    }
+    addr = free_.back();
+    free_.pop_back();
+    return true;
+}
+
+void xsk_sender::push(std::uint64_t addr, std::size_t length)
+{
+    std::uint32_t index;
+    // At most frames_ frames are in flight and the TX ring holds that many: this cannot fail.
+    xsk_ring_prod__reserve(&tx_, 1, &index);
+    xdp_desc *desc = xsk_ring_prod__tx_desc(&tx_, index);
+    desc->addr = addr;
+    desc->len = std::uint32_t(length);
+    desc->options = 0;
+    pending_++;
+}
+
+void xsk_sender::flush()
+{
+    if (pending_)
+    {
+        xsk_ring_prod__submit(&tx_, pending_);
+        pending_ = 0;
+    }
+    if (zero_copy_)
+    {
+        if (xsk_ring_prod__needs_wakeup(&tx_))
+            ::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+        return;
+    }
+    // In copy mode the kernel transmits only inside this call, and at most 32 frames per call
+    // (EAGAIN: more to do). Keep calling until it has taken the whole TX ring, within reason: a
+    // device that stays busy keeps the rest for the next flush.
+    for (int calls = 0; calls < 4096; calls++)
+    {
+        if (__atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE) == tx_.cached_prod)
+            break;
+        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN && errno != EBUSY &&
+            errno != ENOBUFS)
+            break;
+    }
 }
 
 } // namespace spead2::detail

@@ -14,25 +14,12 @@
 #include <string>
 #include <vector>
 #include <xdp/xsk.h>
+#include <spead2/common/xdp_mode.h>
 
 struct bpf_object;
 
 namespace spead2::detail
 {
-
-enum class xdp_attach_mode
-{
-    automatic, ///< native if the driver has it, generic otherwise
-    native,    ///< in the driver (XDP_FLAGS_DRV_MODE)
-    generic,   ///< on the socket buffer, any driver (XDP_FLAGS_SKB_MODE)
-};
-
-enum class xdp_copy_mode
-{
-    automatic, ///< zero-copy if the driver has it, copy otherwise
-    zero_copy,
-    copy,
-};
 
 /// Where libbpf's and libxdp's messages go (by default nowhere): warning or not, and the text.
 using xdp_log_function = void (*)(bool warning, const std::string &message);
@@ -92,40 +79,57 @@ public:
 };
 
 /**
- * An AF_XDP socket bound to one receive queue of an interface, with a UMEM of its own. Every
- * frame of the UMEM sits in the fill ring until the kernel fills it; receive() hands frames
- * to a function and puts them straight back.
+ * An AF_XDP socket bound to one queue of an interface, with a UMEM of its own: frames of
+ * frame_size bytes in one anonymous mapping, and the rings of one direction (fill and RX, or TX
+ * and completion).
  */
-class xsk_receiver
+class xsk_endpoint
 {
 public:
     static constexpr std::size_t frame_size = 4096;
 
-private:
+protected:
     std::uint8_t *area_ = nullptr;
     std::size_t area_size_ = 0;
+    std::size_t frames_ = 0;
     xsk_umem *umem_ = nullptr;
     xsk_socket *socket_ = nullptr;
     xsk_ring_prod fill_{};
     xsk_ring_cons completion_{};
     xsk_ring_cons rx_{};
+    xsk_ring_prod tx_{};
     bool zero_copy_ = false;
+
+    /**
+     * @param frames  UMEM frames (rounded up to a power of two, at least 64)
+     * @param receive whether the socket receives (fill and RX rings) or sends (TX and completion)
+     * @throws std::runtime_error with the reason (privileges: CAP_NET_RAW; a queue in use)
+     */
+    xsk_endpoint(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode,
+                 bool receive);
+    ~xsk_endpoint();
+
+public:
+    xsk_endpoint(const xsk_endpoint &) = delete;
+    xsk_endpoint &operator=(const xsk_endpoint &) = delete;
+
+    int fd() const;
+    bool zero_copy() const { return zero_copy_; }
+    std::uint8_t *frame(std::uint64_t addr) const { return area_ + addr; }
+};
+
+/// Receives: every frame of the UMEM sits in the fill ring until the kernel fills it; receive()
+/// hands frames to a function and puts them straight back.
+class xsk_receiver : public xsk_endpoint
+{
+private:
     std::vector<std::uint64_t> recycled_;
 
     void refill(std::uint32_t count);
 
 public:
-    /**
-     * @param frames  UMEM frames of frame_size bytes (rounded up to a power of two)
-     * @throws std::runtime_error with the reason (privileges: CAP_NET_RAW)
-     */
     xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
-    ~xsk_receiver();
-    xsk_receiver(const xsk_receiver &) = delete;
-    xsk_receiver &operator=(const xsk_receiver &) = delete;
 
-    int fd() const;
-    bool zero_copy() const { return zero_copy_; }
     /// Frames the kernel dropped: RX ring full, or no free frame in the fill ring.
     std::uint64_t kernel_drops() const;
 
@@ -150,6 +154,31 @@ public:
         }
         return n;
     }
+};
+
+/**
+ * Sends: acquire() a free frame, write a whole Ethernet frame into it, push() it to the TX ring,
+ * and flush() to tell the kernel; frames come back through the completion ring.
+ */
+class xsk_sender : public xsk_endpoint
+{
+private:
+    std::vector<std::uint64_t> free_;
+    std::uint32_t pending_ = 0; ///< pushed but not yet submitted
+
+    void reclaim();
+
+public:
+    xsk_sender(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
+
+    /// Takes a free frame; false if all are in flight even after asking the kernel to finish.
+    bool acquire(std::uint64_t &addr);
+    /// Gives back a frame acquired but not pushed.
+    void release(std::uint64_t addr) { free_.push_back(addr); }
+    /// Queues @a length bytes of frame @a addr for sending.
+    void push(std::uint64_t addr, std::size_t length);
+    /// Submits what was pushed and wakes the kernel if it needs it.
+    void flush();
 };
 
 } // namespace spead2::detail

@@ -30,36 +30,7 @@ constexpr frame::parse_options xdp_parse_options{
 
 asio::ip::address_v4 parse_v4(const std::string &address, const char *what)
 {
-    const asio::ip::address a = spead2::detail::resolve_address(address);
-    if (!a.is_v4())
-        throw std::invalid_argument(std::string(what) + " is not an IPv4 address: " + address);
-    return a.to_v4();
-}
-
-spead2::detail::xdp_attach_mode to_detail(udp_xdp_config::attach_mode mode)
-{
-    switch (mode)
-    {
-    case udp_xdp_config::attach_mode::native:
-        return spead2::detail::xdp_attach_mode::native;
-    case udp_xdp_config::attach_mode::generic:
-        return spead2::detail::xdp_attach_mode::generic;
-    default:
-        return spead2::detail::xdp_attach_mode::automatic;
-    }
-}
-
-spead2::detail::xdp_copy_mode to_detail(udp_xdp_config::copy_mode mode)
-{
-    switch (mode)
-    {
-    case udp_xdp_config::copy_mode::zero_copy:
-        return spead2::detail::xdp_copy_mode::zero_copy;
-    case udp_xdp_config::copy_mode::copy:
-        return spead2::detail::xdp_copy_mode::copy;
-    default:
-        return spead2::detail::xdp_copy_mode::automatic;
-    }
+    return spead2::detail::resolve_ipv4(address, what);
 }
 
 } // namespace
@@ -137,8 +108,8 @@ struct udp_xdp_reader::impl
         : iface(iface_)
         , max_poll(config.get_max_poll())
         , receiver(iface_, config.get_queue_id(),
-                   config.get_buffer_size() / spead2::detail::xsk_receiver::frame_size,
-                   to_detail(config.get_copy_mode()))
+                   config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size,
+                   config.get_copy_mode())
         , join_socket(io_context)
         , descriptor(io_context, receiver.fd())
     {
@@ -178,7 +149,7 @@ udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
         }
     }
     impl_->program.set_socket(config.get_queue_id(), impl_->receiver.fd());
-    impl_->program.attach(iface, to_detail(config.get_attach_mode()));
+    impl_->program.attach(iface, config.get_attach_mode());
     SPEAD2_LOG_INFO("udp_xdp_reader: attached to %s queue %u (%s XDP, %s)", iface.name.c_str(),
                     unsigned(config.get_queue_id()), impl_->program.native() ? "native" : "generic",
                     impl_->receiver.zero_copy() ? "zero-copy" : "copy mode");

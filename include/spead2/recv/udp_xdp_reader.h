@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <spead2/common/xdp_mode.h>
 #include <spead2/protocol/udp_frame.h>
 #include <spead2/recv/reader.h>
 
@@ -30,18 +31,8 @@ namespace spead2::recv
 class udp_xdp_config
 {
 public:
-    enum class attach_mode
-    {
-        automatic, ///< native XDP where the driver has it, generic (SKB) otherwise
-        native,
-        generic,
-    };
-    enum class copy_mode
-    {
-        automatic, ///< zero-copy where the driver has it, copy otherwise
-        zero_copy,
-        copy,
-    };
+    using attach_mode = spead2::xdp_attach_mode;
+    using copy_mode = spead2::xdp_copy_mode;
 
     static constexpr std::size_t default_buffer_size = 16 * 1024 * 1024;
     static constexpr int default_max_poll = 0;

@@ -34,7 +34,9 @@
 #include <spead2/protocol/udp_frame.h>
 #include <spead2/recv/ring_stream.h>
 #include <spead2/recv/udp_xdp_reader.h>
+#include <spead2/recv/udp_reader.h>
 #include <spead2/send/udp_stream.h>
+#include <spead2/send/udp_xdp_stream.h>
 #include "recv/test_packets.h"
 #include "send/send_test_util.h"
 
@@ -371,6 +373,52 @@ TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
     raw.send(build(h, packet(9)));
     EXPECT_EQ(rs.pop().get_cnt(), 9);
     EXPECT_EQ(reader->get_rejected_datagrams(), 1u);
+}
+
+/// An AF_XDP sender in the peer, out of its end of the veth pair.
+std::unique_ptr<udp_xdp_stream>
+make_xdp_sender(thread_pool &tp, const std::string &address, std::uint16_t port,
+                const stream_config &config = stream_config().set_max_heaps(16))
+{
+    std::unique_ptr<udp_xdp_stream> s;
+    in_peer(
+        [&]
+        {
+            udp_xdp_config c;
+            c.add_endpoint(address, port).set_interface_address(peer_address).set_buffer_size(1024 * 1024);
+            s = std::make_unique<udp_xdp_stream>(tp, config, c);
+        });
+    return s;
+}
+
+TEST_P(udp_xdp_netns, xdp_sender_to_kernel_reader)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    rs.emplace_reader<recv::udp_reader>(local_address, 8891);
+    auto s = make_xdp_sender(tp, local_address, 8891); // resolves our MAC address through ARP
+    send_heaps(*s, 6);
+    expect_heaps(rs, 6);
+}
+
+TEST_P(udp_xdp_netns, xdp_sender_to_xdp_reader_multicast)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    add_reader(rs, config("239.10.0.2", 8892));
+    auto s = make_xdp_sender(tp, "239.10.0.2", 8892);
+    send_heaps(*s, 6);
+    expect_heaps(rs, 6);
+}
+
+TEST_P(udp_xdp_netns, xdp_sender_refuses_packets_beyond_the_mtu)
+{
+    auto s = make_xdp_sender(tp, local_address, 8891, stream_config().set_max_packet_size(1500));
+    std::vector<std::uint8_t> data(4000);
+    heap h;
+    h.add_item(0x1000, data.data(), data.size(), false);
+    test::completion_log log;
+    ASSERT_TRUE(s->async_send_heap(h, log.handler(0)));
+    const auto results = log.wait(1);
+    EXPECT_EQ(results[0].ec, std::error_code(EMSGSIZE, std::system_category())) << results[0].ec.message();
 }
 
 TEST_P(udp_xdp_netns, one_reader_per_queue_and_one_program_per_interface)
