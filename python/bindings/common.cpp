@@ -33,6 +33,7 @@
 #include "bindings.h"
 #include "common.h"
 #include "gil.h"
+#include "xdp_bindings.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -656,6 +657,9 @@ void bind_common(nb::module_ &m)
     bind_allocators(m);
     bind_inproc_queue(m);
     bind_raw_descriptor(m);
+#if SPEAD2_USE_XDP
+    bind_xdp_modes(m);
+#endif
 
     m.def(
         "log_info", [](const std::string &msg) { spead2::log_info("%s", msg.c_str()); }, "msg"_a,

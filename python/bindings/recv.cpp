@@ -31,6 +31,7 @@
 #include "chunk_bindings.h"
 #include "common.h"
 #include "recv_bindings.h"
+#include "xdp_bindings.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -410,6 +411,9 @@ void bind_recv(nb::module_ &m)
     bind_stream_config(m);
     bind_stream_stats(m);
     bind_heaps(m);
+#if SPEAD2_USE_XDP
+    bind_recv_xdp_config(m); // before the streams, whose add_udp_xdp_reader names it
+#endif
     bind_recv_streams(m);
     bind_chunks(m);
 }

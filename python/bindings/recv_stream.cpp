@@ -30,6 +30,7 @@
 #include <spead2/recv/tcp_reader.h>
 #include <spead2/recv/udp_pcap_file_reader.h>
 #include <spead2/recv/udp_reader.h>
+#include <spead2/recv/udp_xdp_reader.h>
 #if SPEAD2_USE_PCAP
 #include <pcap/pcap.h>
 #endif
@@ -299,6 +300,16 @@ void bind_recv_streams(nb::module_ &m)
         .def("add_tcp_reader", &add_tcp_reader_acceptor, "acceptor"_a,
              "max_size"_a = recv::tcp_reader::default_max_size,
              "Accept one connection on a listening socket (duplicated).")
+#if SPEAD2_USE_XDP
+        .def(
+            "add_udp_xdp_reader",
+            [](recv::stream &self, const recv::udp_xdp_config &config)
+            {
+                gil_release release;
+                self.emplace_reader<recv::udp_xdp_reader>(config);
+            },
+            "config"_a, "Receive through AF_XDP (kernel bypass; needs CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW).")
+#endif
 #if SPEAD2_USE_PCAP
         .def("add_udp_pcap_file_reader", &add_udp_pcap_file_reader, "filename"_a, "filter"_a = "",
              "Replay the UDP packets of a capture file; the stream stops at its end.")

@@ -32,6 +32,7 @@
 #include "gil.h"
 #include "send_bindings.h"
 #include "send_sync.h"
+#include "xdp_bindings.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -232,6 +233,9 @@ void bind_send_streams(nb::module_ &m)
 void bind_send(nb::module_ &m)
 {
     bind_send_config(m);
+#if SPEAD2_USE_XDP
+    bind_send_xdp_config(m);
+#endif
     bind_send_heaps(m);
     bind_send_streams(m);
     bind_send_net(m);

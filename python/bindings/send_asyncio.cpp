@@ -28,6 +28,7 @@
 #include <spead2/send/stream_config.h>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/udp_stream.h>
+#include <spead2/send/udp_xdp_stream.h>
 #include "bindings.h"
 #include "common.h"
 #include "gil.h"
@@ -297,6 +298,9 @@ public:
 using inproc_stream_asyncio_base = asyncio_stream<send::inproc_stream>;
 using udp_stream_asyncio = asyncio_stream<send::udp_stream>;
 using tcp_stream_asyncio = asyncio_stream<send::tcp_stream>;
+#if SPEAD2_USE_XDP
+using udp_xdp_stream_asyncio = asyncio_stream<send::udp_xdp_stream>;
+#endif
 
 /// spead2.send.InprocStreamAsyncio: also keeps the Python queue objects, for `queues`.
 class inproc_stream_asyncio : public inproc_stream_asyncio_base
@@ -405,6 +409,26 @@ void bind_send_asyncio(nb::module_ &m)
         udp_cls, [](udp *self, auto &&...args)
         { new (self) udp(std::make_shared<completion_queue>(), std::forward<decltype(args)>(args)...); });
     add_asyncio_methods<udp>(udp_cls);
+
+#if SPEAD2_USE_XDP
+    using xdp = udp_xdp_stream_asyncio;
+    auto xdp_cls = nb::class_<xdp, send::stream>(
+        m, "UdpXdpStreamAsyncio", "A UdpXdpStream with callback-based sends, for spead2.send.asyncio.");
+    xdp_cls.def(
+        "__init__",
+        [](xdp *self, std::shared_ptr<thread_pool_wrapper> tp, const send::stream_config &config,
+           const send::udp_xdp_config &xdp_config)
+        {
+            gil_release release;
+            with_setup_errors(
+                [&] {
+                    new (self)
+                        xdp(std::make_shared<completion_queue>(), make_io_context(tp), config, xdp_config);
+                });
+        },
+        "thread_pool"_a, "config"_a, "udp_xdp_config"_a);
+    add_asyncio_methods<xdp>(xdp_cls);
+#endif
 
     using tcp = tcp_stream_asyncio;
     auto tcp_cls = nb::class_<tcp, send::stream>(

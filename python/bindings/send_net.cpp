@@ -23,6 +23,7 @@
 #include <spead2/send/stream_config.h>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/udp_stream.h>
+#include <spead2/send/udp_xdp_stream.h>
 #include "gil.h"
 #include "net_bindings.h"
 #include "os/udp_resolve.h"
@@ -140,10 +141,38 @@ public:
     }
 };
 
+#if SPEAD2_USE_XDP
+/// spead2.send.UdpXdpStream.
+class udp_xdp_stream_wrapper : public sync_stream<send::udp_xdp_stream>
+{
+public:
+    using sync_stream<send::udp_xdp_stream>::sync_stream;
+};
+#endif
+
 } // anonymous namespace
 
 void bind_send_net(nb::module_ &m)
 {
+#if SPEAD2_USE_XDP
+    using xdp = udp_xdp_stream_wrapper;
+    auto xdp_cls =
+        nb::class_<xdp, send::stream>(m, "UdpXdpStream",
+                                      "A stream that sends each packet as an Ethernet frame through "
+                                      "AF_XDP (kernel bypass; needs CAP_NET_RAW).");
+    xdp_cls.def(
+        "__init__",
+        [](xdp *self, std::shared_ptr<thread_pool_wrapper> tp, const send::stream_config &config,
+           const send::udp_xdp_config &xdp_config)
+        {
+            gil_release release;
+            with_setup_errors([&]
+                              { new (self) xdp(std::in_place, make_io_context(tp), config, xdp_config); });
+        },
+        "thread_pool"_a, "config"_a, "udp_xdp_config"_a);
+    add_sync_send_methods<xdp>(xdp_cls);
+#endif
+
     using udp = udp_stream_wrapper;
     auto udp_cls = nb::class_<udp, send::stream>(m, "UdpStream",
                                                  "A stream that sends each packet as a UDP datagram, to one "

@@ -34,6 +34,8 @@ from spead2._spead2 import (
     STREAM_CTRL_ID as STREAM_CTRL_ID,
     Stopped as Stopped,
     ThreadPool as ThreadPool,
+    XdpAttachMode as XdpAttachMode,
+    XdpCopyMode as XdpCopyMode,
     log_info as log_info,
 )
 from spead2._descriptor import (

@@ -314,7 +314,7 @@ xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std:
 
 void xsk_receiver::refill(std::uint32_t count)
 {
-    std::uint32_t index;
+    std::uint32_t index = 0;
     // Every frame is either in the fill ring, the RX ring or being handed back here, and the
     // fill ring holds them all: the reservation cannot fall short.
     const std::uint32_t reserved = xsk_ring_prod__reserve(&fill_, count, &index);
@@ -346,7 +346,7 @@ xsk_sender::xsk_sender(const xdp_interface &iface, std::uint32_t queue, std::siz
 
 void xsk_sender::reclaim()
 {
-    std::uint32_t index;
+    std::uint32_t index = 0;
     const std::uint32_t n = xsk_ring_cons__peek(&completion_, std::uint32_t(frames_), &index);
     for (std::uint32_t i = 0; i < n; i++)
         free_.push_back(*xsk_ring_cons__comp_addr(&completion_, index + i));
@@ -373,7 +373,7 @@ bool xsk_sender::acquire(std::uint64_t &addr)
 
 void xsk_sender::push(std::uint64_t addr, std::size_t length)
 {
-    std::uint32_t index;
+    std::uint32_t index = 0;
     // At most frames_ frames are in flight and the TX ring holds that many: this cannot fail.
     xsk_ring_prod__reserve(&tx_, 1, &index);
     xdp_desc *desc = xsk_ring_prod__tx_desc(&tx_, index);

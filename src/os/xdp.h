@@ -137,7 +137,7 @@ public:
     template<typename F>
     std::size_t receive(std::size_t max, F &&f)
     {
-        std::uint32_t index;
+        std::uint32_t index = 0;
         if (max > recycled_.size())
             max = recycled_.size();
         const std::uint32_t n = xsk_ring_cons__peek(&rx_, std::uint32_t(max), &index);

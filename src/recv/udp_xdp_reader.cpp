@@ -4,6 +4,7 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_XDP
 
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -95,27 +96,54 @@ struct udp_xdp_reader::impl
 {
     spead2::detail::xdp_interface iface;
     int max_poll;
-    // Declared in this order so that the program, which redirects to the socket, goes first.
-    spead2::detail::xsk_receiver receiver;
-    spead2::detail::xdp_program program;
+    bool native = false;
+    bool zero_copy = false;
+    /// The socket and the program: let go when the stream stops (so that the interface is free
+    /// again at once), hence pointers. Declared so that the program, which redirects to the
+    /// socket, goes first.
+    std::unique_ptr<spead2::detail::xsk_receiver> receiver;
+    std::unique_ptr<spead2::detail::xdp_program> program;
     /// Joins the multicast groups, so that IGMP tells the network to send them here.
     asio::ip::udp::socket join_socket;
     /// Waits for the AF_XDP socket to be readable; does not own the descriptor (libxdp does).
     asio::posix::stream_descriptor descriptor;
+    bool receiving = false;       ///< inside receive_batch (stream lock held)
+    bool release_pending = false; ///< stopped while receiving: release when the batch ends
+    /// Guards @ref receiver against release while get_kernel_drops reads it from another thread.
+    mutable std::mutex stats_mutex;
+    std::uint64_t final_kernel_drops = 0;
 
     impl(asio::io_context &io_context, const spead2::detail::xdp_interface &iface_,
          const udp_xdp_config &config)
         : iface(iface_)
         , max_poll(config.get_max_poll())
-        , receiver(iface_, config.get_queue_id(),
-                   config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size,
-                   config.get_copy_mode())
+        , receiver(std::make_unique<spead2::detail::xsk_receiver>(
+              iface_, config.get_queue_id(),
+              config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size, config.get_copy_mode()))
+        , program(std::make_unique<spead2::detail::xdp_program>())
         , join_socket(io_context)
-        , descriptor(io_context, receiver.fd())
+        , descriptor(io_context, receiver->fd())
     {
+        zero_copy = receiver->zero_copy();
     }
 
-    ~impl() { descriptor.release(); }
+    /// Detaches the program, closes the socket and leaves the groups.
+    void release()
+    {
+        if (!receiver)
+            return;
+        descriptor.release();
+        program.reset();
+        {
+            std::lock_guard<std::mutex> lock(stats_mutex);
+            final_kernel_drops = receiver->kernel_drops();
+            receiver.reset();
+        }
+        std::error_code ignored;
+        join_socket.close(ignored);
+    }
+
+    ~impl() { release(); }
 };
 
 udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
@@ -140,7 +168,7 @@ udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
     for (const auto &[address, port] : config.get_endpoints())
     {
         const asio::ip::address_v4 a = parse_v4(address, "endpoint");
-        impl_->program.add_endpoint(a.to_uint(), port);
+        impl_->program->add_endpoint(a.to_uint(), port);
         if (a.is_multicast())
         {
             if (!impl_->join_socket.is_open())
@@ -148,23 +176,24 @@ udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
             impl_->join_socket.set_option(asio::ip::multicast::join_group(a, interface_address));
         }
     }
-    impl_->program.set_socket(config.get_queue_id(), impl_->receiver.fd());
-    impl_->program.attach(iface, config.get_attach_mode());
+    impl_->program->set_socket(config.get_queue_id(), impl_->receiver->fd());
+    impl_->program->attach(iface, config.get_attach_mode());
+    impl_->native = impl_->program->native();
     SPEAD2_LOG_INFO("udp_xdp_reader: attached to %s queue %u (%s XDP, %s)", iface.name.c_str(),
-                    unsigned(config.get_queue_id()), impl_->program.native() ? "native" : "generic",
-                    impl_->receiver.zero_copy() ? "zero-copy" : "copy mode");
+                    unsigned(config.get_queue_id()), impl_->native ? "native" : "generic",
+                    impl_->zero_copy ? "zero-copy" : "copy mode");
 }
 
 udp_xdp_reader::~udp_xdp_reader() = default;
 
 bool udp_xdp_reader::is_native() const
 {
-    return impl_->program.native();
+    return impl_->native;
 }
 
 bool udp_xdp_reader::is_zero_copy() const
 {
-    return impl_->receiver.zero_copy();
+    return impl_->zero_copy;
 }
 
 const std::string &udp_xdp_reader::get_interface_name() const
@@ -174,7 +203,8 @@ const std::string &udp_xdp_reader::get_interface_name() const
 
 std::uint64_t udp_xdp_reader::get_kernel_drops() const
 {
-    return impl_->receiver.kernel_drops();
+    std::lock_guard<std::mutex> lock(impl_->stats_mutex);
+    return impl_->receiver ? impl_->receiver->kernel_drops() : impl_->final_kernel_drops;
 }
 
 void udp_xdp_reader::start()
@@ -186,6 +216,11 @@ void udp_xdp_reader::stop()
 {
     std::error_code ignored;
     impl_->descriptor.cancel(ignored);
+    // A stop heap stops the stream from inside receive_batch, which is still walking the ring.
+    if (impl_->receiving)
+        impl_->release_pending = true;
+    else
+        impl_->release();
 }
 
 void udp_xdp_reader::enqueue_wait()
@@ -244,9 +279,16 @@ void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state)
 {
     impl &s = *impl_;
     auto handle = [&](const std::uint8_t *data, std::size_t size) { add_frame(state, data, size); };
-    std::size_t received = s.receiver.receive(max_batch, handle);
-    for (int polls = 0; received == 0 && polls < s.max_poll; polls++)
-        received = s.receiver.receive(max_batch, handle);
+    s.receiving = true;
+    std::size_t received = s.receiver->receive(max_batch, handle);
+    for (int polls = 0; received == 0 && polls < s.max_poll && !s.release_pending; polls++)
+        received = s.receiver->receive(max_batch, handle);
+    s.receiving = false;
+    if (s.release_pending)
+    {
+        s.release();
+        return;
+    }
     if (state.is_stopped())
         return;
     if (received == max_batch)

@@ -5,7 +5,8 @@ one, spead2.send.asyncio senders) running together on one event loop.
 Live transports (receivers listen before anything is sent, and a stop heap ends each stream):
 inproc (InprocQueue), udp (127.0.0.1, rate-limited so that loopback loses nothing), udp6 (::1,
 the socket forms), tcp (127.0.0.1, TcpStream.connect), tcp6 (::1, the socket form of TcpStream)
-and, inside a private network namespace, udp_mc (IPv4 multicast on lo, see test_udp_multicast).
+and, inside a private network namespace, udp_mc (IPv4 multicast on lo, see test_udp_multicast) and
+xdp (AF_XDP sender to AF_XDP reader across a veth pair there, where the extension has AF_XDP).
 
 Deferred transports (the receiver reads bytes that all exist before it starts): mem
 (send.BytesStream, which has no asyncio form, behind the asyncio sender interface, read back with
@@ -25,7 +26,18 @@ import threading
 import numpy as np
 import pytest
 from test_passthrough import ARRAY_CASES, SCALAR_CASES, _assert_equal, _bump
-from test_passthrough_net import NETNS_ENV, _free_port, _netns_command, _retry_bind, write_pcap
+from test_passthrough_net import (
+    NETNS_ENV,
+    NETNS_XDP_SETUP,
+    XDP_MAX_PACKET_SIZE,
+    XDP_RECV_ADDRESS,
+    XDP_SEND_ADDRESS,
+    _free_port,
+    _netns_command,
+    _retry_bind,
+    write_pcap,
+    xdp_available,
+)
 
 import spead2
 import spead2.recv
@@ -123,6 +135,33 @@ class UdpMulticastTransport(UdpTransport):
         return spead2.send.asyncio.UdpStream(
             thread_pool, endpoints, config, UDP_BUFFER, ttl=1, interface_address="127.0.0.1"
         )
+
+
+class XdpTransport(UdpTransport):
+    """Only inside a private network namespace: spead2.send.asyncio.UdpXdpStream out of one end
+    of a veth pair to an AF_XDP reader on the other, over IPv4 multicast (one substream: one
+    XDP program per interface)."""
+
+    name = "xdp"
+    group = "239.10.12.14"
+
+    def add_reader(self, stream):
+        port = _free_port(socket.AF_INET, socket.SOCK_DGRAM)
+        config = spead2.recv.UdpXdpConfig(
+            endpoints=[(self.group, port)], interface_address=XDP_RECV_ADDRESS
+        )
+        stream.add_udp_xdp_reader(config)
+        return (self.group, port)
+
+    def make_sender(self, thread_pool, endpoints, config):
+        config = spead2.send.StreamConfig(
+            max_packet_size=min(config.max_packet_size, XDP_MAX_PACKET_SIZE),
+            max_heaps=config.max_heaps,
+            rate=config.rate,
+            burst_size=config.burst_size,
+        )
+        xdp_config = spead2.send.UdpXdpConfig(endpoints=endpoints, interface_address=XDP_SEND_ADDRESS)
+        return spead2.send.asyncio.UdpXdpStream(thread_pool, config, xdp_config)
 
 
 class TcpTransport:
@@ -243,7 +282,7 @@ class PcapTransport:
 
 IN_NETNS = bool(os.environ.get(NETNS_ENV))
 if IN_NETNS:
-    TRANSPORTS = [UdpMulticastTransport]
+    TRANSPORTS = [UdpMulticastTransport] + ([XdpTransport] if xdp_available() else [])
     SUBSTREAM_TRANSPORTS = [UdpMulticastTransport]
 else:
     TRANSPORTS = [
@@ -464,7 +503,8 @@ def test_udp_multicast():
         pytest.skip(f"no private network namespace: {reason}")
     script = (
         "set -e; ip link set lo up; ip route add 239.0.0.0/8 dev lo; "
-        f'exec "{sys.executable}" -m pytest -q -p no:cacheprovider -x -k "not test_udp_multicast" "{os.path.abspath(__file__)}"'
+        + NETNS_XDP_SETUP
+        + f'exec "{sys.executable}" -m pytest -q -p no:cacheprovider -x -k "not test_udp_multicast" "{os.path.abspath(__file__)}"'
     )
     result = subprocess.run(
         [*cmd, "sh", "-c", script],

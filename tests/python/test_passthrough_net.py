@@ -4,7 +4,8 @@
 Transports: udp (127.0.0.1, port form), udp6 (::1, socket form), tcp (127.0.0.1, acceptor form),
 tcp6 (::1, port form), pcap (datagrams sent by UdpStream over loopback, captured by a plain
 socket into a pcap file, replayed with add_udp_pcap_file_reader) and, inside a private network
-namespace, udp multicast (239.x on lo).
+namespace, udp multicast (239.x on lo) and xdp (AF_XDP sender to AF_XDP reader across a veth pair
+in that namespace, where the extension has AF_XDP).
 
 The suite's tests send everything before they create the receivers, which a network cannot do,
 so the sender a test sees records its calls, and ``receivers()`` replays them through the real
@@ -187,6 +188,51 @@ class UdpMulticastTransport(_UdpTransport):
         )
 
 
+# Inside the namespace, a veth pair for AF_XDP: the sender out of one end, the reader on the
+# other (both in the namespace: AF_XDP frames cross the pair whatever the routes say). GSO is off,
+# as on a NIC, so that frames stay MTU-sized.
+XDP_ENV = "SPEAD2_TEST_XDP"
+XDP_RECV_ADDRESS = "10.98.0.1"
+XDP_SEND_ADDRESS = "10.98.0.2"
+NETNS_XDP_SETUP = (
+    "if ip link add spxdp0 gso_max_segs 1 type veth peer name spxdp1 gso_max_segs 1 2>/dev/null; then "
+    f"ip addr add {XDP_RECV_ADDRESS}/24 dev spxdp0; ip addr add {XDP_SEND_ADDRESS}/24 dev spxdp1; "
+    f"ip link set spxdp0 up; ip link set spxdp1 up; export {XDP_ENV}=1; fi; "
+)
+# AF_XDP frames are 4 KiB: larger packets (the suite's 9000) go out as 1472-byte ones.
+XDP_MAX_PACKET_SIZE = 1472
+
+
+def xdp_available():
+    """Whether this namespace has the veth pair and the extension has AF_XDP."""
+    return bool(os.environ.get(XDP_ENV)) and hasattr(recv.Stream, "add_udp_xdp_reader")
+
+
+class XdpTransport(_UdpTransport):
+    """Only inside a private network namespace: send.UdpXdpStream out of one end of a veth pair
+    to an AF_XDP reader (add_udp_xdp_reader) on the other, over IPv4 multicast."""
+
+    name = "xdp"
+    group = "239.10.12.13"
+
+    def add_reader(self, stream):
+        port = _free_port(socket.AF_INET, socket.SOCK_DGRAM)
+        config = recv.UdpXdpConfig(
+            endpoints=[(self.group, port)], interface_address=XDP_RECV_ADDRESS
+        )
+        stream.add_udp_xdp_reader(config)
+        return (self.group, port)
+
+    def make_sender(self, endpoint):
+        config = send.StreamConfig(
+            max_packet_size=min(self.send_config.max_packet_size, XDP_MAX_PACKET_SIZE),
+            max_heaps=self.send_config.max_heaps,
+            rate=UDP_RATE,
+        )
+        xdp_config = send.UdpXdpConfig(endpoints=[endpoint], interface_address=XDP_SEND_ADDRESS)
+        return send.UdpXdpStream(self.thread_pool, config, xdp_config)
+
+
 class _TcpTransport(_NetTransport):
     host = "127.0.0.1"
 
@@ -298,7 +344,7 @@ def _pcap_tmpdir(tmp_path):
 
 
 if os.environ.get(NETNS_ENV):
-    TRANSPORTS = [UdpMulticastTransport]
+    TRANSPORTS = [UdpMulticastTransport] + ([XdpTransport] if xdp_available() else [])
 else:
     TRANSPORTS = [UdpTransport, Udp6Transport, TcpTransport, Tcp6Transport, PcapTransport]
 
@@ -330,7 +376,8 @@ def test_udp_multicast():
         pytest.skip(f"no private network namespace: {reason}")
     script = (
         "set -e; ip link set lo up; ip route add 239.0.0.0/8 dev lo; "
-        f'exec "{sys.executable}" -m pytest -q -p no:cacheprovider -x -k "not test_udp_multicast" "{os.path.abspath(__file__)}"'
+        + NETNS_XDP_SETUP
+        + f'exec "{sys.executable}" -m pytest -q -p no:cacheprovider -x -k "not test_udp_multicast" "{os.path.abspath(__file__)}"'
     )
     env = dict(os.environ, **{NETNS_ENV: "1"})
     started = time.monotonic()

@@ -79,9 +79,9 @@ public:
 /**
  * Receives SPEAD packets through an AF_XDP socket on one queue of one interface. An XDP program
  * of ours is attached to the interface (through a BPF link, so the kernel detaches it if the
- * process dies): it redirects IPv4 UDP frames for the configured endpoints to the socket and
- * passes everything else (ARP, ssh, other ports) to the kernel. Only one such program can be
- * attached to an interface at a time.
+ * process dies, and released as soon as the stream stops): it redirects IPv4 UDP frames for the configured
+ * endpoints to the socket and passes everything else (ARP, ssh, other ports) to the kernel. Only one such
+ * program can be attached to an interface at a time.
  *
  * Frames go through the raw-frame layer (udp_frame.h: no 802.1Q tag, since a tagged frame belongs
  * to a VLAN interface; no IP options; IPv4 header checksum verified, UDP checksum not, since

@@ -77,6 +77,52 @@ class StreamConfig:
 
     DEFAULT_RATE_METHOD: RateMethod = RateMethod.AUTO
 
+class UdpXdpConfig:
+    """Configuration of an AF_XDP send stream (keyword arguments)."""
+
+    def __init__(self, **kwargs) -> None: ...
+
+    @property
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(address, port) pairs; a copy: assign a new list to change them"""
+
+    @endpoints.setter
+    def endpoints(self, arg: Sequence[tuple[str, int]], /) -> None: ...
+
+    @property
+    def interface_address(self) -> str:
+        """IPv4 address of the interface to use"""
+
+    @interface_address.setter
+    def interface_address(self, arg: str, /) -> None: ...
+
+    @property
+    def buffer_size(self) -> int:
+        """bytes of frame memory (UMEM); 0 for the default"""
+
+    @buffer_size.setter
+    def buffer_size(self, arg: int, /) -> None: ...
+
+    @property
+    def queue_id(self) -> int: ...
+
+    @queue_id.setter
+    def queue_id(self, arg: int, /) -> None: ...
+
+    @property
+    def copy_mode(self) -> spead2._spead2.XdpCopyMode: ...
+
+    @copy_mode.setter
+    def copy_mode(self, arg: spead2._spead2.XdpCopyMode, /) -> None: ...
+
+    DEFAULT_BUFFER_SIZE: int = 4194304
+
+    @property
+    def ttl(self) -> int: ...
+
+    @ttl.setter
+    def ttl(self, arg: int, /) -> None: ...
+
 class Heap:
     """A heap to send. Items refer to (and keep alive) their buffers."""
 
@@ -187,6 +233,27 @@ class InprocStream(Stream):
 
     @property
     def queues(self) -> list: ...
+
+    def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
+        """
+        Send a heap, blocking until it has been sent. Returns the number of bytes sent. Raises OSError (BlockingIOError if the queue is full).
+        """
+
+    @overload
+    def send_heaps(self, heaps: Sequence[HeapReference], mode: GroupMode) -> int:
+        """
+        Send a group of heaps (all or nothing), blocking until they have been sent. Returns the total number of bytes sent.
+        """
+
+    @overload
+    def send_heaps(self, heaps: HeapReferenceList, mode: GroupMode) -> int: ...
+
+class UdpXdpStream(Stream):
+    """
+    A stream that sends each packet as an Ethernet frame through AF_XDP (kernel bypass; needs CAP_NET_RAW).
+    """
+
+    def __init__(self, thread_pool: spead2._spead2.ThreadPool, config: StreamConfig, udp_xdp_config: UdpXdpConfig) -> None: ...
 
     def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
         """
@@ -342,6 +409,41 @@ class UdpStreamAsyncio(Stream):
     def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ...) -> None: ...
 
     DEFAULT_BUFFER_SIZE: int = 524288
+
+    @property
+    def fd(self) -> int:
+        """
+        File descriptor that polls readable while completions wait for process_callbacks.
+        """
+
+    def async_send_heap(self, heap: Heap, callback: object, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> bool:
+        """
+        Queue a heap; returns whether it was queued. callback(exc_or_None, bytes_transferred) is called from process_callbacks in either case.
+        """
+
+    @overload
+    def async_send_heaps(self, heaps: HeapReferenceList, callback: object, mode: GroupMode) -> bool:
+        """
+        Queue a group of heaps (all or nothing); returns whether they were queued. The callback is called once, for the whole group.
+        """
+
+    @overload
+    def async_send_heaps(self, heaps: Sequence[HeapReference], callback: object, mode: GroupMode) -> bool: ...
+
+    def flush(self) -> None:
+        """
+        Block until every queued heap has completed (callbacks still wait for process_callbacks).
+        """
+
+    def process_callbacks(self) -> None:
+        """
+        Call the callbacks of the completed heaps (in order). Call it when fd is readable.
+        """
+
+class UdpXdpStreamAsyncio(Stream):
+    """A UdpXdpStream with callback-based sends, for spead2.send.asyncio."""
+
+    def __init__(self, thread_pool: spead2._spead2.ThreadPool, config: StreamConfig, udp_xdp_config: UdpXdpConfig) -> None: ...
 
     @property
     def fd(self) -> int:

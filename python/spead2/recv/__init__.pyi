@@ -18,6 +18,7 @@ from spead2._spead2.recv import (
     StreamConfig as StreamConfig,
     StreamStatConfig as StreamStatConfig,
     StreamStats as StreamStats,
+    UdpXdpConfig as UdpXdpConfig,
     _Stream as _Stream,
     stream_stat_indices as stream_stat_indices,
 )

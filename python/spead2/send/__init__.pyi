@@ -16,6 +16,9 @@ from spead2._spead2.send import (
     TcpStreamAsyncio as TcpStreamAsyncio,
     UdpStream as UdpStream,
     UdpStreamAsyncio as UdpStreamAsyncio,
+    UdpXdpConfig as UdpXdpConfig,
+    UdpXdpStream as UdpXdpStream,
+    UdpXdpStreamAsyncio as UdpXdpStreamAsyncio,
 )
 from spead2.send._heap_generator import (
     HeapGenerator as HeapGenerator,

@@ -17,6 +17,11 @@ try:
 except ImportError:
     _UdpIbvStreamAsyncio = None
 
+try:
+    from spead2._spead2.send import UdpXdpStreamAsyncio as _UdpXdpStreamAsyncio
+except ImportError:
+    _UdpXdpStreamAsyncio = None
+
 __all__ = ["InprocStream", "TcpStream", "UdpStream"]
 
 
@@ -230,3 +235,11 @@ if _UdpIbvStreamAsyncio is not None:
         :py:class:`spead2.send.UdpIbvStream`)."""
 
     __all__.append("UdpIbvStream")
+
+
+if _UdpXdpStreamAsyncio is not None:
+
+    class UdpXdpStream(_AsyncStreamMixin, _UdpXdpStreamAsyncio):
+        """SPEAD over AF_XDP with asynchronous sends (see :py:class:`spead2.send.UdpXdpStream`)."""
+
+    __all__.append("UdpXdpStream")

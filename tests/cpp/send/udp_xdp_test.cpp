@@ -250,6 +250,11 @@ TEST_P(udp_xdp_netns, unicast_from_kernel_sender)
     send_heaps(*s, 6);
     expect_heaps(rs, 6);
     EXPECT_EQ(reader->get_rejected_datagrams(), 0u);
+    EXPECT_EQ(reader->get_kernel_drops(), 0u);
+    // The stop heap stopped the stream, which let go of the interface: another reader can attach
+    // while the first stream still exists.
+    recv::ring_stream<> again(tp);
+    add_reader(again, config(local_address, 8888));
 }
 
 TEST_P(udp_xdp_netns, multicast_from_kernel_sender)

@@ -284,6 +284,61 @@ class IncompleteHeap(HeapBase):
     @property
     def payload_ranges(self) -> list[tuple[int, int]]: ...
 
+class UdpXdpConfig:
+    """Configuration of an AF_XDP reader (keyword arguments)."""
+
+    def __init__(self, **kwargs) -> None: ...
+
+    @property
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(address, port) pairs; a copy: assign a new list to change them"""
+
+    @endpoints.setter
+    def endpoints(self, arg: Sequence[tuple[str, int]], /) -> None: ...
+
+    @property
+    def interface_address(self) -> str:
+        """IPv4 address of the interface to use"""
+
+    @interface_address.setter
+    def interface_address(self, arg: str, /) -> None: ...
+
+    @property
+    def buffer_size(self) -> int:
+        """bytes of frame memory (UMEM); 0 for the default"""
+
+    @buffer_size.setter
+    def buffer_size(self, arg: int, /) -> None: ...
+
+    @property
+    def queue_id(self) -> int: ...
+
+    @queue_id.setter
+    def queue_id(self, arg: int, /) -> None: ...
+
+    @property
+    def copy_mode(self) -> spead2._spead2.XdpCopyMode: ...
+
+    @copy_mode.setter
+    def copy_mode(self, arg: spead2._spead2.XdpCopyMode, /) -> None: ...
+
+    DEFAULT_BUFFER_SIZE: int = 16777216
+
+    @property
+    def max_poll(self) -> int:
+        """empty polls of the receive ring before sleeping"""
+
+    @max_poll.setter
+    def max_poll(self, arg: int, /) -> None: ...
+
+    @property
+    def attach_mode(self) -> spead2._spead2.XdpAttachMode: ...
+
+    @attach_mode.setter
+    def attach_mode(self, arg: spead2._spead2.XdpAttachMode, /) -> None: ...
+
+    DEFAULT_MAX_POLL: int = 0
+
 class _Stream:
     """Base class of the receive streams: readers, start/stop, stats."""
 
@@ -324,6 +379,11 @@ class _Stream:
     @overload
     def add_tcp_reader(self, acceptor: socket.socket, max_size: int = 65536) -> None:
         """Accept one connection on a listening socket (duplicated)."""
+
+    def add_udp_xdp_reader(self, config: UdpXdpConfig) -> None:
+        """
+        Receive through AF_XDP (kernel bypass; needs CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW).
+        """
 
     def add_udp_pcap_file_reader(self, filename: str, filter: str = '') -> None:
         """Replay the UDP packets of a capture file; the stream stops at its end."""
