@@ -16,6 +16,13 @@
 /// --disk-buffer bounds the formatted data waiting for the disk thread (the network thread waits
 /// when it is full, and the kernel then drops, which the summary reports).
 ///
+/// With --xdp (builds with AF_XDP) the network thread captures whole frames through an AF_XDP
+/// socket on one queue of the interface (--xdp-queue), behind spead2's XDP program, which
+/// redirects only UDP for the given endpoints and leaves the rest to the kernel: frames are
+/// written as they were on the wire, timestamped from the clock when they are read, and the
+/// kernel's AF_XDP drops (ring full, no free frame) are reported. Needs CAP_NET_ADMIN, CAP_BPF
+/// and CAP_NET_RAW.
+///
 /// Runs until SIGINT/SIGTERM or --count packets; unless --quiet a progress line goes to stderr
 /// every second. The summary "Captured N packets (B bytes), D dropped by the kernel" goes to
 /// stdout. Exit status: 0, 1 on a runtime error, 2 on a bad command line.
@@ -44,6 +51,10 @@
 #include <thread>
 #include <vector>
 #include <spead2/common/thread_pool.h>
+#include <spead2/features.h>
+#if SPEAD2_USE_XDP
+#include "os/xdp.h"
+#endif
 #include "cmdline/app.h"
 #include "cmdline/endpoint.h"
 #include "cmdline/interrupt_watcher.h"
@@ -73,6 +84,10 @@ struct options
     bool direct_io = false;
     std::string filename;
     std::vector<std::string> endpoints;
+    bool xdp = false;
+    std::uint32_t xdp_queue = 0;
+    std::string xdp_attach = "auto";
+    std::string xdp_copy = "auto";
 };
 
 [[noreturn]] void fail(const std::string &what)
@@ -307,6 +322,124 @@ struct totals
     std::atomic<std::uint64_t> drops{0};
 };
 
+/// Formats pcap records into chunks of chunk_size bytes and hands full chunks to the queue.
+class record_writer
+{
+private:
+    chunk_queue *queue_;
+    std::vector<std::uint8_t> chunk_;
+
+public:
+    record_writer(chunk_queue *queue, std::size_t snaplen)
+        : queue_(queue)
+    {
+        chunk_.reserve(chunk_size);
+        if (queue_)
+            chunk_ = pcap_file_header(snaplen);
+    }
+
+    /// Starts a record of @a incl captured bytes (of @a frame on the wire); the caller appends them.
+    std::vector<std::uint8_t> &start(const timespec &ts, std::size_t incl, std::size_t frame)
+    {
+        if (chunk_.size() + 16 + incl > chunk_size && !chunk_.empty())
+        {
+            queue_->push(std::move(chunk_));
+            chunk_ = std::vector<std::uint8_t>();
+            chunk_.reserve(chunk_size);
+        }
+        append_u32(chunk_, std::uint32_t(ts.tv_sec));
+        append_u32(chunk_, std::uint32_t(ts.tv_nsec));
+        append_u32(chunk_, std::uint32_t(incl));
+        append_u32(chunk_, std::uint32_t(frame));
+        return chunk_;
+    }
+
+    void finish()
+    {
+        if (queue_ && !chunk_.empty())
+            queue_->push(std::move(chunk_));
+    }
+};
+
+#if SPEAD2_USE_XDP
+/// Captures whole frames through AF_XDP until stopped or --count packets.
+void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue *queue,
+                      std::atomic<bool> &stop, totals &tot)
+{
+    if (opts.network_cpu >= 0)
+        thread_pool::set_affinity(opts.network_cpu);
+    const auto iface = spead2::detail::interface_by_ipv4(ntohl(interface.s_addr));
+    const xdp_copy_mode copy = opts.xdp_copy == "zero-copy" ? xdp_copy_mode::zero_copy
+                               : opts.xdp_copy == "copy"    ? xdp_copy_mode::copy
+                                                            : xdp_copy_mode::automatic;
+    const xdp_attach_mode attach = opts.xdp_attach == "native"    ? xdp_attach_mode::native
+                                   : opts.xdp_attach == "generic" ? xdp_attach_mode::generic
+                                                                  : xdp_attach_mode::automatic;
+    spead2::detail::xsk_receiver receiver(iface, opts.xdp_queue,
+                                          opts.net_buffer / spead2::detail::xsk_endpoint::frame_size, copy);
+    spead2::detail::xdp_program program;
+    // Multicast groups are joined through a kernel socket, so that IGMP works.
+    const int join_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct closer
+    {
+        int fd;
+        ~closer() { close(fd); }
+    } close_join{join_fd};
+    for (const auto &text : opts.endpoints)
+    {
+        endpoint ep = parse_endpoint(text, false);
+        in_addr dst{};
+        if (inet_pton(AF_INET, ep.host.c_str(), &dst) != 1)
+            throw std::invalid_argument("'" + ep.host + "' is not an IPv4 address");
+        program.add_endpoint(ntohl(dst.s_addr), ep.port);
+        if ((ntohl(dst.s_addr) >> 28) == 0xe)
+        {
+            ip_mreq mreq{};
+            mreq.imr_multiaddr = dst;
+            mreq.imr_interface = interface;
+            if (setsockopt(join_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
+                fail("join " + ep.host);
+        }
+    }
+    program.set_socket(opts.xdp_queue, receiver.fd());
+    program.attach(iface, attach);
+    if (!opts.quiet)
+        std::cerr << "AF_XDP on " << iface.name << " queue " << opts.xdp_queue << ": "
+                  << (program.native() ? "native" : "generic") << " XDP, "
+                  << (receiver.zero_copy() ? "zero-copy" : "copy mode") << '\n';
+
+    record_writer records(queue, opts.snaplen);
+    pollfd fds{receiver.fd(), POLLIN, 0};
+    std::uint64_t packets = 0;
+    while (!stop && packets < opts.count)
+    {
+        const std::size_t want = std::size_t(std::min<std::uint64_t>(batch_size, opts.count - packets));
+        const std::size_t n = receiver.receive(want,
+                                               [&](const std::uint8_t *data, std::size_t length)
+                                               {
+                                                   timespec ts{};
+                                                   clock_gettime(CLOCK_REALTIME, &ts);
+                                                   packets++;
+                                                   tot.bytes.fetch_add(length, std::memory_order_relaxed);
+                                                   if (!queue)
+                                                       return;
+                                                   const std::size_t incl = std::min(length, opts.snaplen);
+                                                   auto &chunk = records.start(ts, incl, length);
+                                                   chunk.insert(chunk.end(), data, data + incl);
+                                               });
+        tot.packets.store(packets, std::memory_order_relaxed);
+        tot.drops.store(receiver.kernel_drops(), std::memory_order_relaxed);
+        if (n == 0)
+        {
+            int ready = poll(&fds, 1, 100);
+            if (ready < 0 && errno != EINTR)
+                fail("poll");
+        }
+    }
+    records.finish();
+}
+#endif
+
 /// Receives from every socket until stopped or --count packets; formats records into chunks.
 void network_loop(const options &opts, std::vector<capture_socket> &sockets, chunk_queue *queue,
                   std::atomic<bool> &stop, totals &tot)
@@ -325,10 +458,7 @@ void network_loop(const options &opts, std::vector<capture_socket> &sockets, chu
     for (const auto &s : sockets)
         fds.push_back({s.fd, POLLIN, 0});
 
-    std::vector<std::uint8_t> chunk;
-    chunk.reserve(chunk_size);
-    if (queue)
-        chunk = pcap_file_header(opts.snaplen);
+    record_writer records(queue, opts.snaplen);
     std::uint16_t ip_id = 0;
     std::uint64_t packets = 0;
     while (!stop && packets < opts.count)
@@ -396,16 +526,7 @@ void network_loop(const options &opts, std::vector<capture_socket> &sockets, chu
                 tot.bytes.fetch_add(frame, std::memory_order_relaxed);
                 if (!queue)
                     continue;
-                if (chunk.size() + 16 + incl > chunk_size && !chunk.empty())
-                {
-                    queue->push(std::move(chunk));
-                    chunk = std::vector<std::uint8_t>();
-                    chunk.reserve(chunk_size);
-                }
-                append_u32(chunk, std::uint32_t(ts.tv_sec));
-                append_u32(chunk, std::uint32_t(ts.tv_nsec));
-                append_u32(chunk, std::uint32_t(incl));
-                append_u32(chunk, std::uint32_t(frame));
+                auto &chunk = records.start(ts, incl, frame);
                 std::uint8_t headers[frame_header_size];
                 make_headers(headers, addrs[i], s, length, ip_id++);
                 chunk.insert(chunk.end(), headers, headers + std::min(incl, frame_header_size));
@@ -417,8 +538,7 @@ void network_loop(const options &opts, std::vector<capture_socket> &sockets, chu
             }
         }
     }
-    if (queue && !chunk.empty())
-        queue->push(std::move(chunk));
+    records.finish();
 }
 
 options parse_args(int argc, char **argv)
@@ -440,6 +560,13 @@ options parse_args(int argc, char **argv)
     app.add_flag("--direct-io", opts.direct_io, "Open the file with O_DIRECT");
     app.add_option("filename", opts.filename, "Output file, or - to only count packets")->required();
     app.add_option("endpoint", opts.endpoints, "group:port to capture")->required();
+    app.add_flag("--xdp", opts.xdp, "Capture whole frames through AF_XDP (kernel bypass)");
+    app.add_option("--xdp-queue", opts.xdp_queue, "AF_XDP: receive queue of the interface");
+    app.add_option("--xdp-attach", opts.xdp_attach,
+                   "AF_XDP: where the XDP program runs (auto/native/generic)")
+        ->check(CLI::IsMember({"auto", "native", "generic"}));
+    app.add_option("--xdp-copy", opts.xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)")
+        ->check(CLI::IsMember({"auto", "zero-copy", "copy"}));
     parse_or_exit(app, argc, argv);
     return opts;
 }
@@ -463,10 +590,15 @@ int run(const options &opts)
                 close(x.fd);
         }
     } close_sockets{sockets};
+#if !SPEAD2_USE_XDP
+    if (opts.xdp)
+        throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
+#endif
     for (const auto &text : opts.endpoints)
     {
         endpoint ep = parse_endpoint(text, false);
-        sockets.push_back(open_socket(ep, interface, opts.net_buffer / opts.endpoints.size()));
+        if (!opts.xdp)
+            sockets.push_back(open_socket(ep, interface, opts.net_buffer / opts.endpoints.size()));
     }
 
     int fd = -1;
@@ -514,7 +646,12 @@ int run(const options &opts)
         {
             try
             {
-                network_loop(opts, sockets, queue.get(), stop, tot);
+#if SPEAD2_USE_XDP
+                if (opts.xdp)
+                    xdp_network_loop(opts, interface, queue.get(), stop, tot);
+                else
+#endif
+                    network_loop(opts, sockets, queue.get(), stop, tot);
             }
             catch (...)
             {

@@ -183,7 +183,7 @@ agent_config parse_agent_config(const std::vector<std::string> &lines)
         CLI::Option *opt = app.get_option_no_throw("--" + name);
         if (!opt)
             throw std::invalid_argument("unknown setting '" + name + "'");
-        static const char *const flags[] = {"pyspead", "tcp", "memcpy-nt", "mem-pool", "ibv"};
+        static const char *const flags[] = {"pyspead", "tcp", "memcpy-nt", "mem-pool", "ibv", "xdp"};
         if (std::find(std::begin(flags), std::end(flags), name) != std::end(flags))
         {
             if (value == "1" || value == "true")
@@ -409,6 +409,14 @@ private:
         set("mem-max-free", r.mem_max_free);
         set("mem-initial", r.mem_initial);
         set("memcpy-nt", r.memcpy_nt ? 1 : 0);
+        if (r.xdp) // only then: an agent without AF_XDP (the reference's) knows none of these
+        {
+            set("xdp", 1);
+            set("xdp-queue", r.xdp_queue);
+            set("xdp-attach", r.xdp_attach);
+            set("xdp-copy", r.xdp_copy);
+            set("xdp-max-poll", r.xdp_max_poll);
+        }
         set("heap-size", opts_.heap_size);
         set("multicast", opts_.multicast);
         control_.write_line("end_config");
@@ -684,6 +692,11 @@ int main(int argc, char **argv)
                                                           {"ibv", "recv-ibv"},
                                                           {"ibv-vector", "recv-ibv-vector"},
                                                           {"ibv-max-poll", "recv-ibv-max-poll"},
+                                                          {"xdp", "recv-xdp"},
+                                                          {"xdp-queue", "recv-xdp-queue"},
+                                                          {"xdp-attach", "recv-xdp-attach"},
+                                                          {"xdp-copy", "recv-xdp-copy"},
+                                                          {"xdp-max-poll", "recv-xdp-max-poll"},
                                                           {"mem-pool", ""},
                                                           {"mem-lower", ""},
                                                           {"mem-upper", ""}}));
@@ -692,6 +705,9 @@ int main(int argc, char **argv)
                                                         {"ibv", "send-ibv"},
                                                         {"ibv-vector", "send-ibv-vector"},
                                                         {"ibv-max-poll", "send-max-poll"},
+                                                        {"xdp", "send-xdp"},
+                                                        {"xdp-queue", "send-xdp-queue"},
+                                                        {"xdp-copy", "send-xdp-copy"},
                                                         {"packet", ""},
                                                         {"rate", ""}}));
 
@@ -705,9 +721,16 @@ int main(int argc, char **argv)
     mem->add_flag("--quiet", memopts.quiet, "Print only the final result (Gb/s)");
     mem->add_flag("--ring", memopts.ring, "Use ringbuffer instead of callbacks");
     memopts.protocol.add_options(*mem, option_namer(std::map<std::string, std::string>{{"tcp", ""}}));
-    memopts.receiver.add_options(
-        *mem,
-        option_namer({{"bind", ""}, {"buffer", ""}, {"ibv", ""}, {"ibv-vector", ""}, {"ibv-max-poll", ""}}));
+    memopts.receiver.add_options(*mem, option_namer({{"bind", ""},
+                                                     {"buffer", ""},
+                                                     {"ibv", ""},
+                                                     {"ibv-vector", ""},
+                                                     {"ibv-max-poll", ""},
+                                                     {"xdp", ""},
+                                                     {"xdp-queue", ""},
+                                                     {"xdp-attach", ""},
+                                                     {"xdp-copy", ""},
+                                                     {"xdp-max-poll", ""}}));
 
     parse_or_exit(app, argc, argv);
     try

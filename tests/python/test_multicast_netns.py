@@ -180,10 +180,11 @@ def netns_pair():
         _ip("netns", "add", pair.recv_ns)
         created.append(pair.recv_ns)
         # The pair is born inside the sender's namespace and its peer goes straight to the
-        # receiver's, so the host's own namespace never holds either end.
+        # receiver's, so the host's own namespace never holds either end. No GSO across it (as
+        # on a NIC): AF_XDP readers (test_xdp_netns.py) need MTU-sized frames.
         result = _ip(
-            "-n", pair.send_ns, "link", "add", pair.send_if, "type", "veth",
-            "peer", "name", pair.recv_if, "netns", pair.recv_ns, check=False,
+            "-n", pair.send_ns, "link", "add", pair.send_if, "gso_max_segs", "1", "type", "veth",
+            "peer", "name", pair.recv_if, "netns", pair.recv_ns, "gso_max_segs", "1", check=False,
         )  # fmt: skip
         if result.returncode != 0:
             pytest.skip(f"cannot create a veth pair: {result.stderr.strip()}")

@@ -10,6 +10,9 @@
 #if SPEAD2_USE_PCAP
 #include <spead2/recv/udp_pcap_file_reader.h>
 #endif
+#if SPEAD2_USE_XDP
+#include <spead2/recv/udp_xdp_reader.h>
+#endif
 #include "endpoint.h"
 #include "receiver_options.h"
 
@@ -47,6 +50,13 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
     flag("ibv", ibv, "Use ibverbs (not available in this build)");
     add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
     add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
+    flag("xdp", xdp, "Use AF_XDP kernel bypass on the interface of --bind");
+    add("xdp-queue", xdp_queue, "AF_XDP: receive queue of the interface");
+    if (auto *opt = add("xdp-attach", xdp_attach, "AF_XDP: where the XDP program runs (auto/native/generic)"))
+        opt->check(CLI::IsMember({"auto", "native", "generic"}));
+    if (auto *opt = add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"))
+        opt->check(CLI::IsMember({"auto", "zero-copy", "copy"}));
+    add("xdp-max-poll", xdp_max_poll, "AF_XDP: empty polls before sleeping");
 }
 
 void receiver_options::finalize(const protocol_options &protocol)
@@ -59,10 +69,24 @@ void receiver_options::finalize(const protocol_options &protocol)
             throw std::invalid_argument("--ibv requires --bind");
         throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
     }
+    if (xdp)
+    {
+        if (protocol.tcp)
+            throw std::invalid_argument("--xdp and --tcp are incompatible");
+        if (bind.empty())
+            throw std::invalid_argument("--xdp requires --bind");
+#if !SPEAD2_USE_XDP
+        throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
+#endif
+    }
     if (!packet_opt_ || packet_opt_->count() == 0)
         packet = protocol.tcp ? recv::tcp_reader::default_max_size : recv::udp_reader::default_max_size;
     if (!buffer_opt_ || buffer_opt_->count() == 0)
         buffer = protocol.tcp ? recv::tcp_reader::default_buffer_size : recv::udp_reader::default_buffer_size;
+#if SPEAD2_USE_XDP
+    if (xdp && (!buffer_opt_ || buffer_opt_->count() == 0))
+        buffer = recv::udp_xdp_config::default_buffer_size;
+#endif
 }
 
 recv::stream_config receiver_options::make_stream_config(const protocol_options &protocol) const
@@ -89,6 +113,20 @@ recv::ring_stream_config receiver_options::make_ring_config() const
 void receiver_options::add_readers(recv::stream &stream, const std::vector<std::string> &sources,
                                    const protocol_options &protocol) const
 {
+#if SPEAD2_USE_XDP
+    recv::udp_xdp_config xdp_config;
+    if (xdp)
+    {
+        xdp_config.set_interface_address(bind).set_buffer_size(buffer).set_queue_id(xdp_queue);
+        xdp_config.set_max_poll(xdp_max_poll);
+        xdp_config.set_attach_mode(xdp_attach == "native"    ? xdp_attach_mode::native
+                                   : xdp_attach == "generic" ? xdp_attach_mode::generic
+                                                             : xdp_attach_mode::automatic);
+        xdp_config.set_copy_mode(xdp_copy == "zero-copy" ? xdp_copy_mode::zero_copy
+                                 : xdp_copy == "copy"    ? xdp_copy_mode::copy
+                                                         : xdp_copy_mode::automatic);
+    }
+#endif
     for (const std::string &source : sources)
     {
         if (is_pcap_source(source))
@@ -101,6 +139,13 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
 #endif
         }
         endpoint ep = parse_endpoint(source, true);
+#if SPEAD2_USE_XDP
+        if (xdp)
+        {
+            xdp_config.add_endpoint(ep.host.empty() ? std::string("0.0.0.0") : ep.host, ep.port);
+            continue;
+        }
+#endif
         if (protocol.tcp)
             stream.emplace_reader<recv::tcp_reader>(ep.host, ep.port, packet, buffer);
         else
@@ -113,6 +158,10 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
                 stream.emplace_reader<recv::udp_reader>(ep.host, ep.port, packet, buffer);
         }
     }
+#if SPEAD2_USE_XDP
+    if (xdp && !xdp_config.get_endpoints().empty())
+        stream.emplace_reader<recv::udp_xdp_reader>(xdp_config);
+#endif
 }
 
 } // namespace spead2::tools

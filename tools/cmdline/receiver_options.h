@@ -5,6 +5,7 @@
 #define SPEAD2_TOOLS_CMDLINE_RECEIVER_OPTIONS_H
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 #include <spead2/recv/ring_stream_config.h>
@@ -39,6 +40,11 @@ public:
     bool ibv = false;
     int ibv_comp_vector = 0;
     int ibv_max_poll = 10;
+    bool xdp = false;
+    std::uint32_t xdp_queue = 0;
+    std::string xdp_attach = "auto"; ///< auto, native or generic
+    std::string xdp_copy = "auto";   ///< auto, zero-copy or copy
+    int xdp_max_poll = 0;
 
 private:
     CLI::Option *packet_opt_ = nullptr;
@@ -50,7 +56,8 @@ public:
     /**
      * Resolves protocol-dependent defaults.
      * @throws std::invalid_argument for --ibv (with its own requirements checked first: it needs
-     * --bind and excludes --tcp; this build has no ibverbs support)
+     * --bind and excludes --tcp; this build has no ibverbs support), and for --xdp without --bind,
+     * with --tcp or in a build without AF_XDP
      */
     void finalize(const protocol_options &protocol);
 
@@ -60,7 +67,8 @@ public:
 
     /**
      * Adds one reader per source: TCP listeners with --tcp, else UDP (multicast groups joined on
-     * --bind when given), and pcap files for sources whose port part is not a number.
+     * --bind when given), and pcap files for sources whose port part is not a number. With --xdp
+     * the UDP sources share one AF_XDP reader on the interface of --bind.
      * @throws std::invalid_argument, std::runtime_error, std::system_error from the readers
      */
     void add_readers(recv::stream &stream, const std::vector<std::string> &sources,

@@ -6,7 +6,11 @@
 #include <stdexcept>
 #include <utility>
 #include <spead2/send/tcp_stream.h>
+#include <spead2/features.h>
 #include <spead2/send/udp_stream.h>
+#if SPEAD2_USE_XDP
+#include <spead2/send/udp_xdp_stream.h>
+#endif
 #include "sender_options.h"
 
 namespace spead2::tools
@@ -36,6 +40,11 @@ void sender_options::add_options(CLI::App &app, const option_namer &names)
         app.add_flag(n, ibv, "Use ibverbs (not available in this build)");
     add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
     add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
+    if (auto n = names.flag("xdp"); !n.empty())
+        app.add_flag(n, xdp, "Use AF_XDP kernel bypass out of the interface of --bind");
+    add("xdp-queue", xdp_queue, "AF_XDP: transmit queue of the interface");
+    if (auto *opt = add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"))
+        opt->check(CLI::IsMember({"auto", "zero-copy", "copy"}));
 }
 
 void sender_options::finalize(const protocol_options &protocol)
@@ -48,12 +57,26 @@ void sender_options::finalize(const protocol_options &protocol)
             throw std::invalid_argument("--ibv requires --bind");
         throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
     }
+    if (xdp)
+    {
+        if (protocol.tcp)
+            throw std::invalid_argument("--xdp and --tcp are incompatible");
+        if (bind.empty())
+            throw std::invalid_argument("--xdp requires --bind");
+#if !SPEAD2_USE_XDP
+        throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
+#endif
+    }
     std::transform(rate_method.begin(), rate_method.end(), rate_method.begin(),
                    [](unsigned char c) { return char(std::toupper(c)); });
     if (rate_method != "SW" && rate_method != "HW" && rate_method != "AUTO")
         throw std::invalid_argument("Invalid rate method '" + rate_method + "'");
     if (!buffer_opt_ || buffer_opt_->count() == 0)
         buffer = protocol.tcp ? send::tcp_stream::default_buffer_size : send::udp_stream::default_buffer_size;
+#if SPEAD2_USE_XDP
+    if (xdp && (!buffer_opt_ || buffer_opt_->count() == 0))
+        buffer = send::udp_xdp_config::default_buffer_size;
+#endif
 }
 
 flavour sender_options::make_flavour(const protocol_options &protocol) const
@@ -94,6 +117,18 @@ std::unique_ptr<send::stream> sender_options::make_stream(io_context_ref io_cont
     }
     if (eps.empty())
         throw std::invalid_argument("No destination given");
+#if SPEAD2_USE_XDP
+    if (xdp)
+    {
+        send::udp_xdp_config xdp_config;
+        xdp_config.set_endpoints(eps).set_interface_address(bind).set_buffer_size(buffer);
+        xdp_config.set_ttl(std::uint8_t(ttl)).set_queue_id(xdp_queue);
+        xdp_config.set_copy_mode(xdp_copy == "zero-copy" ? xdp_copy_mode::zero_copy
+                                 : xdp_copy == "copy"    ? xdp_copy_mode::copy
+                                                         : xdp_copy_mode::automatic);
+        return std::make_unique<send::udp_xdp_stream>(std::move(io_context), config, xdp_config);
+    }
+#endif
     address_info info = classify_host(endpoints[0].host);
     if (info.multicast)
     {

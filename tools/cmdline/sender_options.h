@@ -5,6 +5,7 @@
 #define SPEAD2_TOOLS_CMDLINE_SENDER_OPTIONS_H
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ public:
     bool ibv = false;
     int ibv_comp_vector = 0;
     int ibv_max_poll = 10;
+    bool xdp = false;
+    std::uint32_t xdp_queue = 0;
+    std::string xdp_copy = "auto"; ///< auto, zero-copy or copy
 
 private:
     CLI::Option *buffer_opt_ = nullptr;
@@ -47,7 +51,8 @@ private:
 public:
     void add_options(CLI::App &app, const option_namer &names = option_namer());
 
-    /// @throws std::invalid_argument for --ibv and a bad --rate-method
+    /// @throws std::invalid_argument for --ibv, --xdp without --bind or with --tcp (or in a build
+    /// without AF_XDP) and a bad --rate-method
     void finalize(const protocol_options &protocol);
 
     /// SPEAD-64-(addr_bits) with --pyspead's bug compatibility. @throws std::invalid_argument
@@ -58,7 +63,8 @@ public:
     /**
      * A TCP stream to the single endpoint (connected before returning), or a UDP stream with one
      * substream per endpoint: multicast endpoints get --ttl (and --bind as the IPv4 multicast
-     * interface), unicast ones --bind as source address.
+     * interface), unicast ones --bind as source address. With --xdp, an AF_XDP stream out of the
+     * interface of --bind.
      * @throws std::invalid_argument, std::system_error from the stream constructors
      */
     std::unique_ptr<send::stream> make_stream(io_context_ref io_context, const protocol_options &protocol,
