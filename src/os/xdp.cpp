@@ -246,7 +246,16 @@ xsk_endpoint::xsk_endpoint(const xdp_interface &iface, std::uint32_t queue, std:
         umem_config.frame_headroom = 0;
         int err = xsk_umem__create(&umem_, area_, area_size_, &fill_, &completion_, &umem_config);
         if (err)
+        {
+            // The kernel pins the frames and charges them to RLIMIT_MEMLOCK unless the process
+            // has CAP_IPC_LOCK; running out of that says ENOBUFS or ENOMEM.
+            if (err == -ENOBUFS || err == -ENOMEM)
+                throw std::runtime_error("cannot register " + std::to_string(area_size_) +
+                                         " bytes of AF_XDP frames (UMEM): " + std::strerror(-err) +
+                                         " (they are locked memory: raise RLIMIT_MEMLOCK (ulimit -l), "
+                                         "give CAP_IPC_LOCK, or use a smaller buffer size)");
             fail("cannot register the AF_XDP frames (UMEM)", err, xsk_capabilities);
+        }
 
         xsk_socket_config socket_config{};
         socket_config.rx_size = receive ? std::uint32_t(frames_) : 0;

@@ -131,3 +131,39 @@ def test_mcdump_xdp(netns_pair, tmp_path):
     count, stats = parse_stats(replay.stdout)
     assert count == HEAPS
     assert stats["incomplete_heaps_evicted"] == 0
+
+
+def test_program_is_detached_when_the_reader_is_killed(netns_pair):
+    """The program hangs on a BPF link that only the process holds: SIGKILL detaches it too."""
+    receiver = _start_xdp_receiver(netns_pair, f"{netns_pair.recv_addr4}:8893")
+    receiver.kill()
+    receiver.communicate()
+    deadline = time.monotonic() + 10
+    while _xdp_attached(netns_pair.recv_ns, netns_pair.recv_if):
+        assert time.monotonic() < deadline, "the XDP program outlived its process"
+        time.sleep(0.02)
+
+
+def test_missing_privileges_are_named():
+    """Without privileges (a user namespace's root has none in the initial namespace) the tool
+    says what is missing: locked memory for a large UMEM, then CAP_BPF for the program."""
+    if not _tools_have_xdp():
+        pytest.skip("built without AF_XDP")
+    if subprocess.run(["unshare", "-U", "-r", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare -U -r -n is not permitted here")
+
+    def run(*options):
+        tool = find_tool("spead2_recv")
+        script = f"ip link set lo up && exec {tool} --xdp --bind 127.0.0.1 {' '.join(options)} 127.0.0.1:8894"
+        result = subprocess.run(["unshare", "-U", "-r", "-n", "sh", "-c", script], capture_output=True, text=True,
+                                timeout=TIMEOUT)  # fmt: skip
+        assert result.returncode != 0
+        return result.stderr
+
+    limit_text = subprocess.run(["sh", "-c", "ulimit -l"], capture_output=True, text=True).stdout.strip()
+    limit = 1 << 40 if limit_text == "unlimited" else int(limit_text or 0)
+    if limit < 1 << 20:  # 1 GiB of frames is beyond a limit under 1 GiB (in KiB)
+        assert "raise RLIMIT_MEMLOCK (ulimit -l), give CAP_IPC_LOCK" in run("--buffer 1073741824")
+    if limit * 1024 < 512 * 1024:
+        pytest.skip(f"memlock limit {limit} KiB is too small for the smallest UMEM")
+    assert "needs CAP_BPF and CAP_NET_ADMIN, or root" in run("--buffer 262144")

@@ -159,6 +159,10 @@ protected:
     {
         if (!peer_netns())
             GTEST_SKIP() << "only runs inside the private namespace (see udp_xdp.runs_in_private_netns)";
+        const int fd = ::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            GTEST_SKIP() << "this kernel has no AF_XDP sockets: " << std::strerror(errno);
+        ::close(fd);
     }
 
     recv::udp_xdp_config config(const std::string &address, std::uint16_t port) const

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-3.0-or-later
+"""Receive packets/s per receive core: our AF_XDP reader against our kernel UDP reader and the
+reference's (spead2 4.5.1) kernel UDP reader, on the same veth pair between two network
+namespaces made here (GSO off, as a NIC sends; deleted at the end), same heaps and packets.
+
+The sender, in the other namespace, is our `spead2_send --xdp` at full speed (1472-byte
+packets, 64 KiB heaps by default), so that every receiver sees the same offered load. Each
+receiver is a `spead2_recv --quiet` (ours with and without `--xdp`; the reference's C++ tool
+when --ref-recv gives it, else its Python tool from .cache/ref-venv), untuned (default options,
+no pinning). Per run: packets the receiver counted, the receiver process's CPU time (user +
+system, from wait4) and the wall time of the send. Reported: packets/s of receiver CPU (the
+figure the issue asks for: what one receive core can take), received packets/s and the loss.
+The kernel's own softirq work for the veth runs on the sending side in both cases and is not
+in these figures; with a NIC it would be on the receiver's core for the kernel path, not for
+AF_XDP in native mode, so the comparison favours the kernel path. Configurations alternate;
+medians of --runs. Needs root.
+
+Usage: bench/xdp_recv.py [--runs N] [--heaps N] [--ref-recv PATH] [--ours DIR]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SEND_NS, RECV_NS = f"spead2-bx-{os.getpid()}-s", f"spead2-bx-{os.getpid()}-r"
+SEND_IF, RECV_IF = "bxs", "bxr"
+SEND_ADDR, RECV_ADDR = "10.202.0.1", "10.202.0.2"
+PORT = 8888
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+def setup():
+    ip("netns", "add", SEND_NS)
+    ip("netns", "add", RECV_NS)
+    ip("-n", SEND_NS, "link", "add", SEND_IF, "gso_max_segs", "1", "type", "veth",
+       "peer", "name", RECV_IF, "netns", RECV_NS, "gso_max_segs", "1")  # fmt: skip
+    for ns, iface, addr in ((SEND_NS, SEND_IF, SEND_ADDR), (RECV_NS, RECV_IF, RECV_ADDR)):
+        ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", ns, "addr", "add", f"{addr}/24", "dev", iface)
+        ip("-n", ns, "link", "set", iface, "up")
+    # A large socket buffer for the kernel readers (the namespace's own sysctl).
+    for name in ("rmem_max", "rmem_default"):
+        subprocess.run(["ip", "netns", "exec", RECV_NS, "sysctl", "-q", "-w", f"net.core.{name}=33554432"],
+                       capture_output=True)  # fmt: skip
+    time.sleep(0.5)
+
+
+def teardown():
+    for ns in (SEND_NS, RECV_NS):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def xdp_attached():
+    out = subprocess.run(["ip", "-n", RECV_NS, "link", "show", "dev", RECV_IF], capture_output=True, text=True)
+    return " xdp" in out.stdout
+
+
+def udp_bound():
+    out = subprocess.run(["ip", "netns", "exec", RECV_NS, "cat", "/proc/net/udp"], capture_output=True, text=True)
+    return f":{PORT:04X} " in out.stdout
+
+
+def run_once(receiver_cmd, ready, sender_cmd):
+    """Returns (packets received, receiver CPU seconds, send wall seconds)."""
+    proc = subprocess.Popen(["ip", "netns", "exec", RECV_NS, *receiver_cmd], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"receiver did not start: {proc.communicate()}")
+        time.sleep(0.02)
+    start = time.monotonic()
+    subprocess.run(["ip", "netns", "exec", SEND_NS, *sender_cmd], check=True, capture_output=True)
+    wall = time.monotonic() - start
+    time.sleep(0.3)
+    # If the stop heap was lost, the receiver is still waiting. (os.kill, not send_signal, which
+    # would reap a receiver that has exited and leave wait4 nothing to report.)
+    os.kill(proc.pid, signal.SIGINT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out = proc.stdout.read()
+    m = re.search(r"^packets: (\d+)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"no packet count from the receiver: {out} {proc.stderr.read()}")
+    return int(m.group(1)), usage.ru_utime + usage.ru_stime, wall
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--heaps", type=int, default=4000)
+    parser.add_argument("--heap-size", type=int, default=65536)
+    parser.add_argument("--ref-recv", help="spead2 4.5.1's C++ spead2_recv (default: .cache/ref-cpp build)")
+    parser.add_argument("--ours", default=os.path.join(ROOT, "build", "release", "tools"))
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces, AF_XDP)")
+    ours = args.ours if os.path.exists(os.path.join(args.ours, "spead2_recv")) else os.path.dirname(
+        shutil.which("spead2_recv") or sys.executable)
+    ref_recv = args.ref_recv or os.path.join(ROOT, ".cache/ref-cpp/spead2-4.5.1/build/src/spead2_recv")
+    if not os.path.exists(ref_recv):
+        ref_python = os.path.join(ROOT, ".cache/ref-venv/bin/python")
+        ref_recv_cmd = [ref_python, "-E", "-s", os.path.join(ROOT, ".cache/ref-venv/bin/spead2_recv.py")]
+        ref_label = "reference spead2_recv.py (Python)"
+    else:
+        ref_recv_cmd = [ref_recv]
+        ref_label = "reference spead2_recv (C++)"
+    recv_tool = os.path.join(ours, "spead2_recv")
+    sender = [os.path.join(ours, "spead2_send"), "--xdp", "--bind", SEND_ADDR, "--heaps", str(args.heaps),
+              "--heap-size", str(args.heap_size), "--packet", "1472", f"{RECV_ADDR}:{PORT}"]  # fmt: skip
+    configs = [
+        ("ours, AF_XDP (--xdp)", [recv_tool, "--quiet", "--xdp", "--bind", RECV_ADDR, f"{RECV_ADDR}:{PORT}"],
+         xdp_attached),
+        ("ours, kernel UDP", [recv_tool, "--quiet", "--buffer", "33554432", f"{RECV_ADDR}:{PORT}"], udp_bound),
+        (ref_label, [*ref_recv_cmd, "--quiet", "--buffer", "33554432", f"{RECV_ADDR}:{PORT}"], udp_bound),
+    ]  # fmt: skip
+    setup()
+    try:
+        results = {name: [] for name, _, _ in configs}
+        for _ in range(args.runs):
+            for name, cmd, ready in configs:
+                results[name].append(run_once(cmd, ready, sender))
+        sent_packets = args.heaps * ((args.heap_size + 1471 - 100) // (1472 - 100) + 1)
+        print(f"cores: {os.cpu_count()}, runs: {args.runs} (medians), {args.heaps} heaps of {args.heap_size} B "
+              f"in 1472-byte packets (about {sent_packets} packets) from spead2_send --xdp; ours from {ours}")
+        per_core = {}
+        for name, _, _ in configs:
+            packets = statistics.median(r[0] for r in results[name])
+            cpu = statistics.median(r[1] for r in results[name])
+            wall = statistics.median(r[2] for r in results[name])
+            per_core[name] = statistics.median(r[0] / r[1] for r in results[name])
+            print(f"  {name:40s} {per_core[name] / 1e3:8.0f}k packets/s per receive core; "
+                  f"received {packets:.0f} packets ({packets / wall / 1e3:.0f}k/s), receiver CPU {cpu:.2f} s")
+        xdp, kernel, ref = (per_core[name] for name, _, _ in configs)
+        print(f"  AF_XDP / our kernel UDP: {xdp / kernel:.2f}x;  AF_XDP / reference kernel UDP: {xdp / ref:.2f}x;"
+              f"  our kernel UDP / reference: {kernel / ref:.2f}x")
+    finally:
+        teardown()
+
+
+if __name__ == "__main__":
+    main()
