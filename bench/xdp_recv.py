@@ -8,8 +8,9 @@ The sender, in the other namespace, is our `spead2_send --xdp` at full speed (14
 packets, 64 KiB heaps by default), so that every receiver sees the same offered load. Each
 receiver is a `spead2_recv --quiet` (ours with and without `--xdp`; the reference's C++ tool
 when --ref-recv gives it, else its Python tool from .cache/ref-venv), untuned (default options,
-no pinning). Per run: packets the receiver counted, the receiver process's CPU time (user +
-system, from wait4) and the wall time of the send. Reported: packets/s of receiver CPU (the
+no pinning). Per run: packets the receiver counted, its CPU time from the moment it listens
+until it exits (wait4's total less the /proc/PID/task/*/schedstat sum read once it listens, so
+start-up and program loading are left out) and the wall time of the send. Reported: packets/s of receiver CPU (the
 figure the issue asks for: what one receive core can take), received packets/s and the loss.
 The kernel's own softirq work for the veth runs on the sending side in both cases and is not
 in these figures; with a NIC it would be on the receiver's core for the kernel path, not for
@@ -50,10 +51,6 @@ def setup():
         ip("-n", ns, "link", "set", "lo", "up")
         ip("-n", ns, "addr", "add", f"{addr}/24", "dev", iface)
         ip("-n", ns, "link", "set", iface, "up")
-    # A large socket buffer for the kernel readers (the namespace's own sysctl).
-    for name in ("rmem_max", "rmem_default"):
-        subprocess.run(["ip", "netns", "exec", RECV_NS, "sysctl", "-q", "-w", f"net.core.{name}=33554432"],
-                       capture_output=True)  # fmt: skip
     time.sleep(0.5)
 
 
@@ -72,8 +69,27 @@ def udp_bound():
     return f":{PORT:04X} " in out.stdout
 
 
+def cpu_seconds(pid):
+    """CPU time of every thread of @a pid so far (schedstat: nanoseconds on a CPU)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total * 1e-9
+
+
+def machine_busy_seconds():
+    """CPU time all cores have spent busy so far (everything in /proc/stat but idle and iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(receiver_cmd, ready, sender_cmd):
-    """Returns (packets received, receiver CPU seconds, send wall seconds)."""
+    """Returns (packets received, receiver CPU seconds, send wall seconds, machine busy seconds)."""
     proc = subprocess.Popen(["ip", "netns", "exec", RECV_NS, *receiver_cmd], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 20
@@ -81,26 +97,31 @@ def run_once(receiver_cmd, ready, sender_cmd):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"receiver did not start: {proc.communicate()}")
         time.sleep(0.02)
+    cpu_before = cpu_seconds(proc.pid)
+    busy_before = machine_busy_seconds()
     start = time.monotonic()
     subprocess.run(["ip", "netns", "exec", SEND_NS, *sender_cmd], check=True, capture_output=True)
     wall = time.monotonic() - start
+    busy = machine_busy_seconds() - busy_before
     time.sleep(0.3)
     # If the stop heap was lost, the receiver is still waiting. (os.kill, not send_signal, which
     # would reap a receiver that has exited and leave wait4 nothing to report.)
     os.kill(proc.pid, signal.SIGINT)
     _, status, usage = os.wait4(proc.pid, 0)
+    # The receiver usually exits at the stop heap, so its total comes from wait4.
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
     proc.returncode = os.waitstatus_to_exitcode(status)
     out = proc.stdout.read()
     m = re.search(r"^packets: (\d+)$", out, re.M)
     if not m:
         raise RuntimeError(f"no packet count from the receiver: {out} {proc.stderr.read()}")
-    return int(m.group(1)), usage.ru_utime + usage.ru_stime, wall
+    return int(m.group(1)), cpu, wall, busy
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--heaps", type=int, default=4000)
+    parser.add_argument("--heaps", type=int, default=10000)
     parser.add_argument("--heap-size", type=int, default=65536)
     parser.add_argument("--ref-recv", help="spead2 4.5.1's C++ spead2_recv (default: .cache/ref-cpp build)")
     parser.add_argument("--ours", default=os.path.join(ROOT, "build", "release", "tools"))
@@ -128,24 +149,36 @@ def main():
     ]  # fmt: skip
     setup()
     try:
-        results = {name: [] for name, _, _ in configs}
+        # Untuned: no pinning, the receiver mostly idle between the sender's packets (each wake-up
+        # costs it a context switch). One core: sender and receiver both on core 0, so that the
+        # receiver runs only while the sender waits and takes big batches: its CPU per packet is
+        # then the processing cost, with few wake-ups.
+        modes = {"untuned": [], "one core (taskset -c 0 for both)": ["taskset", "-c", "0"]}
+        results = {(mode, name): [] for mode in modes for name, _, _ in configs}
         for _ in range(args.runs):
-            for name, cmd, ready in configs:
-                results[name].append(run_once(cmd, ready, sender))
-        sent_packets = args.heaps * ((args.heap_size + 1471 - 100) // (1472 - 100) + 1)
-        print(f"cores: {os.cpu_count()}, runs: {args.runs} (medians), {args.heaps} heaps of {args.heap_size} B "
-              f"in 1472-byte packets (about {sent_packets} packets) from spead2_send --xdp; ours from {ours}")
-        per_core = {}
-        for name, _, _ in configs:
-            packets = statistics.median(r[0] for r in results[name])
-            cpu = statistics.median(r[1] for r in results[name])
-            wall = statistics.median(r[2] for r in results[name])
-            per_core[name] = statistics.median(r[0] / r[1] for r in results[name])
-            print(f"  {name:40s} {per_core[name] / 1e3:8.0f}k packets/s per receive core; "
-                  f"received {packets:.0f} packets ({packets / wall / 1e3:.0f}k/s), receiver CPU {cpu:.2f} s")
-        xdp, kernel, ref = (per_core[name] for name, _, _ in configs)
-        print(f"  AF_XDP / our kernel UDP: {xdp / kernel:.2f}x;  AF_XDP / reference kernel UDP: {xdp / ref:.2f}x;"
-              f"  our kernel UDP / reference: {kernel / ref:.2f}x")
+            for mode, prefix in modes.items():
+                for name, cmd, ready in configs:
+                    results[(mode, name)].append(run_once([*prefix, *cmd], ready, [*prefix, *sender]))
+        rmem_max = open("/proc/sys/net/core/rmem_max").read().strip()
+        print(f"cores: {os.cpu_count()}, net.core.rmem_max {rmem_max}, runs: {args.runs} (medians), "
+              f"{args.heaps} heaps of {args.heap_size} B in 1472-byte packets from spead2_send --xdp; "
+              f"ours from {ours}")
+        for mode in modes:
+            print(f"{mode}:")
+            per_core = {}
+            for name, _, _ in configs:
+                runs = results[(mode, name)]
+                packets = statistics.median(r[0] for r in runs)
+                cpu = statistics.median(r[1] for r in runs)
+                wall = statistics.median(r[2] for r in runs)
+                busy = statistics.median(r[3] / r[0] for r in runs)
+                per_core[name] = statistics.median(r[0] / r[1] for r in runs)
+                print(f"  {name:36s} {per_core[name] / 1e3:6.0f}k packets/s per receive core; received {packets:.0f} "
+                      f"({packets / wall / 1e3:.0f}k/s), receiver CPU {cpu:.2f} s; machine busy {busy * 1e9:.0f} ns "
+                      f"per packet (sender and kernel included)")
+            xdp, kernel, ref = (per_core[name] for name, _, _ in configs)
+            print(f"  AF_XDP / our kernel UDP: {xdp / kernel:.2f}x;  AF_XDP / reference kernel UDP: {xdp / ref:.2f}x;"
+                  f"  our kernel UDP / reference: {kernel / ref:.2f}x")
     finally:
         teardown()
 
