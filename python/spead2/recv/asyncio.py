@@ -74,6 +74,11 @@ class Stream(spead2.recv.Stream):
         It always yields to the event loop at least once, even when a heap is ready. Raises
         :py:exc:`spead2.Stopped` once the stream has stopped and every heap has been returned.
         """
+        return await self._get(False)
+
+    async def _get(self, iterating):
+        """get(), raising StopAsyncIteration instead of Stopped when @a iterating (so that
+        ``async for`` runs one coroutine per heap, not two)."""
         loop = asyncio.get_running_loop()
         if not self._waiters:
             # Fast path: nobody is ahead of us, so a ready heap is ours. Take it now and only
@@ -100,6 +105,10 @@ class Stream(spead2.recv.Stream):
             loop.call_soon(self._process)  # the fd does not count these heaps
         try:
             holder = await future
+        except spead2.Stopped:
+            if iterating:
+                raise StopAsyncIteration from None
+            raise
         except asyncio.CancelledError:
             # If the heap was already handed over, keep it for the next waiter rather than lose it.
             if future.done() and not future.cancelled() and future.exception() is None:
@@ -114,8 +123,5 @@ class Stream(spead2.recv.Stream):
     def __aiter__(self):
         return self
 
-    async def __anext__(self):
-        try:
-            return await self.get()
-        except spead2.Stopped:
-            raise StopAsyncIteration from None
+    def __anext__(self):
+        return self._get(True)
