@@ -91,7 +91,26 @@ std::size_t decode_packet(packet_header &out, const std::uint8_t *raw, std::size
     const pointer_decoder decoder(fields.heap_address_bits);
     s_item_pointer_t heap_cnt = -1, heap_length = -1, payload_offset = -1, payload_length = -1;
     const std::uint8_t *pointers = raw + packet_header_size;
-    for (int i = 0; i < fields.n_items; i++)
+    // Fast path: every sender puts the four specials first, immediate, in this order.
+    int leading_specials = 0;
+    if (fields.n_items >= 4)
+    {
+        const item_pointer_t p0 = load_be<item_pointer_t>(pointers);
+        const item_pointer_t p1 = load_be<item_pointer_t>(pointers + 8);
+        const item_pointer_t p2 = load_be<item_pointer_t>(pointers + 16);
+        const item_pointer_t p3 = load_be<item_pointer_t>(pointers + 24);
+        if (pointer_decoder::is_immediate(p0 & p1 & p2 & p3) && decoder.get_id(p0) == HEAP_CNT_ID &&
+            decoder.get_id(p1) == HEAP_LENGTH_ID && decoder.get_id(p2) == PAYLOAD_OFFSET_ID &&
+            decoder.get_id(p3) == PAYLOAD_LENGTH_ID)
+        {
+            heap_cnt = decoder.get_immediate(p0);
+            heap_length = decoder.get_immediate(p1);
+            payload_offset = decoder.get_immediate(p2);
+            payload_length = decoder.get_immediate(p3);
+            leading_specials = 4;
+        }
+    }
+    for (int i = leading_specials; i < fields.n_items; i++)
     {
         const item_pointer_t pointer = load_be<item_pointer_t>(pointers + i * sizeof(item_pointer_t));
         if (!pointer_decoder::is_immediate(pointer))
@@ -148,6 +167,7 @@ std::size_t decode_packet(packet_header &out, const std::uint8_t *raw, std::size
     out.pointers = pointers;
     out.payload = raw + pointers_end;
     out.packet = raw;
+    out.leading_specials = leading_specials;
     return size;
 }
 

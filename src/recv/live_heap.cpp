@@ -105,7 +105,7 @@ bool live_heap::reserve(std::size_t size, const packet_header &packet, const det
 void live_heap::add_pointers(const packet_header &packet)
 {
     const pointer_decoder decoder(heap_address_bits_);
-    for (int i = 0; i < packet.n_items; i++)
+    for (int i = packet.leading_specials; i < packet.n_items; i++)
     {
         const item_pointer_t pointer = load_be<item_pointer_t>(packet.pointers + i * sizeof(item_pointer_t));
         const s_item_pointer_t id = decoder.get_id(pointer);

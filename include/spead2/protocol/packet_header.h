@@ -28,6 +28,9 @@ struct packet_header
     const std::uint8_t *payload = nullptr;
     /// Start of the packet (the header).
     const std::uint8_t *packet = nullptr;
+    /// How many leading pointers are the four specials in the usual order (0 or 4): consumers of
+    /// the heap's own pointers may start after them.
+    int leading_specials = 0;
 };
 
 /**

@@ -3,6 +3,7 @@
 /// Tests for decode_packet and get_packet_size (spec §1.1).
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 #include <gtest/gtest.h>
 #include <spead2/common/endian.h>
@@ -333,6 +334,32 @@ TEST(ProtocolPacketHeader, LaterSpecialOverridesEarlier)
     p = specials40();
     p.push_back(enc.make_immediate(HEAP_LENGTH_ID, 4));
     expect_rejected(make_packet(40, p, abc), "exceeds heap length 4");
+}
+
+TEST(ProtocolPacketHeader, LeadingSpecialsAreReported)
+{
+    // The usual order: the fast path takes all four, and consumers may skip them.
+    auto bytes = make_packet(40, specials40(), abc);
+    packet_header h;
+    ASSERT_NE(decode_packet(h, bytes.data(), bytes.size()), 0u);
+    EXPECT_EQ(h.leading_specials, 4);
+    // Any other order decodes to the same values through the general loop.
+    auto p = specials40();
+    std::swap(p[0], p[3]);
+    bytes = make_packet(40, p, abc);
+    packet_header g;
+    ASSERT_NE(decode_packet(g, bytes.data(), bytes.size()), 0u);
+    EXPECT_EQ(g.leading_specials, 0);
+    EXPECT_EQ(std::tie(g.heap_cnt, g.heap_length, g.payload_offset, g.payload_length),
+              std::tie(h.heap_cnt, h.heap_length, h.payload_offset, h.payload_length));
+    // An addressed (not immediate) HEAP_LENGTH is not a special: no fast path, no heap length.
+    pointer_encoder enc(40);
+    p = specials40();
+    p[1] = enc.make_address(HEAP_LENGTH_ID, 16);
+    bytes = make_packet(40, p, abc);
+    ASSERT_NE(decode_packet(g, bytes.data(), bytes.size()), 0u);
+    EXPECT_EQ(g.leading_specials, 0);
+    EXPECT_EQ(g.heap_length, -1);
 }
 
 TEST(ProtocolPacketHeader, TrailingBytesAreNotPartOfThePacket)
