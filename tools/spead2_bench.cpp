@@ -412,7 +412,10 @@ private:
         if (r.xdp) // only then: an agent without AF_XDP (the reference's) knows none of these
         {
             set("xdp", 1);
-            set("xdp-queue", r.xdp_queue);
+            std::string queues;
+            for (std::uint32_t q : r.xdp_queues)
+                queues += (queues.empty() ? "" : ",") + std::to_string(q);
+            set("xdp-queue", queues);
             set("xdp-attach", r.xdp_attach);
             set("xdp-copy", r.xdp_copy);
             set("xdp-max-poll", r.xdp_max_poll);

@@ -76,8 +76,12 @@ void bind_recv_xdp_config(nb::module_ &m)
     nb::class_<cfg> cls(m, "UdpXdpConfig", "Configuration of an AF_XDP reader (keyword arguments).");
     def_common_properties<cfg>(cls);
     cls.def_prop_rw(
-           "max_poll", &cfg::get_max_poll, [](cfg &c, int v) { c.set_max_poll(v); },
-           "empty polls of the receive ring before sleeping")
+           "queue_ids", [](const cfg &c) { return c.get_queue_ids(); },
+           [](cfg &c, const std::vector<std::uint32_t> &v) { c.set_queue_ids(v); },
+           "receive queues, one AF_XDP socket each (queue_id sets a single one)")
+        .def_prop_rw(
+            "max_poll", &cfg::get_max_poll, [](cfg &c, int v) { c.set_max_poll(v); },
+            "empty polls of the receive ring before sleeping")
         .def_prop_rw("attach_mode", &cfg::get_attach_mode,
                      [](cfg &c, xdp_attach_mode v) { c.set_attach_mode(v); });
     cls.attr("DEFAULT_MAX_POLL") = cfg::default_max_poll;

@@ -4,6 +4,7 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_XDP
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -68,7 +69,19 @@ udp_xdp_config &udp_xdp_config::set_buffer_size(std::size_t size)
 
 udp_xdp_config &udp_xdp_config::set_queue_id(std::uint32_t queue)
 {
-    queue_id = queue;
+    queue_ids = {queue};
+    return *this;
+}
+
+udp_xdp_config &udp_xdp_config::set_queue_ids(const std::vector<std::uint32_t> &queues)
+{
+    if (queues.empty())
+        throw std::invalid_argument("queue_ids is empty");
+    for (std::size_t i = 0; i < queues.size(); i++)
+        if (std::find(queues.begin(), queues.begin() + std::ptrdiff_t(i), queues[i]) !=
+            queues.begin() + std::ptrdiff_t(i))
+            throw std::invalid_argument("queue " + std::to_string(queues[i]) + " is given twice");
+    queue_ids = queues;
     return *this;
 }
 
@@ -92,24 +105,41 @@ udp_xdp_config &udp_xdp_config::set_copy_mode(copy_mode mode)
     return *this;
 }
 
+/// One receive queue: its AF_XDP socket, and the wait for it to be readable.
+struct xdp_queue
+{
+    std::uint32_t id;
+    std::unique_ptr<spead2::detail::xsk_receiver> receiver;
+    /// Does not own the descriptor (libxdp does).
+    asio::posix::stream_descriptor descriptor;
+
+    xdp_queue(asio::io_context &io_context, const spead2::detail::xdp_interface &iface, std::uint32_t id_,
+              std::size_t frames, xdp_copy_mode copy)
+        : id(id_)
+        , receiver(std::make_unique<spead2::detail::xsk_receiver>(iface, id_, frames, copy))
+        , descriptor(io_context, receiver->fd())
+    {
+    }
+
+    ~xdp_queue() { descriptor.release(); }
+};
+
 struct udp_xdp_reader::impl
 {
     spead2::detail::xdp_interface iface;
     int max_poll;
     bool native = false;
     bool zero_copy = false;
-    /// The socket and the program: let go when the stream stops (so that the interface is free
+    /// The sockets and the program: let go when the stream stops (so that the interface is free
     /// again at once), hence pointers. Declared so that the program, which redirects to the
-    /// socket, goes first.
-    std::unique_ptr<spead2::detail::xsk_receiver> receiver;
+    /// sockets, goes first.
+    std::vector<std::unique_ptr<xdp_queue>> queues;
     std::unique_ptr<spead2::detail::xdp_program> program;
     /// Joins the multicast groups, so that IGMP tells the network to send them here.
     asio::ip::udp::socket join_socket;
-    /// Waits for the AF_XDP socket to be readable; does not own the descriptor (libxdp does).
-    asio::posix::stream_descriptor descriptor;
     bool receiving = false;       ///< inside receive_batch (stream lock held)
     bool release_pending = false; ///< stopped while receiving: release when the batch ends
-    /// Guards @ref receiver against release while get_kernel_drops reads it from another thread.
+    /// Guards @ref queues against release while get_kernel_drops reads it from another thread.
     mutable std::mutex stats_mutex;
     std::uint64_t final_kernel_drops = 0;
 
@@ -117,27 +147,36 @@ struct udp_xdp_reader::impl
          const udp_xdp_config &config)
         : iface(iface_)
         , max_poll(config.get_max_poll())
-        , receiver(std::make_unique<spead2::detail::xsk_receiver>(
-              iface_, config.get_queue_id(),
-              config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size, config.get_copy_mode()))
-        , program(std::make_unique<spead2::detail::xdp_program>())
         , join_socket(io_context)
-        , descriptor(io_context, receiver->fd())
     {
-        zero_copy = receiver->zero_copy();
+        const auto &ids = config.get_queue_ids();
+        const std::size_t frames =
+            config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size / ids.size();
+        for (std::uint32_t id : ids)
+            queues.push_back(
+                std::make_unique<xdp_queue>(io_context, iface, id, frames, config.get_copy_mode()));
+        zero_copy = queues.front()->receiver->zero_copy();
+        program = std::make_unique<spead2::detail::xdp_program>();
     }
 
-    /// Detaches the program, closes the socket and leaves the groups.
+    std::uint64_t kernel_drops() const
+    {
+        std::uint64_t total = 0;
+        for (const auto &q : queues)
+            total += q->receiver->kernel_drops();
+        return total;
+    }
+
+    /// Detaches the program, closes the sockets and leaves the groups.
     void release()
     {
-        if (!receiver)
+        if (queues.empty())
             return;
-        descriptor.release();
         program.reset();
         {
             std::lock_guard<std::mutex> lock(stats_mutex);
-            final_kernel_drops = receiver->kernel_drops();
-            receiver.reset();
+            final_kernel_drops = kernel_drops();
+            queues.clear();
         }
         std::error_code ignored;
         join_socket.close(ignored);
@@ -176,11 +215,16 @@ udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
             impl_->join_socket.set_option(asio::ip::multicast::join_group(a, interface_address));
         }
     }
-    impl_->program->set_socket(config.get_queue_id(), impl_->receiver->fd());
+    std::string queue_list;
+    for (const auto &q : impl_->queues)
+    {
+        impl_->program->set_socket(q->id, q->receiver->fd());
+        queue_list += (queue_list.empty() ? "" : ",") + std::to_string(q->id);
+    }
     impl_->program->attach(iface, config.get_attach_mode());
     impl_->native = impl_->program->native();
-    SPEAD2_LOG_INFO("udp_xdp_reader: attached to %s queue %u (%s XDP, %s)", iface.name.c_str(),
-                    unsigned(config.get_queue_id()), impl_->native ? "native" : "generic",
+    SPEAD2_LOG_INFO("udp_xdp_reader: attached to %s queue %s (%s XDP, %s)", iface.name.c_str(),
+                    queue_list.c_str(), impl_->native ? "native" : "generic",
                     impl_->zero_copy ? "zero-copy" : "copy mode");
 }
 
@@ -204,18 +248,20 @@ const std::string &udp_xdp_reader::get_interface_name() const
 std::uint64_t udp_xdp_reader::get_kernel_drops() const
 {
     std::lock_guard<std::mutex> lock(impl_->stats_mutex);
-    return impl_->receiver ? impl_->receiver->kernel_drops() : impl_->final_kernel_drops;
+    return impl_->queues.empty() ? impl_->final_kernel_drops : impl_->kernel_drops();
 }
 
 void udp_xdp_reader::start()
 {
-    enqueue_wait();
+    for (std::size_t i = 0; i < impl_->queues.size(); i++)
+        enqueue_wait(i);
 }
 
 void udp_xdp_reader::stop()
 {
     std::error_code ignored;
-    impl_->descriptor.cancel(ignored);
+    for (auto &q : impl_->queues)
+        q->descriptor.cancel(ignored);
     // A stop heap stops the stream from inside receive_batch, which is still walking the ring.
     if (impl_->receiving)
         impl_->release_pending = true;
@@ -223,12 +269,12 @@ void udp_xdp_reader::stop()
         impl_->release();
 }
 
-void udp_xdp_reader::enqueue_wait()
+void udp_xdp_reader::enqueue_wait(std::size_t queue)
 {
-    impl_->descriptor.async_wait(
+    impl_->queues[queue]->descriptor.async_wait(
         asio::posix::descriptor_base::wait_read,
         bind_handler(
-            [this](stream_base::add_packet_state &state, const std::error_code &error)
+            [this, queue](stream_base::add_packet_state &state, const std::error_code &error)
             {
                 if (error == asio::error::operation_aborted || state.is_stopped())
                     return;
@@ -238,20 +284,20 @@ void udp_xdp_reader::enqueue_wait()
                     state.stop();
                     return;
                 }
-                receive_batch(state);
+                receive_batch(state, queue);
             }));
 }
 
-void udp_xdp_reader::enqueue_receive()
+void udp_xdp_reader::enqueue_receive(std::size_t queue)
 {
     // A full batch suggests more is waiting: read again without a trip through the reactor, but
     // as a new handler so that other work on the io_context gets a turn.
-    asio::post(impl_->descriptor.get_executor(), bind_handler(
-                                                     [this](stream_base::add_packet_state &state)
-                                                     {
-                                                         if (!state.is_stopped())
-                                                             receive_batch(state);
-                                                     }));
+    asio::post(get_io_context(), bind_handler(
+                                     [this, queue](stream_base::add_packet_state &state)
+                                     {
+                                         if (!state.is_stopped())
+                                             receive_batch(state, queue);
+                                     }));
 }
 
 void udp_xdp_reader::add_frame(stream_base::add_packet_state &state, const std::uint8_t *data,
@@ -275,14 +321,15 @@ void udp_xdp_reader::add_frame(stream_base::add_packet_state &state, const std::
         rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state)
+void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state, std::size_t queue)
 {
     impl &s = *impl_;
+    spead2::detail::xsk_receiver &receiver = *s.queues[queue]->receiver;
     auto handle = [&](const std::uint8_t *data, std::size_t size) { add_frame(state, data, size); };
     s.receiving = true;
-    std::size_t received = s.receiver->receive(max_batch, handle);
+    std::size_t received = receiver.receive(max_batch, handle);
     for (int polls = 0; received == 0 && polls < s.max_poll && !s.release_pending; polls++)
-        received = s.receiver->receive(max_batch, handle);
+        received = receiver.receive(max_batch, handle);
     s.receiving = false;
     if (s.release_pending)
     {
@@ -292,9 +339,9 @@ void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state)
     if (state.is_stopped())
         return;
     if (received == max_batch)
-        enqueue_receive();
+        enqueue_receive(queue);
     else
-        enqueue_wait();
+        enqueue_wait(queue);
 }
 
 } // namespace spead2::recv

@@ -33,6 +33,11 @@ def test_recv_defaults_and_keywords():
     assert config.endpoints == [("239.1.2.3", 8888), ("10.0.0.1", 7148)]
     assert config.buffer_size == recv.UdpXdpConfig.DEFAULT_BUFFER_SIZE  # 0: the default
     assert (config.queue_id, config.max_poll) == (3, 100)
+    assert config.queue_ids == [3]
+    config.queue_ids = [0, 2]
+    assert (config.queue_id, config.queue_ids) == (0, [0, 2])
+    with pytest.raises(ValueError, match="queue 2 is given twice"):
+        config.queue_ids = [2, 2]
     assert config.attach_mode == spead2.XdpAttachMode.GENERIC
     assert config.copy_mode == spead2.XdpCopyMode.COPY
     # endpoints is a copy: changing it needs an assignment.

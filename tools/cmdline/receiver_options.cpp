@@ -51,7 +51,9 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
     add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
     add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
     flag("xdp", xdp, "Use AF_XDP kernel bypass on the interface of --bind");
-    add("xdp-queue", xdp_queue, "AF_XDP: receive queue of the interface");
+    if (auto *opt =
+            add("xdp-queue", xdp_queues, "AF_XDP: receive queue(s) of the interface (repeat for several)"))
+        opt->delimiter(',');
     if (auto *opt = add("xdp-attach", xdp_attach, "AF_XDP: where the XDP program runs (auto/native/generic)"))
         opt->check(CLI::IsMember({"auto", "native", "generic"}));
     if (auto *opt = add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"))
@@ -117,7 +119,7 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
     recv::udp_xdp_config xdp_config;
     if (xdp)
     {
-        xdp_config.set_interface_address(bind).set_buffer_size(buffer).set_queue_id(xdp_queue);
+        xdp_config.set_interface_address(bind).set_buffer_size(buffer).set_queue_ids(xdp_queues);
         xdp_config.set_max_poll(xdp_max_poll);
         xdp_config.set_attach_mode(xdp_attach == "native"    ? xdp_attach_mode::native
                                    : xdp_attach == "generic" ? xdp_attach_mode::generic

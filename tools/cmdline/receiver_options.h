@@ -41,7 +41,7 @@ public:
     int ibv_comp_vector = 0;
     int ibv_max_poll = 10;
     bool xdp = false;
-    std::uint32_t xdp_queue = 0;
+    std::vector<std::uint32_t> xdp_queues{0};
     std::string xdp_attach = "auto"; ///< auto, native or generic
     std::string xdp_copy = "auto";   ///< auto, zero-copy or copy
     int xdp_max_poll = 0;

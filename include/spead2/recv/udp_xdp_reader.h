@@ -41,7 +41,7 @@ private:
     std::vector<std::pair<std::string, std::uint16_t>> endpoints;
     std::string interface_address;
     std::size_t buffer_size = default_buffer_size;
-    std::uint32_t queue_id = 0;
+    std::vector<std::uint32_t> queue_ids{0};
     int max_poll = default_max_poll;
     attach_mode attach = attach_mode::automatic;
     copy_mode copy = copy_mode::automatic;
@@ -61,9 +61,17 @@ public:
     /// Bytes of UMEM (frames of 4 KiB, at least 64). @throws std::invalid_argument if 0
     udp_xdp_config &set_buffer_size(std::size_t size);
 
-    std::uint32_t get_queue_id() const { return queue_id; }
+    /// The first (usually the only) queue of get_queue_ids().
+    std::uint32_t get_queue_id() const { return queue_ids.front(); }
     /// The receive queue of the interface to take frames from (steer the traffic there).
     udp_xdp_config &set_queue_id(std::uint32_t queue);
+    const std::vector<std::uint32_t> &get_queue_ids() const { return queue_ids; }
+    /**
+     * Several receive queues (for a NIC that spreads the stream over them): one AF_XDP socket
+     * each, the buffer split evenly between them. @throws std::invalid_argument if empty or
+     * with a queue twice
+     */
+    udp_xdp_config &set_queue_ids(const std::vector<std::uint32_t> &queues);
 
     int get_max_poll() const { return max_poll; }
     /// Empty polls of the RX ring before sleeping until the socket is readable (0: sleep at once).
@@ -77,7 +85,8 @@ public:
 };
 
 /**
- * Receives SPEAD packets through an AF_XDP socket on one queue of one interface. An XDP program
+ * Receives SPEAD packets through AF_XDP sockets on one or more queues of one interface (one
+ * socket and UMEM per queue). An XDP program
  * of ours is attached to the interface (through a BPF link, so the kernel detaches it if the
  * process dies, and released as soon as the stream stops): it redirects IPv4 UDP frames for the configured
  * endpoints to the socket and passes everything else (ARP, ssh, other ports) to the kernel. Only one such
@@ -103,9 +112,9 @@ private:
     std::array<std::atomic<std::uint64_t>, frame::drop_reason_count> dropped_frames_{};
     std::atomic<std::uint64_t> rejected_datagrams_{0};
 
-    void enqueue_wait();
-    void enqueue_receive();
-    void receive_batch(stream_base::add_packet_state &state);
+    void enqueue_wait(std::size_t queue);
+    void enqueue_receive(std::size_t queue);
+    void receive_batch(stream_base::add_packet_state &state, std::size_t queue);
     void add_frame(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t size);
 
 public:

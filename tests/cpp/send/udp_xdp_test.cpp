@@ -2,13 +2,15 @@
 /// @file
 /// udp_xdp_reader on a veth pair between two network namespaces that the launcher test creates
 /// (the receiver's, made by `unshare -n`, and a peer made by `ip netns add`), so no frame ever
-/// reaches the host's interfaces. The veth pair does no GSO (gso_max_segs 1), as a NIC sends
-/// MTU-sized frames: otherwise a UDP GSO sender's 64 KB super-frames would cross it whole. Senders run in the
-/// peer: a kernel UDP socket (udp_stream) and raw frames through AF_PACKET. Skipped where namespaces or
-/// AF_XDP are not permitted.
+/// reaches the host's interfaces. Our end has three receive queues, the peer two transmit queues
+/// (each arriving on our queue of the same number). The veth pair does no GSO (gso_max_segs 1), as a NIC
+/// sends MTU-sized frames: otherwise a UDP GSO sender's 64 KB super-frames would cross it whole. Senders run
+/// in the peer: a kernel UDP socket (udp_stream) and raw frames through AF_PACKET. Skipped where namespaces
+/// or AF_XDP are not permitted.
 #include <spead2/features.h>
 #if SPEAD2_USE_XDP
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -66,12 +68,12 @@ TEST(udp_xdp, runs_in_private_netns)
     const std::string self = "/proc/" + std::to_string(::getpid()) + "/exe";
     const std::string script =
         "set -e; ip link set lo up; ip netns add " + peer + "; trap 'ip netns del " + peer + "' EXIT; " +
-        "ip link add " + local_if + " gso_max_segs 1 numrxqueues 2 type veth peer name " + peer_if +
-        " netns " + peer + " gso_max_segs 1; " + "ip addr add " + local_address + "/24 dev " + local_if +
-        "; ip link set " + local_if + " up; " + "ip -n " + peer + " link set lo up; ip -n " + peer +
-        " addr add " + peer_address + "/24 dev " + peer_if + "; ip -n " + peer + " link set " + peer_if +
-        " up; ip -n " + peer + " route add 224.0.0.0/4 dev " + peer_if + "; " + peer_env + "=" + peer +
-        " timeout 120 " + self + " --gtest_filter=*udp_xdp_netns.*";
+        "ip link add " + local_if + " gso_max_segs 1 numrxqueues 3 numtxqueues 3 type veth peer name " +
+        peer_if + " netns " + peer + " gso_max_segs 1 numrxqueues 2 numtxqueues 2; " + "ip addr add " +
+        local_address + "/24 dev " + local_if + "; ip link set " + local_if + " up; " + "ip -n " + peer +
+        " link set lo up; ip -n " + peer + " addr add " + peer_address + "/24 dev " + peer_if + "; ip -n " +
+        peer + " link set " + peer_if + " up; ip -n " + peer + " route add 224.0.0.0/4 dev " + peer_if +
+        "; " + peer_env + "=" + peer + " timeout 120 " + self + " --gtest_filter=*udp_xdp_netns.*";
     const std::string cmd = "unshare -n sh -c \"" + script + "\"";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "AF_XDP tests failed inside the namespace; run " << cmd;
 }
@@ -169,6 +171,9 @@ protected:
     {
         recv::udp_xdp_config c;
         c.add_endpoint(address, port).set_interface_address(local_address).set_attach_mode(GetParam());
+        // The peer's kernel spreads its flows over its two transmit queues, which arrive on our
+        // receive queues 0 and 1 (our third queue gets nothing).
+        c.set_queue_ids({0, 1});
         c.set_buffer_size(1024 * 1024);
         return c;
     }
@@ -387,7 +392,7 @@ TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
 /// An AF_XDP sender in the peer, out of its end of the veth pair.
 std::unique_ptr<udp_xdp_stream>
 make_xdp_sender(thread_pool &tp, const std::string &address, std::uint16_t port,
-                const stream_config &config = stream_config().set_max_heaps(16))
+                const stream_config &config = stream_config().set_max_heaps(16), std::uint32_t queue = 0)
 {
     std::unique_ptr<udp_xdp_stream> s;
     in_peer(
@@ -395,6 +400,7 @@ make_xdp_sender(thread_pool &tp, const std::string &address, std::uint16_t port,
         {
             udp_xdp_config c;
             c.add_endpoint(address, port).set_interface_address(peer_address).set_buffer_size(1024 * 1024);
+            c.set_queue_id(queue);
             s = std::make_unique<udp_xdp_stream>(tp, config, c);
         });
     return s;
@@ -416,6 +422,72 @@ TEST_P(udp_xdp_netns, xdp_sender_to_xdp_reader_multicast)
     auto s = make_xdp_sender(tp, "239.10.0.2", 8892);
     send_heaps(*s, 6);
     expect_heaps(rs, 6);
+}
+
+/// Sends heaps with cnt @a first .. @a last and, if @a end, a stop heap.
+void send_numbered(stream &s, int first, int last, bool end)
+{
+    std::vector<std::uint8_t> data(5000);
+    std::vector<heap> heaps(std::size_t(last - first + 2));
+    test::completion_log log;
+    std::size_t n = 0;
+    for (int cnt = first; cnt <= last; cnt++, n++)
+    {
+        heaps[n].add_item(0x1000, data.data(), data.size(), false);
+        ASSERT_TRUE(s.async_send_heap(heaps[n], log.handler(cnt), cnt));
+    }
+    if (end)
+    {
+        heaps[n].add_end();
+        ASSERT_TRUE(s.async_send_heap(heaps[n], log.handler(0), 1000));
+        n++;
+    }
+    for (const auto &e : log.wait(n))
+        EXPECT_FALSE(e.ec) << e.ec.message();
+}
+
+std::vector<s_item_pointer_t> received_cnts(recv::ring_stream<> &rs)
+{
+    std::vector<s_item_pointer_t> cnts;
+    try
+    {
+        while (true)
+            cnts.push_back(rs.pop().get_cnt());
+    }
+    catch (ringbuffer_stopped &)
+    {
+    }
+    std::sort(cnts.begin(), cnts.end());
+    return cnts;
+}
+
+TEST_P(udp_xdp_netns, several_queues)
+{
+    // The veth pair has two queues each way; an AF_XDP sender on the peer's queue q arrives on
+    // our queue q. A reader on queue 1 alone proves the steering; one on both gets everything.
+    if (GetParam() != recv::udp_xdp_config::attach_mode::native)
+        GTEST_SKIP() << "veth records the receive queue only with native XDP (generic sees queue 0)";
+    {
+        recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+        auto c = config("239.10.0.3", 8893);
+        c.set_queue_ids({1});
+        add_reader(rs, c);
+        auto s1 = make_xdp_sender(tp, "239.10.0.3", 8893, stream_config().set_max_heaps(16), 1);
+        send_numbered(*s1, 1, 3, true);
+        EXPECT_EQ(received_cnts(rs), (std::vector<s_item_pointer_t>{1, 2, 3}));
+    }
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    auto c = config("239.10.0.3", 8894);
+    c.set_queue_ids({0, 1});
+    recv::udp_xdp_reader *reader = add_reader(rs, c);
+    auto s0 = make_xdp_sender(tp, "239.10.0.3", 8894, stream_config().set_max_heaps(16), 0);
+    auto s1 = make_xdp_sender(tp, "239.10.0.3", 8894, stream_config().set_max_heaps(16), 1);
+    send_numbered(*s0, 1, 3, false);
+    send_numbered(*s1, 4, 6, false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // both queues drained first
+    send_numbered(*s0, 7, 7, true);
+    EXPECT_EQ(received_cnts(rs), (std::vector<s_item_pointer_t>{1, 2, 3, 4, 5, 6, 7}));
+    EXPECT_EQ(reader->get_kernel_drops(), 0u);
 }
 
 TEST_P(udp_xdp_netns, xdp_sender_refuses_packets_beyond_the_mtu)
@@ -447,9 +519,10 @@ TEST_P(udp_xdp_netns, one_reader_per_queue_and_one_program_per_interface)
             EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
         }
     };
-    expect_refused(config(local_address, 8890), "queue 0 of spead2x0 is in use by another AF_XDP socket");
-    // The veth pair has two receive queues: the second is free, but the interface has a program.
-    expect_refused(config(local_address, 8890).set_queue_id(1), "spead2x0 already has an XDP program");
+    expect_refused(config(local_address, 8890).set_queue_id(1),
+                   "queue 1 of spead2x0 is in use by another AF_XDP socket");
+    // Our end has a third receive queue: it is free, but the interface has a program.
+    expect_refused(config(local_address, 8890).set_queue_id(2), "spead2x0 already has an XDP program");
 }
 
 std::string mode_name(const ::testing::TestParamInfo<recv::udp_xdp_config::attach_mode> &param_info)
@@ -465,6 +538,13 @@ INSTANTIATE_TEST_SUITE_P(modes, udp_xdp_netns,
 TEST(udp_xdp_config, validation)
 {
     recv::udp_xdp_config c;
+    EXPECT_EQ(c.get_queue_ids(), (std::vector<std::uint32_t>{0}));
+    EXPECT_THROW(c.set_queue_ids({}), std::invalid_argument);
+    EXPECT_THROW(c.set_queue_ids({1, 2, 1}), std::invalid_argument);
+    c.set_queue_ids({3, 1});
+    EXPECT_EQ(c.get_queue_id(), 3u);
+    c.set_queue_id(0);
+    EXPECT_EQ(c.get_queue_ids(), (std::vector<std::uint32_t>{0}));
     EXPECT_THROW(c.add_endpoint("::1", 8888), std::invalid_argument);
     EXPECT_THROW(c.set_interface_address("::1"), std::invalid_argument);
     EXPECT_THROW(c.set_buffer_size(0), std::invalid_argument);

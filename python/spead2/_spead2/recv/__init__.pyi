@@ -325,6 +325,13 @@ class UdpXdpConfig:
     DEFAULT_BUFFER_SIZE: int = 16777216
 
     @property
+    def queue_ids(self) -> list[int]:
+        """receive queues, one AF_XDP socket each (queue_id sets a single one)"""
+
+    @queue_ids.setter
+    def queue_ids(self, arg: Sequence[int], /) -> None: ...
+
+    @property
     def max_poll(self) -> int:
         """empty polls of the receive ring before sleeping"""
 
