@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <asio.hpp>
@@ -30,31 +29,26 @@ constexpr std::size_t max_batch = 64;
 constexpr frame::parse_options xdp_parse_options{
     .allow_vlan = false, .allow_ip_options = false, .verify_ip_checksum = true, .verify_udp_checksum = false};
 
-asio::ip::address_v4 parse_v4(const std::string &address, const char *what)
-{
-    return spead2::detail::resolve_ipv4(address, what);
-}
-
 } // namespace
 
 udp_xdp_config &udp_xdp_config::set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &value)
 {
     for (const auto &[address, port] : value)
-        parse_v4(address, "endpoint");
+        spead2::detail::resolve_ipv4(address, "endpoint");
     endpoints = value;
     return *this;
 }
 
 udp_xdp_config &udp_xdp_config::add_endpoint(const std::string &address, std::uint16_t port)
 {
-    parse_v4(address, "endpoint");
+    spead2::detail::resolve_ipv4(address, "endpoint");
     endpoints.emplace_back(address, port);
     return *this;
 }
 
 udp_xdp_config &udp_xdp_config::set_interface_address(const std::string &address)
 {
-    parse_v4(address, "interface address");
+    spead2::detail::resolve_ipv4(address, "interface address");
     interface_address = address;
     return *this;
 }
@@ -201,12 +195,12 @@ udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
     if (config.get_interface_address().empty())
         throw std::invalid_argument("interface address has not been set");
     const asio::ip::address_v4 interface_address =
-        parse_v4(config.get_interface_address(), "interface address");
+        spead2::detail::resolve_ipv4(config.get_interface_address(), "interface address");
     const auto iface = spead2::detail::interface_by_ipv4(interface_address.to_uint());
     impl_ = std::make_unique<impl>(owner.get_io_context(), iface, config);
     for (const auto &[address, port] : config.get_endpoints())
     {
-        const asio::ip::address_v4 a = parse_v4(address, "endpoint");
+        const asio::ip::address_v4 a = spead2::detail::resolve_ipv4(address, "endpoint");
         impl_->program->add_endpoint(a.to_uint(), port);
         if (a.is_multicast())
         {

@@ -15,6 +15,7 @@
 #endif
 #include "endpoint.h"
 #include "receiver_options.h"
+#include "xdp_modes.h"
 
 namespace spead2::tools
 {
@@ -54,10 +55,9 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
     if (auto *opt =
             add("xdp-queue", xdp_queues, "AF_XDP: receive queue(s) of the interface (repeat for several)"))
         opt->delimiter(',');
-    if (auto *opt = add("xdp-attach", xdp_attach, "AF_XDP: where the XDP program runs (auto/native/generic)"))
-        opt->check(CLI::IsMember({"auto", "native", "generic"}));
-    if (auto *opt = add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"))
-        opt->check(CLI::IsMember({"auto", "zero-copy", "copy"}));
+    check_xdp_mode(add("xdp-attach", xdp_attach, "AF_XDP: where the XDP program runs (auto/native/generic)"),
+                   xdp_attach_names);
+    check_xdp_mode(add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"), xdp_copy_names);
     add("xdp-max-poll", xdp_max_poll, "AF_XDP: empty polls before sleeping");
 }
 
@@ -121,12 +121,8 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
     {
         xdp_config.set_interface_address(bind).set_buffer_size(buffer).set_queue_ids(xdp_queues);
         xdp_config.set_max_poll(xdp_max_poll);
-        xdp_config.set_attach_mode(xdp_attach == "native"    ? xdp_attach_mode::native
-                                   : xdp_attach == "generic" ? xdp_attach_mode::generic
-                                                             : xdp_attach_mode::automatic);
-        xdp_config.set_copy_mode(xdp_copy == "zero-copy" ? xdp_copy_mode::zero_copy
-                                 : xdp_copy == "copy"    ? xdp_copy_mode::copy
-                                                         : xdp_copy_mode::automatic);
+        xdp_config.set_attach_mode(xdp_mode(xdp_attach_names, xdp_attach));
+        xdp_config.set_copy_mode(xdp_mode(xdp_copy_names, xdp_copy));
     }
 #endif
     for (const std::string &source : sources)

@@ -12,6 +12,7 @@
 #include <spead2/send/udp_xdp_stream.h>
 #endif
 #include "sender_options.h"
+#include "xdp_modes.h"
 
 namespace spead2::tools
 {
@@ -43,8 +44,7 @@ void sender_options::add_options(CLI::App &app, const option_namer &names)
     if (auto n = names.flag("xdp"); !n.empty())
         app.add_flag(n, xdp, "Use AF_XDP kernel bypass out of the interface of --bind");
     add("xdp-queue", xdp_queue, "AF_XDP: transmit queue of the interface");
-    if (auto *opt = add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"))
-        opt->check(CLI::IsMember({"auto", "zero-copy", "copy"}));
+    check_xdp_mode(add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"), xdp_copy_names);
 }
 
 void sender_options::finalize(const protocol_options &protocol)
@@ -123,9 +123,7 @@ std::unique_ptr<send::stream> sender_options::make_stream(io_context_ref io_cont
         send::udp_xdp_config xdp_config;
         xdp_config.set_endpoints(eps).set_interface_address(bind).set_buffer_size(buffer);
         xdp_config.set_ttl(std::uint8_t(ttl)).set_queue_id(xdp_queue);
-        xdp_config.set_copy_mode(xdp_copy == "zero-copy" ? xdp_copy_mode::zero_copy
-                                 : xdp_copy == "copy"    ? xdp_copy_mode::copy
-                                                         : xdp_copy_mode::automatic);
+        xdp_config.set_copy_mode(xdp_mode(xdp_copy_names, xdp_copy));
         return std::make_unique<send::udp_xdp_stream>(std::move(io_context), config, xdp_config);
     }
 #endif
