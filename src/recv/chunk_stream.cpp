@@ -22,14 +22,15 @@ namespace detail
 namespace
 {
 
-memcpy_function_t choose_copy(const stream_config &config)
+/// The copier for chunks of one kind (@a large: of nontemporal_chunk_size bytes or more).
+payload_copier chunk_copier(const memcpy_choice &choice, bool large)
 {
-    if (!config.has_chosen_memcpy())
-        return nullptr;
-    // Fenced once per retired chunk (retire_until) rather than once per packet.
-    if (!config.has_custom_memcpy() && config.get_memcpy() == MEMCPY_NONTEMPORAL)
-        return spead2::detail::memcpy_nontemporal_unfenced;
-    return config.get_memcpy_function();
+    // Streaming stores go unfenced: chunk_stream_state fences once per batch and per retired chunk.
+    if (choice.get_kind() == memcpy_choice::kind::automatic)
+        return large ? payload_copier(spead2::detail::memcpy_nontemporal_unfenced) : payload_copier(choice);
+    if (choice.get_kind() == memcpy_choice::kind::builtin && choice.get_id() == MEMCPY_NONTEMPORAL)
+        return payload_copier(spead2::detail::memcpy_nontemporal_unfenced);
+    return payload_copier(choice);
 }
 
 } // namespace
@@ -39,9 +40,6 @@ stream_config chunk_stream_state::adjust_config(const stream_config &config,
 {
     if (!chunk_config.get_place())
         throw std::invalid_argument("chunk_config.place is not set");
-    if (config.get_packet_memcpy())
-        throw std::invalid_argument(
-            "chunk streams support only plain memcpy functions, not packet_memcpy_function");
     stream_config out(config);
     // Chunk placement needs the heap size up front.
     out.set_allow_unsized_heaps(false);
@@ -60,7 +58,9 @@ chunk_stream_state::chunk_stream_state(const stream_config &config, const chunk_
     , batch_stats_(batch_stats)
     , item_values_(chunk_config.get_items().size())
     , extra_scratch_(chunk_config.get_max_heap_extra())
-    , chosen_copy_(choose_copy(config))
+    , small_chunk_copier_(chunk_copier(config.get_memcpy_choice(), false))
+    , large_chunk_copier_(chunk_copier(config.get_memcpy_choice(), true))
+    , places_(config.get_max_heaps() * config.get_substreams())
     , window_(chunk_config.get_max_chunks())
 {
 }
@@ -70,9 +70,8 @@ void chunk_stream_state::publish_copies() noexcept
     spead2::detail::store_fence();
 }
 
-void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, heap_placement &placement)
+void chunk_stream_state::place_heap(const live_heap &h, const packet_header &packet, heap_place &place)
 {
-    placement.state = heap_placement::status::discarded;
     const std::vector<item_pointer_t> &items = chunk_config_.get_items();
     std::fill(item_values_.begin(), item_values_.end(), -1);
     if (!items.empty())
@@ -152,59 +151,58 @@ void chunk_stream_state::place_heap(live_heap &h, const packet_header &packet, h
             SPEAD2_LOG_INFO("extra data of heap %" PRId64 " dropped: %zu bytes at offset %zu do not fit",
                             std::int64_t(h.get_cnt()), data.extra_size, data.extra_offset);
     }
-    placement.state = heap_placement::status::placed;
-    if (chosen_copy_)
-        placement.copy = chosen_copy_;
-    else
-        placement.copy =
-            c->data_size >= nontemporal_chunk_size ? spead2::detail::memcpy_nontemporal_unfenced : nullptr;
-    placement.chunk_id = data.chunk_id;
-    placement.heap_index = data.heap_index;
-    placement.heap_offset = data.heap_offset;
+    place.chunk_id = data.chunk_id;
+    place.heap_index = data.heap_index;
+    place.heap_offset = data.heap_offset;
+    place.copier = &get_copier(c->data_size);
 }
 
-std::uint8_t *chunk_stream_state::place_packet(void *context, live_heap &h, const packet_header &packet)
+bool chunk_stream_state::write(std::size_t slot, live_heap &heap, const packet_header &packet, bool first)
 {
-    chunk_stream_state &self = *static_cast<chunk_stream_state *>(context);
-    heap_placement &placement = h.get_placement();
-    if (placement.state == heap_placement::status::none)
+    heap_place &place = places_[slot];
+    if (first)
     {
+        place = heap_place();
         // Like spead2, where placement happens when the heap's memory is allocated, a heap
         // without payload is never placed (and never counted as rejected).
-        if (h.get_heap_length() > 0)
-            self.place_heap(h, packet, placement);
-        else
-            placement.state = heap_placement::status::discarded;
+        if (heap.get_heap_length() > 0)
+            place_heap(heap, packet, place);
     }
-    if (placement.state != heap_placement::status::placed)
-        return nullptr;
-    // The chunk may have been retired (handed to the user) since the heap's first packet.
-    if (placement.chunk_id < self.window_.get_head())
-        return nullptr;
-    chunk *c = self.window_.get(placement.chunk_id);
-    if (self.presence_payload_size_ != 0)
+    // Dropped, or the chunk has been retired (handed to the user) since the heap's first packet.
+    if (place.chunk_id < 0 || place.chunk_id < window_.get_head())
+        return true;
+    chunk *c = window_.get(place.chunk_id);
+    if (presence_payload_size_ != 0)
     {
         const std::size_t index =
-            placement.heap_index + std::size_t(packet.payload_offset) / self.presence_payload_size_;
+            place.heap_index + std::size_t(packet.payload_offset) / presence_payload_size_;
         if (index < c->present_size && c->present)
             c->present[index] = 1;
     }
-    return c->data.get() + placement.heap_offset + std::size_t(packet.payload_offset);
+    if (packet.payload_length > 0)
+        place.copier->copy(c->data.get() + place.heap_offset, nullptr, packet);
+    return true;
 }
 
-void chunk_stream_state::heap_ready(const live_heap &h)
+void chunk_stream_state::heap_done(std::size_t slot, const live_heap &heap)
 {
-    const heap_placement &placement = h.get_placement();
-    if (placement.state != heap_placement::status::placed || !h.is_complete())
+    const heap_place &place = places_[slot];
+    if (place.chunk_id < 0 || !heap.is_complete())
         return;
-    if (placement.chunk_id < window_.get_head())
+    if (place.chunk_id < window_.get_head())
     {
         // Completed after its chunk was retired (spead2 4.4.1 counts these as too old).
         batch_stats_[too_old_index_]++;
         return;
     }
     if (presence_payload_size_ == 0)
-        window_.get(placement.chunk_id)->present[placement.heap_index] = 1;
+        window_.get(place.chunk_id)->present[place.heap_index] = 1;
+}
+
+void chunk_stream_state::publish()
+{
+    // Whoever takes the stream lock next may hand the chunks out.
+    publish_copies();
 }
 
 } // namespace detail
@@ -260,8 +258,9 @@ chunk_stream::chunk_stream(io_context_ref io_context, const stream_config &confi
 {
     if (!chunk_config.get_allocate())
         throw std::invalid_argument("chunk_config.allocate is not set");
-    state_ = std::make_unique<simple_state>(get_config(), chunk_config, batch_stats.data());
-    set_packet_placement(&detail::chunk_stream_state::place_packet, state_.get());
+    auto state = std::make_unique<simple_state>(get_config(), chunk_config, batch_stats.data());
+    state_ = state.get();
+    set_payload_sink(std::move(state));
 }
 
 chunk_stream::~chunk_stream()
@@ -272,11 +271,6 @@ chunk_stream::~chunk_stream()
 const chunk_stream_config &chunk_stream::get_chunk_config() const
 {
     return state_->get_chunk_config();
-}
-
-void chunk_stream::heap_ready(live_heap &&h)
-{
-    state_->heap_ready(h);
 }
 
 void chunk_stream::flush_chunks()

@@ -117,8 +117,9 @@ chunk_stream_group_member::chunk_stream_group_member(chunk_stream_group &group, 
     : stream(std::move(io_context), detail::chunk_stream_state::adjust_config(config, chunk_config))
     , group_(group)
 {
-    state_ = std::make_unique<group_state>(group, index, get_config(), chunk_config, batch_stats.data());
-    set_packet_placement(&detail::chunk_stream_state::place_packet, state_.get());
+    auto state = std::make_unique<group_state>(group, index, get_config(), chunk_config, batch_stats.data());
+    state_ = state.get();
+    set_payload_sink(std::move(state));
 }
 
 chunk_stream_group_member::~chunk_stream_group_member()
@@ -129,11 +130,6 @@ chunk_stream_group_member::~chunk_stream_group_member()
 const chunk_stream_config &chunk_stream_group_member::get_chunk_config() const
 {
     return state_->get_chunk_config();
-}
-
-void chunk_stream_group_member::heap_ready(live_heap &&h)
-{
-    state_->heap_ready(h);
 }
 
 void chunk_stream_group_member::stop_received()

@@ -3,11 +3,10 @@
 /// Reassembly of one heap: consistency checks, range tracking, the single payload copy.
 #include <algorithm>
 #include <cinttypes>
-#include <cstring>
-#include <new>
 #include <spead2/common/endian.h>
 #include <spead2/common/logging.h>
 #include <spead2/protocol/pointer_codec.h>
+#include <spead2/recv/detail/payload_sink.h>
 #include <spead2/recv/live_heap.h>
 
 namespace spead2::recv
@@ -65,41 +64,20 @@ bool live_heap::add_payload_range(s_item_pointer_t first, s_item_pointer_t last)
     return true;
 }
 
-bool live_heap::reserve(std::size_t size, const packet_header &packet, const detail::live_heap_config &config)
+void live_heap::remove_payload_range(s_item_pointer_t first, s_item_pointer_t last)
 {
-    if (size <= payload_reserved_)
-        return true;
-    std::size_t new_size = size;
-    if (heap_length_ < 0)
-    {
-        // Unknown final size: at least double, so that copying stays linear overall.
-        new_size = std::max(size, std::min(2 * payload_reserved_, config.max_heap_size));
-    }
-    memory_allocator::pointer new_payload;
-    try
-    {
-        new_payload = config.allocator->allocate(new_size, const_cast<std::uint8_t *>(packet.packet));
-    }
-    catch (std::bad_alloc &)
-    {
-        SPEAD2_LOG_WARNING("packet rejected because allocating %zu bytes for heap %" PRId64 " failed",
-                           new_size, std::int64_t(cnt_));
-        return false;
-    }
-    if (!new_payload)
-    {
-        SPEAD2_LOG_WARNING("packet rejected because the allocator returned null for heap %" PRId64,
-                           std::int64_t(cnt_));
-        return false;
-    }
-    if (payload_ && payload_reserved_ > 0)
-    {
-        // Only reached for heaps that started without HEAP_LENGTH: move what we already have.
-        std::memcpy(new_payload.get(), payload_.get(), std::min<std::size_t>(payload_reserved_, new_size));
-    }
-    payload_ = std::move(new_payload);
-    payload_reserved_ = new_size;
-    return true;
+    // [first, last) was merged into exactly one range.
+    for (std::size_t i = 0; i < ranges_.size(); i++)
+        if (ranges_[i].first <= first && last <= ranges_[i].second)
+        {
+            const payload_range r = ranges_[i];
+            ranges_.erase(i);
+            if (last < r.second)
+                ranges_.insert(i, payload_range(last, r.second));
+            if (r.first < first)
+                ranges_.insert(i, payload_range(r.first, first));
+            return;
+        }
 }
 
 void live_heap::add_pointers(const packet_header &packet)
@@ -136,7 +114,8 @@ void live_heap::add_pointers(const packet_header &packet)
     }
 }
 
-bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_config &config)
+bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_config &config,
+                           std::size_t slot, bool first_packet)
 {
     if (heap_length_ >= 0 && packet.heap_length >= 0 && packet.heap_length != heap_length_)
     {
@@ -190,62 +169,21 @@ bool live_heap::add_packet(const packet_header &packet, const detail::live_heap_
         out_of_order_ = true;
     }
 
-    // From here on the packet is accepted, except for an allocation failure (which is rare, and
-    // then only the range bookkeeping above can have changed: undo it).
+    // From here on the packet is accepted, unless the sink refuses it (out of memory, which is
+    // rare): then only the length and the range bookkeeping above can have changed, so undo them.
     const s_item_pointer_t old_heap_length = heap_length_;
     if (packet.heap_length >= 0)
         heap_length_ = packet.heap_length;
-    if (config.place)
-    {
-        // Chunk streams: the payload goes straight to its final place (one copy, no heap buffer).
-        std::uint8_t *dest = config.place(config.place_context, *this, packet);
-        add_pointers(packet);
-        min_length_ = std::max(min_length_, last);
-        if (packet.payload_length > 0)
-        {
-            if (dest)
-            {
-                const memcpy_function_t copy = placement_.copy ? placement_.copy : config.memcpy;
-                if (copy)
-                    copy(dest, packet.payload, std::size_t(packet.payload_length));
-                else
-                    std::memcpy(dest, packet.payload, std::size_t(packet.payload_length));
-            }
-            received_length_ += packet.payload_length;
-        }
-        return true;
-    }
-    const std::size_t needed = heap_length_ >= 0 ? std::size_t(heap_length_) : std::size_t(last);
-    if (needed > 0 && (packet.payload_length > 0 || heap_length_ >= 0) && !reserve(needed, packet, config))
+    if (!config.sink->write(slot, *this, packet, first_packet))
     {
         heap_length_ = old_heap_length;
         if (config.allow_out_of_order && packet.payload_length > 0)
-        {
-            // Remove exactly [first, last) again; it was merged into one range.
-            for (std::size_t i = 0; i < ranges_.size(); i++)
-                if (ranges_[i].first <= first && last <= ranges_[i].second)
-                {
-                    const payload_range r = ranges_[i];
-                    ranges_.erase(i);
-                    if (last < r.second)
-                        ranges_.insert(i, payload_range(last, r.second));
-                    if (r.first < first)
-                        ranges_.insert(i, payload_range(r.first, first));
-                    break;
-                }
-        }
+            remove_payload_range(first, last);
         return false;
     }
     add_pointers(packet);
     min_length_ = std::max(min_length_, last);
-    if (packet.payload_length > 0)
-    {
-        if (config.memcpy)
-            config.memcpy(payload_.get() + first, packet.payload, std::size_t(packet.payload_length));
-        else
-            (*config.packet_memcpy)(payload_, packet);
-        received_length_ += packet.payload_length;
-    }
+    received_length_ += packet.payload_length;
     return true;
 }
 

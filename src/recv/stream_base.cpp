@@ -9,26 +9,10 @@
 #include <string>
 #include <spead2/common/logging.h>
 #include <spead2/recv/stream_base.h>
-#include "common/memcpy_impl.h"
+#include "recv/heap_buffer_sink.h"
 
 namespace spead2::recv
 {
-
-namespace
-{
-
-detail::live_heap_config make_heap_config(const stream_config &config)
-{
-    detail::live_heap_config out;
-    out.allocator = config.get_memory_allocator().get();
-    out.memcpy = config.get_memcpy_function();
-    out.packet_memcpy = &config.get_packet_memcpy();
-    out.allow_out_of_order = config.get_allow_out_of_order();
-    out.max_heap_size = config.get_max_heap_size();
-    return out;
-}
-
-} // namespace
 
 stream_base::add_packet_state::add_packet_state(stream_base &owner)
     : owner_(owner)
@@ -46,10 +30,8 @@ stream_base::add_packet_state::add_packet_state(stream_base &owner, std::unique_
 
 stream_base::add_packet_state::~add_packet_state()
 {
-    // Placed payloads may have been copied with streaming stores (see chunk_stream_state): make
-    // them visible before the lock goes, since whoever takes it next may hand the chunks out.
-    if (owner_.heap_config_.place)
-        spead2::detail::store_fence();
+    // Before the lock goes: whoever takes it next may hand the payload out.
+    owner_.sink_->publish();
     owner_.publish_batch_stats();
 }
 
@@ -61,7 +43,8 @@ void stream_base::add_packet_state::stop()
 
 stream_base::stream_base(const stream_config &config)
     : config_(config)
-    , heap_config_(make_heap_config(config_))
+    , sink_(std::make_unique<detail::heap_buffer_sink>(config_))
+    , heap_config_{config_.get_allow_out_of_order(), config_.get_max_heap_size(), sink_.get()}
     , max_heaps_(config.get_max_heaps())
     , substreams_(config.get_substreams())
     , bug_compat_(config.get_bug_compat())
@@ -91,6 +74,12 @@ stream_base::stream_base(const stream_config &config)
 stream_base::~stream_base()
 {
     detach_shared();
+}
+
+void stream_base::set_payload_sink(std::unique_ptr<detail::payload_sink> sink)
+{
+    sink_ = std::move(sink);
+    heap_config_.sink = sink_.get();
 }
 
 void stream_base::detach_shared()
@@ -180,6 +169,7 @@ std::size_t stream_base::claim_slot(std::size_t substream)
         table_erase(old->get_cnt(), std::uint32_t(slot));
         batch_stats[stream_stat_indices::HEAPS]++;
         batch_stats[stream_stat_indices::INCOMPLETE_HEAPS_EVICTED]++;
+        sink_->heap_done(slot, *old);
         heap_ready(std::move(*old));
         old.reset();
     }
@@ -230,7 +220,7 @@ bool stream_base::add_packet(const packet_header &packet)
     }
 
     live_heap &h = *slots_[slot];
-    if (!h.add_packet(packet, heap_config_))
+    if (!h.add_packet(packet, heap_config_, slot, is_new))
     {
         if (is_new)
             slots_[slot].reset();
@@ -245,6 +235,7 @@ bool stream_base::add_packet(const packet_header &packet)
         if (!end_of_stream)
         {
             batch_stats[HEAPS]++;
+            sink_->heap_done(slot, h);
             heap_ready(std::move(h));
         }
         slots_[slot].reset();
@@ -273,6 +264,7 @@ void stream_base::flush_unlocked()
                 table_erase(h->get_cnt(), std::uint32_t(slot));
                 batch_stats[HEAPS]++;
                 batch_stats[INCOMPLETE_HEAPS_FLUSHED]++;
+                sink_->heap_done(slot, *h);
                 heap_ready(std::move(*h));
                 h.reset();
             }

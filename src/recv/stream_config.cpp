@@ -1,35 +1,17 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Validation for stream_config.
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
-#include <spead2/common/memcpy.h>
 #include <spead2/recv/stream_config.h>
 #include "recv/core_stats.h"
 
 namespace spead2::recv
 {
 
-namespace
-{
-
-void *std_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
-{
-    return std::memcpy(dest, src, n);
-}
-
-void *nontemporal_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
-{
-    return memcpy_nontemporal(dest, src, n);
-}
-
-} // namespace
-
 stream_config::stream_config()
-    : memcpy_(std_memcpy)
-    , allocator_(std::make_shared<memory_allocator>())
+    : allocator_(std::make_shared<memory_allocator>())
     , stats_(std::make_shared<std::vector<stream_stat_config>>(*detail::core_stats_config()))
 {
 }
@@ -38,11 +20,7 @@ stream_config::stream_config(const stream_config &other)
     : max_heaps_(other.max_heaps_)
     , substreams_(other.substreams_)
     , bug_compat_(other.bug_compat_)
-    , memcpy_id_(other.memcpy_id_)
-    , memcpy_custom_(other.memcpy_custom_)
-    , memcpy_chosen_(other.memcpy_chosen_)
     , memcpy_(other.memcpy_)
-    , packet_memcpy_(other.packet_memcpy_)
     , allocator_(other.allocator_)
     , stop_on_stop_item_(other.stop_on_stop_item_)
     , allow_unsized_heaps_(other.allow_unsized_heaps_)
@@ -90,51 +68,28 @@ stream_config &stream_config::set_bug_compat(bug_compat_mask bug_compat)
 
 stream_config &stream_config::set_memcpy(memcpy_function_id id)
 {
-    switch (id)
-    {
-    case MEMCPY_STD:
-        memcpy_ = std_memcpy;
-        break;
-    case MEMCPY_NONTEMPORAL:
-        memcpy_ = nontemporal_memcpy;
-        break;
-    default:
-        throw std::invalid_argument("unknown memcpy function id " + std::to_string(unsigned(id)));
-    }
-    memcpy_id_ = id;
-    memcpy_custom_ = false;
-    memcpy_chosen_ = true;
-    packet_memcpy_ = nullptr;
-    return *this;
+    return set_memcpy(memcpy_choice(id));
 }
 
 stream_config &stream_config::set_memcpy(memcpy_function_t memcpy)
 {
-    if (!memcpy)
-        throw std::invalid_argument("memcpy function must not be null");
-    memcpy_ = memcpy;
-    memcpy_custom_ = true;
-    memcpy_chosen_ = true;
-    packet_memcpy_ = nullptr;
-    return *this;
+    return set_memcpy(memcpy_choice(memcpy));
+}
+
+stream_config &stream_config::set_memcpy(memcpy_context_function_t memcpy, void *context)
+{
+    return set_memcpy(memcpy_choice(memcpy, context));
 }
 
 stream_config &stream_config::set_memcpy(packet_memcpy_function memcpy)
 {
-    if (!memcpy)
-        throw std::invalid_argument("packet memcpy function must not be empty");
-    packet_memcpy_ = std::move(memcpy);
-    memcpy_ = nullptr;
-    memcpy_custom_ = true;
-    memcpy_chosen_ = true;
-    return *this;
+    return set_memcpy(memcpy_choice(std::move(memcpy)));
 }
 
-memcpy_function_id stream_config::get_memcpy() const
+stream_config &stream_config::set_memcpy(const memcpy_choice &memcpy)
 {
-    if (memcpy_custom_)
-        throw std::invalid_argument("stream_config has a custom memcpy function");
-    return memcpy_id_;
+    memcpy_ = memcpy;
+    return *this;
 }
 
 stream_config &stream_config::set_memory_allocator(std::shared_ptr<memory_allocator> allocator)

@@ -13,6 +13,7 @@
 #include <spead2/recv/chunk.h>
 #include <spead2/recv/chunk_stream_config.h>
 #include <spead2/recv/chunk_window.h>
+#include <spead2/recv/detail/payload_sink.h>
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/stream.h>
 
@@ -23,16 +24,29 @@ namespace detail
 {
 
 /**
- * The placement engine shared by chunk_stream and chunk_stream_group_member: runs the place
- * callback on a heap's first packet, keeps the stream's window of chunks and tells the core
- * where each packet's payload goes. Subclasses decide where chunks come from and go to
- * (move_window / flush_window), which happens once per chunk, never per packet.
+ * The chunk payload sink, shared by chunk_stream and chunk_stream_group_member: runs the place
+ * callback on a heap's first packet, keeps the stream's window of chunks, copies each packet's
+ * payload to its place in a chunk and marks complete heaps present. Subclasses decide where
+ * chunks come from and go to (move_window), which happens once per chunk, never per packet.
+ *
+ * Copies into chunks of nontemporal_chunk_size or more may be streaming stores: they are fenced
+ * once per batch (publish) and before a chunk is retired, never per copy.
  *
  * Used only under the owning stream's lock.
  */
-class chunk_stream_state
+class chunk_stream_state : public payload_sink
 {
 private:
+    /// Where the heap in one slot of the stream goes.
+    struct heap_place
+    {
+        /// -1: the payload is dropped (rejected, too old, no chunk, or no payload).
+        std::int64_t chunk_id = -1;
+        std::size_t heap_index = 0;
+        std::size_t heap_offset = 0;
+        const payload_copier *copier = nullptr;
+    };
+
     const chunk_stream_config chunk_config_;
     const std::uintptr_t stream_id_;
     const std::size_t presence_payload_size_;
@@ -41,10 +55,13 @@ private:
     std::uint64_t *const batch_stats_;
     std::vector<s_item_pointer_t> item_values_;
     std::vector<std::uint8_t> extra_scratch_;
-    /// The copy set with stream_config::set_memcpy, or null to choose by chunk size.
-    const memcpy_function_t chosen_copy_;
+    /// For chunks smaller than nontemporal_chunk_size, and for the others.
+    const payload_copier small_chunk_copier_;
+    const payload_copier large_chunk_copier_;
+    /// One per slot of the stream (stream_config max_heaps * substreams).
+    std::vector<heap_place> places_;
 
-    void place_heap(live_heap &h, const packet_header &packet, heap_placement &placement);
+    void place_heap(const live_heap &h, const packet_header &packet, heap_place &place);
     /// Makes this thread's copies into chunks (maybe streaming stores) visible to other threads.
     static void publish_copies() noexcept;
 
@@ -67,30 +84,34 @@ public:
     /// @a config must be the result of adjust_config; @a batch_stats is the stream's batch statistics.
     chunk_stream_state(const stream_config &config, const chunk_stream_config &chunk_config,
                        std::uint64_t *batch_stats);
-    virtual ~chunk_stream_state() = default;
     chunk_stream_state(const chunk_stream_state &) = delete;
     chunk_stream_state &operator=(const chunk_stream_state &) = delete;
 
     /**
      * Chunks at least this large receive payload through streaming stores when the stream
-     * configuration leaves memcpy unset: such a chunk cannot still be in the consumer's cache when
-     * it is handed over, so bypassing the cache saves reading each line before writing it.
+     * configuration leaves memcpy automatic: such a chunk cannot still be in the consumer's cache
+     * when it is handed over, so bypassing the cache saves reading each line before writing it.
      */
     static constexpr std::size_t nontemporal_chunk_size = std::size_t(8) << 20;
 
     /**
      * The stream configuration a chunk stream really runs with: unsized heaps refused and the
      * statistics too_old_heaps and rejected_heaps added.
-     * @throws std::invalid_argument if @a chunk_config has no place callback, if @a config has a
-     * per-packet memcpy function (unsupported here), or if those statistics already exist
+     * @throws std::invalid_argument if @a chunk_config has no place callback, or if those
+     * statistics already exist
      */
     static stream_config adjust_config(const stream_config &config, const chunk_stream_config &chunk_config);
 
-    /// The core's placement hook (see detail::packet_place_function); @a context is this object.
-    static std::uint8_t *place_packet(void *context, live_heap &h, const packet_header &packet);
-
+    bool write(std::size_t slot, live_heap &heap, const packet_header &packet, bool first) override;
     /// Marks a complete heap present (or counts it too old if its chunk has gone).
-    void heap_ready(const live_heap &h);
+    void heap_done(std::size_t slot, const live_heap &heap) override;
+    void publish() override;
+
+    /// How payload is copied into a chunk of @a data_size bytes.
+    const payload_copier &get_copier(std::size_t data_size) const
+    {
+        return data_size >= nontemporal_chunk_size ? large_chunk_copier_ : small_chunk_copier_;
+    }
 
     const chunk_stream_config &get_chunk_config() const { return chunk_config_; }
     std::uintptr_t get_stream_id() const { return stream_id_; }
@@ -112,16 +133,16 @@ public:
  *
  * Threads: the callbacks run on the worker thread with the stream lock held and must not throw
  * or call back into the stream. Stopping (any kind) readies every chunk still in the window in
- * order. A subclass that overrides heap_ready or stop_received must call stop() in its destructor.
+ * order. A subclass that overrides stop_received must call stop() in its destructor.
  */
 class chunk_stream : public stream
 {
 private:
     class simple_state;
-    std::unique_ptr<simple_state> state_;
+    /// Owned by stream_base, as its payload sink.
+    simple_state *state_;
 
 protected:
-    void heap_ready(live_heap &&h) override;
     void stop_received() override;
     /// Readies every chunk in the window (lock held).
     void flush_chunks();

@@ -80,7 +80,8 @@ private:
     class group_state;
 
     chunk_stream_group &group_;
-    std::unique_ptr<group_state> state_;
+    /// Owned by stream_base, as its payload sink.
+    group_state *state_;
 
     /// Asks the member, asynchronously on its io_context, to release the chunks the group evicted.
     void async_flush();
@@ -88,7 +89,6 @@ private:
     void stop_member();
 
 protected:
-    void heap_ready(live_heap &&h) override;
     void stop_received() override;
 
 public:

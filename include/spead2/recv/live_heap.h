@@ -20,63 +20,29 @@
 namespace spead2::recv
 {
 
-class live_heap;
-
-/**
- * Where a chunk stream put a heap (spec §2.10). Filled in by the placement hook of
- * detail::live_heap_config; other streams leave it untouched.
- */
-struct heap_placement
-{
-    enum class status : std::uint8_t
-    {
-        /// The hook has not seen the heap yet.
-        none,
-        /// The payload is dropped (rejected, too old or no chunk).
-        discarded,
-        /// The payload goes to chunk @a chunk_id.
-        placed
-    };
-    status state = status::none;
-    std::int64_t chunk_id = -1;
-    std::size_t heap_index = 0;
-    std::size_t heap_offset = 0;
-    /// How the payload is copied into the chunk (null: the stream's memcpy function).
-    memcpy_function_t copy = nullptr;
-};
-
 namespace detail
 {
 
-/**
- * Custom placement (chunk streams): called for every accepted packet of a heap, instead of
- * allocating a heap buffer, and returns where this packet's payload must be copied (already
- * offset by payload_offset), or null to drop the payload. Runs on the hot path with the stream
- * lock held.
- */
-typedef std::uint8_t *(*packet_place_function)(void *context, live_heap &heap, const packet_header &packet);
+class payload_sink;
+class heap_buffer_sink;
 
-/// What live_heap::add_packet needs from the stream configuration, flattened for the hot path.
+/// What live_heap::add_packet needs from the stream, flattened for the hot path.
 struct live_heap_config
 {
-    memory_allocator *allocator = nullptr;
-    /// Plain copy function, or null to use packet_memcpy.
-    memcpy_function_t memcpy = nullptr;
-    const packet_memcpy_function *packet_memcpy = nullptr;
     bool allow_out_of_order = false;
     std::size_t max_heap_size = stream_config::default_max_heap_size;
-    /// When set, replaces the allocator (see packet_place_function).
-    packet_place_function place = nullptr;
-    void *place_context = nullptr;
+    /// Takes every accepted packet's payload (never null in a stream).
+    payload_sink *sink = nullptr;
 };
 
 } // namespace detail
 
 /**
  * A heap under construction. It collects the item pointers of every accepted packet (NULL ones
- * included, repeated identical pointers once, the 4 packet specials never) and copies each
- * packet's payload once into a buffer from the stream's allocator: exactly HEAP_LENGTH bytes
- * when the length is known, otherwise a buffer that at least doubles as data arrives.
+ * included, repeated identical pointers once, the 4 packet specials never) and the received byte
+ * ranges, and hands each accepted packet's payload to the stream's payload sink. The default sink
+ * keeps the payload in the heap's own buffer (get_payload()): exactly HEAP_LENGTH bytes when the
+ * length is known, otherwise a buffer that at least doubles as data arrives.
  *
  * Owned by one stream and touched only under that stream's lock; afterwards it is moved into a
  * heap or incomplete_heap (or a ring of live heaps). Movable, not copyable.
@@ -107,11 +73,13 @@ private:
     /// Received byte ranges (sorted, disjoint, not adjacent); only in out-of-order mode.
     detail::small_vector<payload_range, 4> ranges_;
     bool out_of_order_ = false;
-    heap_placement placement_;
+
+    // The heap buffer sink owns payload_ and payload_reserved_.
+    friend class detail::heap_buffer_sink;
 
     bool add_payload_range(s_item_pointer_t first, s_item_pointer_t last);
+    void remove_payload_range(s_item_pointer_t first, s_item_pointer_t last);
     void add_pointers(const packet_header &packet);
-    bool reserve(std::size_t size, const packet_header &packet, const detail::live_heap_config &config);
 
 public:
     /// Starts an empty heap for @a initial_packet's cnt and flavour (the packet is not added).
@@ -120,11 +88,13 @@ public:
     live_heap &operator=(live_heap &&) noexcept = default;
 
     /**
-     * Adds a packet with the same heap cnt. Returns false, without changing the heap, when the
-     * packet is rejected (inconsistent HEAP_LENGTH or flavour, out of order, duplicate, overlap,
-     * over the size limit or an allocation failure); the reason is logged.
+     * Adds a packet with the same heap cnt (@a first_packet: the heap's first) to the heap in
+     * @a slot of the stream (see detail::payload_sink). Returns false, without changing the heap, when the
+     * packet is rejected (inconsistent HEAP_LENGTH or flavour, out of order, duplicate, overlap, over the
+     * size limit, or refused by the sink); the reason is logged.
      */
-    bool add_packet(const packet_header &packet, const detail::live_heap_config &config);
+    bool add_packet(const packet_header &packet, const detail::live_heap_config &config, std::size_t slot,
+                    bool first_packet);
 
     /// HEAP_LENGTH is known, every byte of it has arrived, and no item points beyond it.
     bool is_complete() const { return received_length_ == heap_length_ && min_length_ <= heap_length_; }
@@ -143,14 +113,13 @@ public:
     int get_heap_address_bits() const { return heap_address_bits_; }
     bug_compat_mask get_bug_compat() const { return bug_compat_; }
 
-    /// The payload buffer (null for a heap without payload). Bytes outside received ranges are undefined.
+    /**
+     * The payload buffer of the heap buffer sink (null for a heap without payload, or when
+     * another sink takes the payload). Bytes outside received ranges are undefined.
+     */
     const memory_allocator::pointer &get_payload() const { return payload_; }
     /// Takes the payload buffer out of the heap.
     memory_allocator::pointer release_payload() { return std::move(payload_); }
-
-    /// Where a chunk stream placed the heap (untouched by other streams).
-    heap_placement &get_placement() { return placement_; }
-    const heap_placement &get_placement() const { return placement_; }
 
     /// Number of distinct item pointers collected.
     std::size_t get_num_pointers() const { return pointers_.size(); }

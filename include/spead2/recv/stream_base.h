@@ -12,6 +12,7 @@
 #include <vector>
 #include <spead2/common/checked_mutex.h>
 #include <spead2/protocol/packet_header.h>
+#include <spead2/recv/detail/payload_sink.h>
 #include <spead2/recv/live_heap.h>
 #include <spead2/recv/stream_config.h>
 #include <spead2/recv/stream_stats.h>
@@ -109,7 +110,9 @@ private:
     static constexpr std::uint32_t empty_slot = 0xffffffffu;
 
     const stream_config config_;
-    /// Const after construction, except for set_packet_placement (before any packet arrives).
+    /// Where payload goes; owned here so that it outlives every batch, even those of the
+    /// destructors. Const after construction, except for set_payload_sink.
+    std::unique_ptr<detail::payload_sink> sink_;
     detail::live_heap_config heap_config_;
     const std::size_t max_heaps_;
     const std::size_t substreams_;
@@ -189,15 +192,10 @@ protected:
     void add_stat_now(std::size_t index, std::uint64_t value);
 
     /**
-     * Installs a placement hook (chunk streams): heaps then get no buffer from the allocator and
-     * each accepted packet's payload is copied to where @a place says. Call only from a subclass
-     * constructor, before any reader exists.
+     * Sends payload to @a sink instead of heap buffers (chunk streams). Call only from a subclass
+     * constructor, before any reader exists. The sink lives as long as the stream base.
      */
-    void set_packet_placement(detail::packet_place_function place, void *context)
-    {
-        heap_config_.place = place;
-        heap_config_.place_context = context;
-    }
+    void set_payload_sink(std::unique_ptr<detail::payload_sink> sink);
 
     /// Clears the back-pointer in the shared state; the subclass destructor calls it first.
     void detach_shared();

@@ -6,29 +6,16 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 #include <spead2/common/memory_allocator.h>
 #include <spead2/protocol/constants.h>
+#include <spead2/recv/memcpy_choice.h>
 #include <spead2/recv/stream_stats.h>
 
 namespace spead2::recv
 {
-
-struct packet_header;
-
-/**
- * A custom copy of one packet's payload into heap memory: copy packet.payload_length bytes from
- * packet.payload to allocation.get() + packet.payload_offset (e.g. into device memory). Called
- * from worker threads.
- */
-typedef std::function<void(const memory_allocator::pointer &allocation, const packet_header &packet)>
-    packet_memcpy_function;
-
-/// A plain memcpy-like function (std::memcpy, memcpy_nontemporal or a user one).
-typedef void *(*memcpy_function_t)(void *__restrict dest, const void *__restrict src, std::size_t n);
 
 /**
  * Settings for a receive stream. A plain value type with fluent setters that validate their
@@ -46,11 +33,7 @@ private:
     std::size_t max_heaps_ = default_max_heaps;
     std::size_t substreams_ = 1;
     bug_compat_mask bug_compat_ = 0;
-    memcpy_function_id memcpy_id_ = MEMCPY_STD;
-    bool memcpy_custom_ = false;
-    bool memcpy_chosen_ = false;
-    memcpy_function_t memcpy_ = nullptr;
-    packet_memcpy_function packet_memcpy_;
+    memcpy_choice memcpy_;
     std::shared_ptr<memory_allocator> allocator_;
     bool stop_on_stop_item_ = true;
     bool allow_unsized_heaps_ = true;
@@ -82,23 +65,20 @@ public:
 
     /// Built-in copy routine. @throws std::invalid_argument for an unknown id
     stream_config &set_memcpy(memcpy_function_id id);
-    /// A plain memcpy-like function (not null). @throws std::invalid_argument if null
+    /// A plain memcpy-like function. @throws std::invalid_argument if null
     stream_config &set_memcpy(memcpy_function_t memcpy);
-    /// A per-packet copy function (not empty). @throws std::invalid_argument if empty
+    /// A memcpy-like function called with @a context first. @throws std::invalid_argument if null
+    stream_config &set_memcpy(memcpy_context_function_t memcpy, void *context);
+    /// A per-packet copy function. @throws std::invalid_argument if empty
     stream_config &set_memcpy(packet_memcpy_function memcpy);
-    /// @throws std::invalid_argument if a custom function is installed
-    memcpy_function_id get_memcpy() const;
-    /// True if set_memcpy was given a function rather than an id.
-    bool has_custom_memcpy() const { return memcpy_custom_; }
+    stream_config &set_memcpy(const memcpy_choice &memcpy);
+    /// The built-in routine in use. @throws std::invalid_argument if a custom function is installed
+    memcpy_function_id get_memcpy() const { return memcpy_.get_id(); }
     /**
-     * False until set_memcpy is called. Chunk streams then choose the copy themselves (streaming
-     * stores into large chunks); other streams use MEMCPY_STD.
+     * The copy in use; automatic until set_memcpy is called (chunk streams then choose streaming
+     * stores for large chunks by themselves, other streams use MEMCPY_STD).
      */
-    bool has_chosen_memcpy() const { return memcpy_chosen_; }
-    /// The plain copy function in use, or null if a packet_memcpy_function is installed.
-    memcpy_function_t get_memcpy_function() const { return memcpy_; }
-    /// The per-packet copy function, or empty if a plain one is in use.
-    const packet_memcpy_function &get_packet_memcpy() const { return packet_memcpy_; }
+    const memcpy_choice &get_memcpy_choice() const { return memcpy_; }
 
     /// Allocator for heap payloads. @throws std::invalid_argument if null
     stream_config &set_memory_allocator(std::shared_ptr<memory_allocator> allocator);

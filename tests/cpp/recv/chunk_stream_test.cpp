@@ -383,48 +383,24 @@ TEST(chunk_stream, heap_without_payload_is_not_placed)
     EXPECT_EQ(stats["too_old_heaps"], 0u);
 }
 
-/// A chunk_stream_state over one caller-owned chunk, to look at how heaps are placed.
-class one_chunk_state : public detail::chunk_stream_state
-{
-private:
-    chunk *chunk_;
-
-protected:
-    void move_window(std::int64_t id) override
-    {
-        window_.extend_to(id, [this](std::int64_t) { return chunk_; });
-    }
-
-public:
-    one_chunk_state(const stream_config &config, const chunk_stream_config &chunk_config,
-                    std::uint64_t *batch_stats, chunk *c)
-        : detail::chunk_stream_state(config, chunk_config, batch_stats)
-        , chunk_(c)
-    {
-    }
-};
-
-/// The copy function the chunk stream picks for a heap placed into a chunk of @a data_size bytes.
+/// The copy function the chunk stream picks for chunks of @a data_size bytes (null: not a plain one).
 memcpy_function_t placed_copy(const stream_config &user_config, std::size_t data_size)
 {
+    class no_chunks : public detail::chunk_stream_state
+    {
+    protected:
+        void move_window(std::int64_t) override {}
+
+    public:
+        using detail::chunk_stream_state::chunk_stream_state;
+    };
+
     chunk_stream_config chunk_config;
-    chunk_config.set_items({chunk_item, index_item, HEAP_LENGTH_ID}).set_place(place_by_items);
+    chunk_config.set_place(place_by_items);
     const stream_config config = detail::chunk_stream_state::adjust_config(user_config, chunk_config);
     std::vector<std::uint64_t> stats(config.get_stats().size());
-    std::unique_ptr<chunk> c = make_chunk(1, data_size);
-    one_chunk_state state(config, chunk_config, stats.data(), c.get());
-    const bytes packet = heap_packets(1, 0, 0);
-    packet_header header;
-    EXPECT_EQ(decode_packet(header, packet.data(), packet.size()), packet.size());
-    live_heap h(header, 0);
-    detail::live_heap_config heap_config;
-    heap_config.memcpy = config.get_memcpy_function();
-    heap_config.place = &detail::chunk_stream_state::place_packet;
-    heap_config.place_context = &state;
-    EXPECT_TRUE(h.add_packet(header, heap_config));
-    EXPECT_EQ(h.get_placement().state, heap_placement::status::placed);
-    EXPECT_EQ(c->data[0], 1); // the payload arrived
-    return h.get_placement().copy;
+    const no_chunks state(config, chunk_config, stats.data());
+    return state.get_copier(data_size).get_plain();
 }
 
 void *copy_for_test(void *__restrict dest, const void *__restrict src, std::size_t n)
@@ -436,13 +412,54 @@ TEST(chunk_stream, copy_into_large_chunks_bypasses_the_cache_unless_memcpy_chose
 {
     const std::size_t large = detail::chunk_stream_state::nontemporal_chunk_size;
     EXPECT_EQ(placed_copy(stream_config(), large), spead2::detail::memcpy_nontemporal_unfenced);
-    EXPECT_EQ(placed_copy(stream_config(), large - 1), nullptr); // the stream's std memcpy
+    EXPECT_EQ(placed_copy(stream_config(), large - 1), stream_config().get_memcpy_choice().get_function());
     EXPECT_EQ(placed_copy(stream_config().set_memcpy(MEMCPY_STD), large),
-              stream_config().get_memcpy_function());
+              stream_config().set_memcpy(MEMCPY_STD).get_memcpy_choice().get_function());
     // Explicit non-temporal copies are fenced once per chunk, not once per packet.
     EXPECT_EQ(placed_copy(stream_config().set_memcpy(MEMCPY_NONTEMPORAL), 64),
               spead2::detail::memcpy_nontemporal_unfenced);
     EXPECT_EQ(placed_copy(stream_config().set_memcpy(copy_for_test), large), &copy_for_test);
+}
+
+TEST(chunk_stream, user_copy_functions_write_into_chunks)
+{
+    // Each function writes the payload plus one, to tell its work from a memcpy. Heap 2 has two
+    // packets and goes to index 1 (offset 4), heap 3 to index 3 (offset 12).
+    const bytes buf = concat({heap_packets(2, 0, 1, 4, 2), heap_packets(3, 0, 3)});
+    const std::string expected = fill({{0, 4}, {3, 4}, {0, 4}, {4, 4}});
+
+    fixture per_packet;
+    std::vector<std::uint8_t *> bases;
+    per_packet.config.set_memcpy(packet_memcpy_function(
+        [&bases](const memory_allocator::pointer &place, const packet_header &packet)
+        {
+            bases.push_back(place.get());
+            for (s_item_pointer_t i = 0; i < packet.payload_length; i++)
+                place[packet.payload_offset + i] = std::uint8_t(packet.payload[i] + 1);
+        }));
+    per_packet.run(buf);
+    ASSERT_EQ(per_packet.ready.size(), 1u);
+    EXPECT_EQ(per_packet.ready[0].data, expected);
+    EXPECT_EQ(per_packet.ready[0].present, (std::vector<int>{0, 1, 0, 1}));
+    ASSERT_EQ(bases.size(), 3u);
+    EXPECT_EQ(bases[0], bases[1]); // both packets of heap 2 see the heap's place
+    EXPECT_EQ(bases[2] - bases[0], 8);
+
+    fixture with_context;
+    int calls = 0;
+    with_context.config.set_memcpy(
+        [](void *context, void *dest, const void *src, std::size_t n)
+        {
+            ++*static_cast<int *>(context);
+            for (std::size_t i = 0; i < n; i++)
+                static_cast<std::uint8_t *>(dest)[i] =
+                    std::uint8_t(static_cast<const std::uint8_t *>(src)[i] + 1);
+        },
+        &calls);
+    with_context.run(buf);
+    ASSERT_EQ(with_context.ready.size(), 1u);
+    EXPECT_EQ(with_context.ready[0].data, expected);
+    EXPECT_EQ(calls, 3);
 }
 
 /// Heap index i goes to offset i * 5000 + 3: unaligned, so copies have ragged heads and tails.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <gtest/gtest.h>
+#include "recv/heap_buffer_sink.h"
 #include "recv/test_packets.h"
 
 namespace spead2::recv::test
@@ -445,6 +446,16 @@ TEST(stream_base, custom_memcpy_functions)
     EXPECT_EQ(packet_calls, 2);
     r = run(buf, stream_config().set_memcpy(MEMCPY_NONTEMPORAL));
     EXPECT_EQ(r.heaps, heaps_t({"H1:4096=abcd"}));
+    std::size_t context_bytes = 0;
+    r = run(buf, stream_config().set_memcpy(
+                     [](void *context, void *dest, const void *src, std::size_t n)
+                     {
+                         *static_cast<std::size_t *>(context) += n;
+                         std::memcpy(dest, src, n);
+                     },
+                     &context_bytes));
+    EXPECT_EQ(r.heaps, heaps_t({"H1:4096=abcd"}));
+    EXPECT_EQ(context_bytes, 4u);
 }
 
 TEST(stream_base, custom_stats_and_batches)
@@ -529,12 +540,11 @@ TEST(stream_base, heap_constructor_rejects_incomplete)
     auto p = P(1, 0, "ab", 4);
     decode_packet(ph, p.data(), p.size());
     live_heap h(ph, 0);
+    const stream_config config;
+    detail::heap_buffer_sink sink(config);
     detail::live_heap_config cfg;
-    auto alloc = std::make_shared<memory_allocator>();
-    cfg.allocator = alloc.get();
-    cfg.memcpy = [](void *__restrict d, const void *__restrict s, std::size_t n) -> void *
-    { return std::memcpy(d, s, n); };
-    ASSERT_TRUE(h.add_packet(ph, cfg));
+    cfg.sink = &sink;
+    ASSERT_TRUE(h.add_packet(ph, cfg, 0, true));
     EXPECT_FALSE(h.is_complete());
     EXPECT_THROW(heap(std::move(h)), std::invalid_argument);
 }

@@ -65,17 +65,19 @@ TEST(stream_config, validation)
     EXPECT_TRUE(c.get_explicit_start());
 }
 
-TEST(stream_config, memcpy_chosen_only_by_set_memcpy)
+TEST(stream_config, memcpy_automatic_until_set_memcpy)
 {
+    using kind = memcpy_choice::kind;
     stream_config c;
-    EXPECT_FALSE(c.has_chosen_memcpy());
-    EXPECT_FALSE(stream_config(c).has_chosen_memcpy());
+    EXPECT_EQ(c.get_memcpy_choice().get_kind(), kind::automatic);
+    EXPECT_EQ(stream_config(c).get_memcpy_choice().get_kind(), kind::automatic);
+    EXPECT_EQ(c.get_memcpy(), MEMCPY_STD);
     c.set_memcpy(MEMCPY_STD);
-    EXPECT_TRUE(c.has_chosen_memcpy());
-    EXPECT_TRUE(stream_config(c).has_chosen_memcpy());
+    EXPECT_EQ(c.get_memcpy_choice().get_kind(), kind::builtin);
+    EXPECT_EQ(stream_config(c).get_memcpy_choice().get_kind(), kind::builtin);
     stream_config f;
     f.set_memcpy([](void *__restrict d, const void *__restrict, std::size_t) { return d; });
-    EXPECT_TRUE(f.has_chosen_memcpy());
+    EXPECT_EQ(f.get_memcpy_choice().get_kind(), kind::plain);
 }
 
 TEST(stream_config, memcpy_getter)
@@ -83,13 +85,22 @@ TEST(stream_config, memcpy_getter)
     stream_config c;
     c.set_memcpy(MEMCPY_NONTEMPORAL);
     EXPECT_EQ(c.get_memcpy(), MEMCPY_NONTEMPORAL);
-    EXPECT_FALSE(c.has_custom_memcpy());
+    EXPECT_FALSE(c.get_memcpy_choice().is_custom());
     c.set_memcpy(packet_memcpy_function([](const memory_allocator::pointer &, const packet_header &) {}));
     EXPECT_THROW(c.get_memcpy(), std::invalid_argument);
-    EXPECT_EQ(c.get_memcpy_function(), nullptr);
+    EXPECT_EQ(c.get_memcpy_choice().get_kind(), memcpy_choice::kind::per_packet);
+    EXPECT_EQ(c.get_memcpy_choice().get_function(), nullptr);
+    EXPECT_NE(stream_config(c).get_memcpy_choice().get_packet_function(), nullptr);
+    int context = 0;
+    c.set_memcpy([](void *, void *, const void *, std::size_t) {}, &context);
+    EXPECT_THROW(c.get_memcpy(), std::invalid_argument);
+    EXPECT_EQ(c.get_memcpy_choice().get_kind(), memcpy_choice::kind::with_context);
+    EXPECT_EQ(c.get_memcpy_choice().get_context(), &context);
+    EXPECT_EQ(c.get_memcpy_choice().get_packet_function(), nullptr);
+    EXPECT_THROW(c.set_memcpy(memcpy_context_function_t(nullptr), &context), std::invalid_argument);
     c.set_memcpy(MEMCPY_STD);
     EXPECT_EQ(c.get_memcpy(), MEMCPY_STD);
-    EXPECT_NE(c.get_memcpy_function(), nullptr);
+    EXPECT_NE(c.get_memcpy_choice().get_function(), nullptr);
 }
 
 TEST(stream_config, add_stat)
