@@ -18,10 +18,8 @@ heap_buffer_sink::heap_buffer_sink(const stream_config &config)
 {
 }
 
-bool heap_buffer_sink::reserve(live_heap &heap, std::size_t size, const packet_header &packet)
+bool heap_buffer_sink::grow(live_heap &heap, std::size_t size, const packet_header &packet)
 {
-    if (size <= heap.payload_reserved_)
-        return true;
     std::size_t new_size = size;
     if (heap.heap_length_ < 0)
     {
@@ -60,7 +58,8 @@ bool heap_buffer_sink::write(std::size_t, live_heap &heap, const packet_header &
     const s_item_pointer_t end = packet.payload_offset + packet.payload_length;
     const std::size_t needed = heap.heap_length_ >= 0 ? std::size_t(heap.heap_length_) : std::size_t(end);
     // A heap with a length gets its whole buffer on its first packet, even one without payload.
-    if (needed > 0 && (packet.payload_length > 0 || heap.heap_length_ >= 0) && !reserve(heap, needed, packet))
+    if (needed > heap.payload_reserved_ && (packet.payload_length > 0 || heap.heap_length_ >= 0) &&
+        !grow(heap, needed, packet))
         return false;
     if (packet.payload_length > 0)
         copier_.copy(heap.payload_.get(), &heap.payload_, packet);

@@ -25,7 +25,8 @@ private:
     const std::size_t max_heap_size_;
     const payload_copier copier_;
 
-    bool reserve(live_heap &heap, std::size_t size, const packet_header &packet);
+    /// Gives @a heap a buffer of at least @a size bytes (more than it has), keeping its contents.
+    bool grow(live_heap &heap, std::size_t size, const packet_header &packet);
 
 public:
     /// @a config must outlive the sink (it holds the allocator and the copy function).
