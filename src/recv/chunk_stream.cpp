@@ -12,6 +12,7 @@
 #include <spead2/protocol/pointer_codec.h>
 #include <spead2/recv/chunk_stream.h>
 #include "common/memcpy_impl.h"
+#include "recv/chunk_stager.h"
 
 namespace spead2::recv
 {
@@ -63,11 +64,35 @@ chunk_stream_state::chunk_stream_state(const stream_config &config, const chunk_
     , places_(config.get_max_heaps() * config.get_substreams())
     , window_(chunk_config.get_max_chunks())
 {
+    if (chunk_config.get_copy_engine())
+    {
+        std::unique_ptr<chunk_copy_engine> engine = chunk_config.get_copy_engine()();
+        if (!engine)
+            throw std::invalid_argument("chunk_config.copy_engine returned no engine");
+        stager_ = std::make_unique<chunk_stager>(std::move(engine), chunk_config.get_max_chunks());
+    }
 }
 
-void chunk_stream_state::publish_copies() noexcept
+chunk_stream_state::~chunk_stream_state() = default;
+
+void chunk_stream_state::publish_copies()
 {
     spead2::detail::store_fence();
+    if (stager_)
+        stager_->flush();
+}
+
+void chunk_stream_state::complete_copies()
+{
+    spead2::detail::store_fence();
+    if (stager_)
+        stager_->complete();
+}
+
+void chunk_stream_state::detach(const chunk *c)
+{
+    if (stager_)
+        stager_->detach(c);
 }
 
 void chunk_stream_state::place_heap(const live_heap &h, const packet_header &packet, heap_place &place)
@@ -140,6 +165,21 @@ void chunk_stream_state::place_heap(const live_heap &h, const packet_header &pac
         batch_stats_[rejected_index_]++;
         return;
     }
+    std::uint8_t *data_base = c->data.get();
+    if (stager_)
+    {
+        chunk_stager::stage *stage = c->data_size > 0 ? stager_->attach(*c) : nullptr;
+        if (!stage)
+        {
+            SPEAD2_LOG_INFO("heap %" PRId64 " rejected: chunk %" PRId64 " has no staging buffer%s",
+                            std::int64_t(h.get_cnt()), data.chunk_id,
+                            c->data_size == 0 ? " (a copy engine needs chunk data_size)" : "");
+            batch_stats_[rejected_index_]++;
+            return;
+        }
+        place.stage = stage;
+        data_base = stage->buffer.get();
+    }
     if (data.extra_size > 0)
     {
         // Copied now, so that even a heap that never completes delivers its extra data.
@@ -154,6 +194,7 @@ void chunk_stream_state::place_heap(const live_heap &h, const packet_header &pac
     place.chunk_id = data.chunk_id;
     place.heap_index = data.heap_index;
     place.heap_offset = data.heap_offset;
+    place.base = data_base + data.heap_offset;
     place.copier = &get_copier(c->data_size);
 }
 
@@ -180,7 +221,12 @@ bool chunk_stream_state::write(std::size_t slot, live_heap &heap, const packet_h
             c->present[index] = 1;
     }
     if (packet.payload_length > 0)
-        place.copier->copy(c->data.get() + place.heap_offset, nullptr, packet);
+    {
+        place.copier->copy(place.base, nullptr, packet);
+        if (place.stage)
+            chunk_stager::mark(*place.stage, place.heap_offset + std::size_t(packet.payload_offset),
+                               std::size_t(packet.payload_length));
+    }
     return true;
 }
 

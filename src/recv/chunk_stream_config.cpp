@@ -60,4 +60,10 @@ chunk_stream_config &chunk_stream_config::set_max_heap_extra(std::size_t max_hea
     return *this;
 }
 
+chunk_stream_config &chunk_stream_config::set_copy_engine(chunk_copy_engine_factory factory)
+{
+    copy_engine_ = std::move(factory);
+    return *this;
+}
+
 } // namespace spead2::recv

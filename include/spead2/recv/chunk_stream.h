@@ -23,6 +23,9 @@ namespace spead2::recv
 namespace detail
 {
 
+class chunk_stager;
+struct chunk_stager_stage;
+
 /**
  * The chunk payload sink, shared by chunk_stream and chunk_stream_group_member: runs the place
  * callback on a heap's first packet, keeps the stream's window of chunks, copies each packet's
@@ -30,7 +33,9 @@ namespace detail
  * chunks come from and go to (move_window), which happens once per chunk, never per packet.
  *
  * Copies into chunks of nontemporal_chunk_size or more may be streaming stores: they are fenced
- * once per batch (publish) and before a chunk is retired, never per copy.
+ * once per batch (publish) and before a chunk is retired, never per copy. With a copy engine,
+ * payload goes to staging buffers instead, the engine's copies are queued once per batch and
+ * waited for before a chunk is retired (chunk_copy_engine).
  *
  * Used only under the owning stream's lock.
  */
@@ -44,7 +49,11 @@ private:
         std::int64_t chunk_id = -1;
         std::size_t heap_index = 0;
         std::size_t heap_offset = 0;
+        /// Where payload offset 0 is written: in the chunk's data, or in its staging buffer.
+        std::uint8_t *base = nullptr;
         const payload_copier *copier = nullptr;
+        /// The chunk's staging, with a copy engine.
+        chunk_stager_stage *stage = nullptr;
     };
 
     const chunk_stream_config chunk_config_;
@@ -60,10 +69,16 @@ private:
     const payload_copier large_chunk_copier_;
     /// One per slot of the stream (stream_config max_heaps * substreams).
     std::vector<heap_place> places_;
+    /// Only with a copy engine (chunk_stream_config::set_copy_engine).
+    std::unique_ptr<chunk_stager> stager_;
 
     void place_heap(const live_heap &h, const packet_header &packet, heap_place &place);
     /// Makes this thread's copies into chunks (maybe streaming stores) visible to other threads.
-    static void publish_copies() noexcept;
+    void publish_copies();
+    /// Makes the copies into the chunks about to be retired complete.
+    void complete_copies();
+    /// @a c leaves the window (its copies are complete).
+    void detach(const chunk *c);
 
 protected:
     chunk_window window_;
@@ -76,14 +91,20 @@ protected:
     template<typename F>
     void retire_until(std::int64_t target, F &&release)
     {
-        publish_copies();
-        window_.flush_until(target, std::forward<F>(release));
+        complete_copies();
+        window_.flush_until(target,
+                            [&](chunk *c)
+                            {
+                                detach(c);
+                                release(c);
+                            });
     }
 
 public:
     /// @a config must be the result of adjust_config; @a batch_stats is the stream's batch statistics.
     chunk_stream_state(const stream_config &config, const chunk_stream_config &chunk_config,
                        std::uint64_t *batch_stats);
+    ~chunk_stream_state() override;
     chunk_stream_state(const chunk_stream_state &) = delete;
     chunk_stream_state &operator=(const chunk_stream_state &) = delete;
 

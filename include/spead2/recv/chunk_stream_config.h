@@ -8,6 +8,7 @@
 #include <vector>
 #include <spead2/protocol/constants.h>
 #include <spead2/recv/chunk.h>
+#include <spead2/recv/chunk_copy_engine.h>
 
 namespace spead2::recv
 {
@@ -30,6 +31,7 @@ private:
     chunk_ready_function ready_;
     std::size_t packet_presence_payload_size_ = 0;
     std::size_t max_heap_extra_ = 0;
+    chunk_copy_engine_factory copy_engine_;
 
 public:
     /**
@@ -66,6 +68,15 @@ public:
     /// Bytes the place callback may write through chunk_place_data::extra.
     chunk_stream_config &set_max_heap_extra(std::size_t max_heap_extra);
     std::size_t get_max_heap_extra() const { return max_heap_extra_; }
+
+    /**
+     * Chunk data is memory the CPU does not write (e.g. GPU memory): payload is staged in host
+     * memory and moved by a copy engine that @a factory makes for each stream (see
+     * chunk_copy_engine). Every chunk must then have its data_size set. An empty function turns
+     * this off (the default).
+     */
+    chunk_stream_config &set_copy_engine(chunk_copy_engine_factory factory);
+    const chunk_copy_engine_factory &get_copy_engine() const { return copy_engine_; }
 };
 
 } // namespace spead2::recv
