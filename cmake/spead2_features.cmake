@@ -45,6 +45,21 @@ if(SPEAD2_USE_XDP)
   target_link_libraries(spead2_deps INTERFACE ${SPEAD2_XDP_LIBRARY} ${SPEAD2_BPF_LIBRARY})
 endif()
 
+# CUDA: only the runtime's headers at build time; libcudart is opened at run time (dlopen), so
+# the library, the tools and the wheel load and run on machines without CUDA or a GPU.
+find_package(CUDAToolkit QUIET)
+option(SPEAD2_USE_CUDA "Build GPU chunk memory (CUDA runtime headers; libcudart loaded at run time)"
+  ${CUDAToolkit_FOUND})
+if(SPEAD2_USE_CUDA)
+  if(NOT CUDAToolkit_FOUND)
+    message(FATAL_ERROR "SPEAD2_USE_CUDA needs the CUDA toolkit (CUDAToolkit)")
+  endif()
+  target_include_directories(spead2_deps SYSTEM INTERFACE $<BUILD_INTERFACE:${CUDAToolkit_INCLUDE_DIRS}>)
+  target_compile_definitions(spead2_deps INTERFACE
+    $<BUILD_INTERFACE:SPEAD2_CUDART_SONAME="libcudart.so.${CUDAToolkit_VERSION_MAJOR}">)
+endif()
+target_link_libraries(spead2_deps INTERFACE ${CMAKE_DL_LIBS})
+
 set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
 check_symbol_exists(recvmmsg "sys/socket.h" SPEAD2_HAVE_RECVMMSG)
 check_symbol_exists(sendmmsg "sys/socket.h" SPEAD2_HAVE_SENDMMSG)
@@ -68,7 +83,7 @@ foreach(_f RECVMMSG SENDMMSG EVENTFD PTHREAD_SETAFFINITY_NP UDP_SEGMENT UDP_GRO 
     set(SPEAD2_USE_${_f} 0)
   endif()
 endforeach()
-foreach(_f PCAP XDP)
+foreach(_f PCAP XDP CUDA)
   if(SPEAD2_USE_${_f})
     set(SPEAD2_USE_${_f}_01 1)
   else()
@@ -85,6 +100,6 @@ endif()
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/features.h.in ${PROJECT_BINARY_DIR}/include/spead2/features.h @ONLY)
 
-message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} xdp=${SPEAD2_USE_XDP} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
+message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} xdp=${SPEAD2_USE_XDP} cuda=${SPEAD2_USE_CUDA} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
   "eventfd=${SPEAD2_USE_EVENTFD} gso=${SPEAD2_USE_UDP_SEGMENT} gro=${SPEAD2_USE_UDP_GRO} avx2=${SPEAD2_USE_AVX2_STREAM} "
   "max_log_level=${SPEAD2_MAX_LOG_LEVEL}")

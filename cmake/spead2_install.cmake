@@ -19,6 +19,9 @@ install(FILES ${PROJECT_BINARY_DIR}/spead2Config.cmake ${PROJECT_BINARY_DIR}/spe
   DESTINATION ${SPEAD2_CMAKE_DIR})
 
 set(SPEAD2_PC_LIBS_PRIVATE "-lpthread")
+if(CMAKE_DL_LIBS)
+  string(APPEND SPEAD2_PC_LIBS_PRIVATE " -l${CMAKE_DL_LIBS}")
+endif()
 if(SPEAD2_USE_PCAP)
   string(APPEND SPEAD2_PC_LIBS_PRIVATE " -lpcap")
 endif()

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// CUDA availability and the pinned and device allocators.
+#include <new>
+#include <stdexcept>
+#include <spead2/common/cuda.h>
+#include <spead2/common/logging.h>
+#include "common/cuda_runtime.h"
+
+namespace spead2
+{
+
+#if SPEAD2_USE_CUDA
+
+bool cuda_available(std::string *reason)
+{
+    try
+    {
+        const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+        int count = 0;
+        const cudaError_t status = rt.GetDeviceCount(&count);
+        if (status != cudaSuccess)
+            throw std::runtime_error(rt.message(status, "no usable CUDA device (cudaGetDeviceCount)"));
+        if (count == 0)
+            throw std::runtime_error("no CUDA device");
+        return true;
+    }
+    catch (std::exception &e)
+    {
+        if (reason)
+            *reason = e.what();
+        return false;
+    }
+}
+
+cuda_pinned_allocator::cuda_pinned_allocator()
+{
+    detail::get_cuda_runtime();
+}
+
+memory_allocator::pointer cuda_pinned_allocator::allocate(std::size_t size, void *)
+{
+    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+    void *ptr = nullptr;
+    const cudaError_t status = rt.HostAlloc(&ptr, size, cudaHostAllocDefault);
+    if (status != cudaSuccess)
+    {
+        SPEAD2_LOG_WARNING("%s", rt.message(status, "cudaHostAlloc").c_str());
+        throw std::bad_alloc();
+    }
+    return prepare_for_deallocate(static_cast<std::uint8_t *>(ptr));
+}
+
+void cuda_pinned_allocator::free(std::uint8_t *ptr, void *)
+{
+    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+    const cudaError_t status = rt.FreeHost(ptr);
+    if (status != cudaSuccess)
+        SPEAD2_LOG_WARNING("%s", rt.message(status, "cudaFreeHost").c_str());
+}
+
+cuda_device_allocator::cuda_device_allocator(int device)
+    : device_(device)
+{
+    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+    rt.check(rt.SetDevice(device), "cudaSetDevice");
+}
+
+memory_allocator::pointer cuda_device_allocator::allocate(std::size_t size, void *)
+{
+    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+    void *ptr = nullptr;
+    cudaError_t status = rt.SetDevice(device_);
+    if (status == cudaSuccess)
+        status = rt.Malloc(&ptr, size);
+    if (status != cudaSuccess)
+    {
+        SPEAD2_LOG_WARNING("%s", rt.message(status, "cudaMalloc").c_str());
+        throw std::bad_alloc();
+    }
+    return prepare_for_deallocate(static_cast<std::uint8_t *>(ptr));
+}
+
+void cuda_device_allocator::free(std::uint8_t *ptr, void *)
+{
+    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+    const cudaError_t status = rt.Free(ptr);
+    if (status != cudaSuccess)
+        SPEAD2_LOG_WARNING("%s", rt.message(status, "cudaFree").c_str());
+}
+
+#else // !SPEAD2_USE_CUDA
+
+bool cuda_available(std::string *reason)
+{
+    if (reason)
+        *reason = "spead2 was built without CUDA support";
+    return false;
+}
+
+cuda_pinned_allocator::cuda_pinned_allocator()
+{
+    detail::get_cuda_runtime(); // throws
+}
+
+memory_allocator::pointer cuda_pinned_allocator::allocate(std::size_t, void *)
+{
+    throw std::bad_alloc();
+}
+
+void cuda_pinned_allocator::free(std::uint8_t *, void *) {}
+
+cuda_device_allocator::cuda_device_allocator(int device)
+    : device_(device)
+{
+    detail::get_cuda_runtime(); // throws
+}
+
+memory_allocator::pointer cuda_device_allocator::allocate(std::size_t, void *)
+{
+    throw std::bad_alloc();
+}
+
+void cuda_device_allocator::free(std::uint8_t *, void *) {}
+
+#endif
+
+} // namespace spead2
