@@ -33,6 +33,7 @@
 #include "bindings.h"
 #include "bindings_util.h"
 #include "chunk_bindings.h"
+#include "cuda_bindings.h"
 #include "common.h"
 #include "gil.h"
 #include "recv_bindings.h"
@@ -154,18 +155,25 @@ public:
 
 constexpr int chunk_buffer_flags = PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS;
 
-/// Exports @a obj's buffer into @a view (left zeroed for None). @throws nb::python_error
-void get_chunk_buffer(nb::handle obj, Py_buffer &view)
+/**
+ * Exports @a obj's buffer into @a view (left zeroed for None). With @a allow_device, a device
+ * array (__cuda_array_interface__) is accepted too. @throws nb::python_error
+ */
+void get_chunk_buffer(nb::handle obj, Py_buffer &view, bool allow_device = false)
 {
-    if (!obj.is_none() && PyObject_GetBuffer(obj.ptr(), &view, chunk_buffer_flags) != 0)
+    if (obj.is_none())
+        return;
+    if (allow_device && !PyObject_CheckBuffer(obj.ptr()) && get_cuda_array(obj, view))
+        return;
+    if (PyObject_GetBuffer(obj.ptr(), &view, chunk_buffer_flags) != 0)
         throw nb::python_error();
 }
 
 /// Setter of Chunk.present/data/extra: BufferError/ValueError at once for an unusable buffer.
-void set_chunk_buffer(nb::object &field, nb::handle value)
+void set_chunk_buffer(nb::object &field, nb::handle value, bool allow_device = false)
 {
     Py_buffer view{};
-    get_chunk_buffer(value, view);
+    get_chunk_buffer(value, view, allow_device);
     PyBuffer_Release(&view);
     field = nb::borrow(value);
 }
@@ -193,7 +201,7 @@ public:
         try
         {
             get_chunk_buffer(c.present, refs_.views[0]);
-            get_chunk_buffer(c.data, refs_.views[1]);
+            get_chunk_buffer(c.data, refs_.views[1], true);
             get_chunk_buffer(c.extra, refs_.views[2]);
         }
         catch (...)
@@ -338,6 +346,7 @@ class py_chunk_stream_config
 public:
     recv::chunk_stream_config config;
     nb::object place = nb::none();
+    nb::object copy_engine = nb::none();
 };
 
 typedef void (*place_function_2)(void *data, std::size_t size);
@@ -622,6 +631,21 @@ void bind_chunk_config(nb::module_ &m)
             },
             nb::sig("def disable_packet_presence(self) -> ChunkStreamConfig"),
             "Back to one presence flag per heap; returns self.")
+        .def_prop_rw(
+            "copy_engine", [](const py_chunk_stream_config &c) { return c.copy_engine; },
+            [](py_chunk_stream_config &c, nb::handle value)
+            {
+                if (value.is_none())
+                    c.config.set_copy_engine(nullptr);
+                else if (py_copy_engine * engine; nb::try_cast<py_copy_engine *>(value, engine) && engine)
+                    c.config.set_copy_engine(engine->factory);
+                else
+                    throw nb::type_error("copy_engine must be None or a spead2.recv.cuda.CopyEngine");
+                c.copy_engine = nb::borrow(value);
+            },
+            nb::for_setter(nb::arg("value").none()),
+            "None, or a spead2.recv.cuda.CopyEngine: chunk data is then device memory, filled through "
+            "pinned staging buffers and asynchronous copies.")
         .def_prop_ro(
             "packet_presence_payload_size",
             [](const py_chunk_stream_config &c) { return c.config.get_packet_presence_payload_size(); },
@@ -633,8 +657,9 @@ void bind_chunk(nb::module_ &m)
 {
     nb::class_<py_chunk>(m, "Chunk", nb::is_weak_referenceable(),
                          "A chunk: heaps' payload (data), presence flags (present) and per-heap extra data "
-                         "(extra), each None or a writable C-contiguous buffer. Subclass it freely: the same "
-                         "object comes back out of the rings.")
+                         "(extra), each None or a writable C-contiguous buffer; data may also be a device "
+                         "array (__cuda_array_interface__) for a stream with a copy engine. Subclass it "
+                         "freely: the same object comes back out of the rings.")
         .def("__init__", &init_from_kwargs<py_chunk>)
         .def_rw("chunk_id", &py_chunk::chunk_id)
         .def_rw("stream_id", &py_chunk::stream_id)
@@ -644,7 +669,7 @@ void bind_chunk(nb::module_ &m)
             nb::for_setter(nb::arg("value").none()))
         .def_prop_rw(
             "data", [](const py_chunk &c) { return c.data; },
-            [](py_chunk &c, nb::handle v) { set_chunk_buffer(c.data, v); },
+            [](py_chunk &c, nb::handle v) { set_chunk_buffer(c.data, v, true); },
             nb::for_setter(nb::arg("value").none()))
         .def_prop_rw(
             "extra", [](const py_chunk &c) { return c.extra; },

@@ -29,6 +29,7 @@
 #include "bindings.h"
 #include "bindings_util.h"
 #include "chunk_bindings.h"
+#include "cuda_bindings.h"
 #include "common.h"
 #include "recv_bindings.h"
 #include "xdp_bindings.h"
@@ -416,6 +417,7 @@ void bind_recv(nb::module_ &m)
 #endif
     bind_recv_streams(m);
     bind_chunks(m);
+    bind_cuda(m);
 }
 
 } // namespace spead2::python

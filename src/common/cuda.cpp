@@ -33,9 +33,21 @@ bool cuda_available(std::string *reason)
     }
 }
 
+namespace
+{
+
+/// @throws std::runtime_error saying why CUDA cannot be used
+void require_cuda()
+{
+    if (std::string reason; !cuda_available(&reason))
+        throw std::runtime_error(reason);
+}
+
+} // namespace
+
 cuda_pinned_allocator::cuda_pinned_allocator()
 {
-    detail::get_cuda_runtime();
+    require_cuda();
 }
 
 memory_allocator::pointer cuda_pinned_allocator::allocate(std::size_t size, void *)
@@ -62,6 +74,7 @@ void cuda_pinned_allocator::free(std::uint8_t *ptr, void *)
 cuda_device_allocator::cuda_device_allocator(int device)
     : device_(device)
 {
+    require_cuda();
     const detail::cuda_runtime &rt = detail::get_cuda_runtime();
     rt.check(rt.SetDevice(device), "cudaSetDevice");
 }

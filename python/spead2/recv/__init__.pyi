@@ -20,5 +20,6 @@ from spead2._spead2.recv import (
     StreamStats as StreamStats,
     UdpXdpConfig as UdpXdpConfig,
     _Stream as _Stream,
+    cuda as cuda,
     stream_stat_indices as stream_stat_indices,
 )

@@ -7,6 +7,7 @@ from typing import overload
 
 import spead2._spead2
 from spead2._spead2.recv import (
+    cuda as cuda,
     stream_stat_indices as stream_stat_indices
 )
 
@@ -492,6 +493,15 @@ class ChunkStreamConfig:
         """Back to one presence flag per heap; returns self."""
 
     @property
+    def copy_engine(self) -> object:
+        """
+        None, or a spead2.recv.cuda.CopyEngine: chunk data is then device memory, filled through pinned staging buffers and asynchronous copies.
+        """
+
+    @copy_engine.setter
+    def copy_engine(self, value: object | None) -> None: ...
+
+    @property
     def packet_presence_payload_size(self) -> int:
         """0 when packet presence is disabled."""
 
@@ -499,7 +509,7 @@ class ChunkStreamConfig:
 
 class Chunk:
     """
-    A chunk: heaps' payload (data), presence flags (present) and per-heap extra data (extra), each None or a writable C-contiguous buffer. Subclass it freely: the same object comes back out of the rings.
+    A chunk: heaps' payload (data), presence flags (present) and per-heap extra data (extra), each None or a writable C-contiguous buffer; data may also be a device array (__cuda_array_interface__) for a stream with a copy engine. Subclass it freely: the same object comes back out of the rings.
     """
 
     def __init__(self, **kwargs) -> None: ...
