@@ -30,6 +30,7 @@
 #include "bindings_util.h"
 #include "chunk_bindings.h"
 #include "cuda_bindings.h"
+#include "ibv_bindings.h"
 #include "common.h"
 #include "recv_bindings.h"
 #include "xdp_bindings.h"
@@ -415,6 +416,7 @@ void bind_recv(nb::module_ &m)
 #if SPEAD2_USE_XDP
     bind_recv_xdp_config(m); // before the streams, whose add_udp_xdp_reader names it
 #endif
+    bind_recv_ibv_config(m);
     bind_recv_streams(m);
     bind_chunks(m);
     bind_cuda(m);

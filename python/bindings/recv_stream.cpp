@@ -19,6 +19,7 @@
 #include <spead2/common/ringbuffer.h>
 #include <spead2/common/semaphore.h>
 #include <spead2/features.h>
+#include <spead2/recv/udp_ibv_reader.h>
 #include <spead2/recv/chunk_stream_group.h>
 #include <spead2/recv/inproc_reader.h>
 #include <spead2/recv/live_heap.h>
@@ -310,6 +311,15 @@ void bind_recv_streams(nb::module_ &m)
             },
             "config"_a, "Receive through AF_XDP (kernel bypass; needs CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW).")
 #endif
+        .def(
+            "add_udp_ibv_reader",
+            [](recv::stream &self, const recv::udp_ibv_config &config)
+            {
+                gil_release release;
+                self.emplace_reader<recv::udp_ibv_reader>(config);
+            },
+            "config"_a,
+            "Receive through ibverbs (not available in this version: checks config, then raises).")
 #if SPEAD2_USE_PCAP
         .def("add_udp_pcap_file_reader", &add_udp_pcap_file_reader, "filename"_a, "filter"_a = "",
              "Replay the UDP packets of a capture file; the stream stops at its end.")

@@ -30,6 +30,7 @@
 #include "bindings_util.h"
 #include "common.h"
 #include "gil.h"
+#include "ibv_bindings.h"
 #include "send_bindings.h"
 #include "send_sync.h"
 #include "xdp_bindings.h"
@@ -236,6 +237,7 @@ void bind_send(nb::module_ &m)
 #if SPEAD2_USE_XDP
     bind_send_xdp_config(m);
 #endif
+    bind_send_ibv_config(m);
     bind_send_heaps(m);
     bind_send_streams(m);
     bind_send_net(m);

@@ -23,12 +23,14 @@
 #include <nanobind/stl/vector.h>
 #include <spead2/common/inproc_queue.h>
 #include <spead2/common/semaphore.h>
+#include <spead2/send/udp_ibv_stream.h>
 #include <spead2/send/inproc_stream.h>
 #include <spead2/send/stream.h>
 #include <spead2/send/stream_config.h>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/udp_stream.h>
 #include <spead2/send/udp_xdp_stream.h>
+#include "ibv_bindings.h"
 #include "bindings.h"
 #include "common.h"
 #include "gil.h"
@@ -298,6 +300,7 @@ public:
 using inproc_stream_asyncio_base = asyncio_stream<send::inproc_stream>;
 using udp_stream_asyncio = asyncio_stream<send::udp_stream>;
 using tcp_stream_asyncio = asyncio_stream<send::tcp_stream>;
+using udp_ibv_stream_asyncio = asyncio_stream<send::udp_ibv_stream>;
 #if SPEAD2_USE_XDP
 using udp_xdp_stream_asyncio = asyncio_stream<send::udp_xdp_stream>;
 #endif
@@ -409,6 +412,24 @@ void bind_send_asyncio(nb::module_ &m)
         udp_cls, [](udp *self, auto &&...args)
         { new (self) udp(std::make_shared<completion_queue>(), std::forward<decltype(args)>(args)...); });
     add_asyncio_methods<udp>(udp_cls);
+
+    using ibv = udp_ibv_stream_asyncio;
+    auto ibv_cls = nb::class_<ibv, send::stream>(
+        m, "UdpIbvStreamAsyncio", "A UdpIbvStream with callback-based sends, for spead2.send.asyncio.");
+    ibv_cls.def(
+        "__init__",
+        [](ibv *self, std::shared_ptr<thread_pool_wrapper> tp, const send::stream_config &config,
+           const py_send_ibv_config &ibv_config)
+        {
+            gil_release release;
+            with_setup_errors(
+                [&] {
+                    new (self)
+                        ibv(std::make_shared<completion_queue>(), make_io_context(tp), config, ibv_config);
+                });
+        },
+        "thread_pool"_a, "config"_a, "udp_ibv_config"_a);
+    add_asyncio_methods<ibv>(ibv_cls);
 
 #if SPEAD2_USE_XDP
     using xdp = udp_xdp_stream_asyncio;

@@ -20,10 +20,12 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/io_context_ref.h>
+#include <spead2/send/udp_ibv_stream.h>
 #include <spead2/send/stream_config.h>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/udp_stream.h>
 #include <spead2/send/udp_xdp_stream.h>
+#include "ibv_bindings.h"
 #include "gil.h"
 #include "net_bindings.h"
 #include "os/udp_resolve.h"
@@ -141,6 +143,13 @@ public:
     }
 };
 
+/// spead2.send.UdpIbvStream (the constructor raises: see send::udp_ibv_stream).
+class udp_ibv_stream_wrapper : public sync_stream<send::udp_ibv_stream>
+{
+public:
+    using sync_stream<send::udp_ibv_stream>::sync_stream;
+};
+
 #if SPEAD2_USE_XDP
 /// spead2.send.UdpXdpStream.
 class udp_xdp_stream_wrapper : public sync_stream<send::udp_xdp_stream>
@@ -154,6 +163,23 @@ public:
 
 void bind_send_net(nb::module_ &m)
 {
+    using ibv = udp_ibv_stream_wrapper;
+    auto ibv_cls = nb::class_<ibv, send::stream>(
+        m, "UdpIbvStream",
+        "A stream that sends through ibverbs (not available in this version: the constructor checks "
+        "the configuration, then raises).");
+    ibv_cls.def(
+        "__init__",
+        [](ibv *self, std::shared_ptr<thread_pool_wrapper> tp, const send::stream_config &config,
+           const py_send_ibv_config &ibv_config)
+        {
+            gil_release release;
+            with_setup_errors([&]
+                              { new (self) ibv(std::in_place, make_io_context(tp), config, ibv_config); });
+        },
+        "thread_pool"_a, "config"_a, "udp_ibv_config"_a);
+    add_sync_send_methods<ibv>(ibv_cls);
+
 #if SPEAD2_USE_XDP
     using xdp = udp_xdp_stream_wrapper;
     auto xdp_cls =

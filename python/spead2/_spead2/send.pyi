@@ -123,6 +123,67 @@ class UdpXdpConfig:
     @ttl.setter
     def ttl(self, arg: int, /) -> None: ...
 
+class UdpIbvConfig:
+    """
+    Configuration of an ibverbs send stream (keyword arguments). The ibverbs transport is not available in this version: UdpIbvStream checks the configuration, then raises.
+    """
+
+    def __init__(self, **kwargs) -> None: ...
+
+    @property
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(address, port) pairs; a copy: assign a new list to change them"""
+
+    @endpoints.setter
+    def endpoints(self, arg: Sequence[tuple[str, int]], /) -> None: ...
+
+    @property
+    def interface_address(self) -> str:
+        """IPv4 address of the interface to use"""
+
+    @interface_address.setter
+    def interface_address(self, arg: str, /) -> None: ...
+
+    @property
+    def buffer_size(self) -> int:
+        """bytes of buffer; 0 for the default"""
+
+    @buffer_size.setter
+    def buffer_size(self, arg: int, /) -> None: ...
+
+    @property
+    def comp_vector(self) -> int:
+        """
+        completion vector for interrupts (negative: busy polling, no interrupts)
+        """
+
+    @comp_vector.setter
+    def comp_vector(self, arg: int, /) -> None: ...
+
+    @property
+    def max_poll(self) -> int:
+        """polls before sleeping (at least 1)"""
+
+    @max_poll.setter
+    def max_poll(self, arg: int, /) -> None: ...
+
+    DEFAULT_BUFFER_SIZE: int = 524288
+
+    DEFAULT_MAX_POLL: int = 10
+
+    @property
+    def ttl(self) -> int: ...
+
+    @ttl.setter
+    def ttl(self, arg: int, /) -> None: ...
+
+    @property
+    def memory_regions(self) -> list:
+        """buffers to register for zero-copy sends (a copy of the list)"""
+
+    @memory_regions.setter
+    def memory_regions(self, arg: list, /) -> None: ...
+
 class Heap:
     """A heap to send. Items refer to (and keep alive) their buffers."""
 
@@ -233,6 +294,27 @@ class InprocStream(Stream):
 
     @property
     def queues(self) -> list: ...
+
+    def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
+        """
+        Send a heap, blocking until it has been sent. Returns the number of bytes sent. Raises OSError (BlockingIOError if the queue is full).
+        """
+
+    @overload
+    def send_heaps(self, heaps: Sequence[HeapReference], mode: GroupMode) -> int:
+        """
+        Send a group of heaps (all or nothing), blocking until they have been sent. Returns the total number of bytes sent.
+        """
+
+    @overload
+    def send_heaps(self, heaps: HeapReferenceList, mode: GroupMode) -> int: ...
+
+class UdpIbvStream(Stream):
+    """
+    A stream that sends through ibverbs (not available in this version: the constructor checks the configuration, then raises).
+    """
+
+    def __init__(self, thread_pool: spead2._spead2.ThreadPool, config: StreamConfig, udp_ibv_config: UdpIbvConfig) -> None: ...
 
     def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
         """
@@ -409,6 +491,41 @@ class UdpStreamAsyncio(Stream):
     def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ...) -> None: ...
 
     DEFAULT_BUFFER_SIZE: int = 524288
+
+    @property
+    def fd(self) -> int:
+        """
+        File descriptor that polls readable while completions wait for process_callbacks.
+        """
+
+    def async_send_heap(self, heap: Heap, callback: object, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> bool:
+        """
+        Queue a heap; returns whether it was queued. callback(exc_or_None, bytes_transferred) is called from process_callbacks in either case.
+        """
+
+    @overload
+    def async_send_heaps(self, heaps: HeapReferenceList, callback: object, mode: GroupMode) -> bool:
+        """
+        Queue a group of heaps (all or nothing); returns whether they were queued. The callback is called once, for the whole group.
+        """
+
+    @overload
+    def async_send_heaps(self, heaps: Sequence[HeapReference], callback: object, mode: GroupMode) -> bool: ...
+
+    def flush(self) -> None:
+        """
+        Block until every queued heap has completed (callbacks still wait for process_callbacks).
+        """
+
+    def process_callbacks(self) -> None:
+        """
+        Call the callbacks of the completed heaps (in order). Call it when fd is readable.
+        """
+
+class UdpIbvStreamAsyncio(Stream):
+    """A UdpIbvStream with callback-based sends, for spead2.send.asyncio."""
+
+    def __init__(self, thread_pool: spead2._spead2.ThreadPool, config: StreamConfig, udp_ibv_config: UdpIbvConfig) -> None: ...
 
     @property
     def fd(self) -> int:

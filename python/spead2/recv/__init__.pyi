@@ -18,6 +18,7 @@ from spead2._spead2.recv import (
     StreamConfig as StreamConfig,
     StreamStatConfig as StreamStatConfig,
     StreamStats as StreamStats,
+    UdpIbvConfig as UdpIbvConfig,
     UdpXdpConfig as UdpXdpConfig,
     _Stream as _Stream,
     cuda as cuda,

@@ -20,7 +20,8 @@ import spead2.send
 
 __all__ = ["ProtocolOptions", "SharedOptions", "ReceiverOptions", "SenderOptions", "parse_endpoint"]
 
-# This build has no ibverbs transport.
+# The ibverbs options exist when the bindings have its configuration (the transport itself says
+# at use whether it can run: rdma-core missing, or not available in this version).
 _HAVE_IBV = hasattr(spead2.recv, "UdpIbvConfig")
 
 

@@ -347,6 +347,63 @@ class UdpXdpConfig:
 
     DEFAULT_MAX_POLL: int = 0
 
+class UdpIbvConfig:
+    """
+    Configuration of an ibverbs reader (keyword arguments). The ibverbs transport is not available in this version: add_udp_ibv_reader checks the configuration, then raises.
+    """
+
+    def __init__(self, **kwargs) -> None: ...
+
+    @property
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(address, port) pairs; a copy: assign a new list to change them"""
+
+    @endpoints.setter
+    def endpoints(self, arg: Sequence[tuple[str, int]], /) -> None: ...
+
+    @property
+    def interface_address(self) -> str:
+        """IPv4 address of the interface to use"""
+
+    @interface_address.setter
+    def interface_address(self, arg: str, /) -> None: ...
+
+    @property
+    def buffer_size(self) -> int:
+        """bytes of buffer; 0 for the default"""
+
+    @buffer_size.setter
+    def buffer_size(self, arg: int, /) -> None: ...
+
+    @property
+    def comp_vector(self) -> int:
+        """
+        completion vector for interrupts (negative: busy polling, no interrupts)
+        """
+
+    @comp_vector.setter
+    def comp_vector(self, arg: int, /) -> None: ...
+
+    @property
+    def max_poll(self) -> int:
+        """polls before sleeping (at least 1)"""
+
+    @max_poll.setter
+    def max_poll(self, arg: int, /) -> None: ...
+
+    DEFAULT_BUFFER_SIZE: int = 16777216
+
+    DEFAULT_MAX_POLL: int = 10
+
+    @property
+    def max_size(self) -> int:
+        """largest packet to receive"""
+
+    @max_size.setter
+    def max_size(self, arg: int, /) -> None: ...
+
+    DEFAULT_MAX_SIZE: int = 9200
+
 class _Stream:
     """Base class of the receive streams: readers, start/stop, stats."""
 
@@ -391,6 +448,11 @@ class _Stream:
     def add_udp_xdp_reader(self, config: UdpXdpConfig) -> None:
         """
         Receive through AF_XDP (kernel bypass; needs CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW).
+        """
+
+    def add_udp_ibv_reader(self, config: UdpIbvConfig) -> None:
+        """
+        Receive through ibverbs (not available in this version: checks config, then raises).
         """
 
     def add_udp_pcap_file_reader(self, filename: str, filter: str = '') -> None:
