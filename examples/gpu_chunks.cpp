@@ -89,6 +89,7 @@ int main()
                 c->present_size = heaps_per_chunk;
                 c->data = device_memory->allocate(heaps_per_chunk * heap_bytes, nullptr);
                 c->data_size = heaps_per_chunk * heap_bytes;
+                c->data_on_device = true; // only the copy engine may fill it
                 return c;
             })
         .set_ready(

@@ -157,16 +157,18 @@ constexpr int chunk_buffer_flags = PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS;
 
 /**
  * Exports @a obj's buffer into @a view (left zeroed for None). With @a allow_device, a device
- * array (__cuda_array_interface__) is accepted too. @throws nb::python_error
+ * array (__cuda_array_interface__) is accepted too; returns whether it was one.
+ * @throws nb::python_error
  */
-void get_chunk_buffer(nb::handle obj, Py_buffer &view, bool allow_device = false)
+bool get_chunk_buffer(nb::handle obj, Py_buffer &view, bool allow_device = false)
 {
     if (obj.is_none())
-        return;
+        return false;
     if (allow_device && !PyObject_CheckBuffer(obj.ptr()) && get_cuda_array(obj, view))
-        return;
+        return true;
     if (PyObject_GetBuffer(obj.ptr(), &view, chunk_buffer_flags) != 0)
         throw nb::python_error();
+    return false;
 }
 
 /// Setter of Chunk.present/data/extra: BufferError/ValueError at once for an unusable buffer.
@@ -201,7 +203,7 @@ public:
         try
         {
             get_chunk_buffer(c.present, refs_.views[0]);
-            get_chunk_buffer(c.data, refs_.views[1], true);
+            data_on_device = get_chunk_buffer(c.data, refs_.views[1], true);
             get_chunk_buffer(c.extra, refs_.views[2]);
         }
         catch (...)

@@ -89,6 +89,19 @@ bool get_cuda_array(nb::handle obj, Py_buffer &view)
             expected *= dims[i];
         }
     }
+#if SPEAD2_USE_CUDA
+    // Interface version 3: work the producer queued on its stream (e.g. CuPy zeroing the array)
+    // must finish before our copies, which run on a stream of their own.
+    if (iface.contains("stream") && !iface["stream"].is_none())
+    {
+        const std::uintptr_t producer = nb::cast<std::uintptr_t>(iface["stream"]);
+        const cudaStream_t stream = producer == 1   ? cudaStreamLegacy
+                                    : producer == 2 ? cudaStreamPerThread
+                                                    : reinterpret_cast<cudaStream_t>(producer);
+        const detail::cuda_runtime &rt = detail::get_cuda_runtime();
+        rt.check(rt.StreamSynchronize(stream), "chunk data: cudaStreamSynchronize on the array's stream");
+    }
+#endif
     view = Py_buffer{};
     view.buf = reinterpret_cast<void *>(nb::cast<std::uintptr_t>(data[0]));
     view.len = Py_ssize_t(size);

@@ -75,17 +75,24 @@ cuda_device_allocator::cuda_device_allocator(int device)
     : device_(device)
 {
     require_cuda();
-    const detail::cuda_runtime &rt = detail::get_cuda_runtime();
-    rt.check(rt.SetDevice(device), "cudaSetDevice");
+    detail::cuda_device_scope scope(detail::get_cuda_runtime(), device); // checks that it exists
 }
 
 memory_allocator::pointer cuda_device_allocator::allocate(std::size_t size, void *)
 {
     const detail::cuda_runtime &rt = detail::get_cuda_runtime();
     void *ptr = nullptr;
-    cudaError_t status = rt.SetDevice(device_);
-    if (status == cudaSuccess)
+    cudaError_t status;
+    try
+    {
+        detail::cuda_device_scope scope(rt, device_);
         status = rt.Malloc(&ptr, size);
+    }
+    catch (std::runtime_error &e)
+    {
+        SPEAD2_LOG_WARNING("%s", e.what());
+        throw std::bad_alloc();
+    }
     if (status != cudaSuccess)
     {
         SPEAD2_LOG_WARNING("%s", rt.message(status, "cudaMalloc").c_str());

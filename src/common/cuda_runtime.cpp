@@ -29,6 +29,7 @@ struct loaded_runtime
     {
         SPEAD2_CUDA_BIND(GetDeviceCount);
         SPEAD2_CUDA_BIND(GetErrorString);
+        SPEAD2_CUDA_BIND(GetDevice);
         SPEAD2_CUDA_BIND(SetDevice);
         SPEAD2_CUDA_BIND(Malloc);
         SPEAD2_CUDA_BIND(Free);
@@ -38,6 +39,7 @@ struct loaded_runtime
         SPEAD2_CUDA_BIND(MemcpyAsync);
         SPEAD2_CUDA_BIND(StreamCreateWithFlags);
         SPEAD2_CUDA_BIND(StreamDestroy);
+        SPEAD2_CUDA_BIND(StreamSynchronize);
         SPEAD2_CUDA_BIND(EventCreateWithFlags);
         SPEAD2_CUDA_BIND(EventRecord);
         SPEAD2_CUDA_BIND(EventSynchronize);
@@ -58,6 +60,22 @@ void cuda_runtime::check(cudaError_t status, const char *what) const
 {
     if (status != cudaSuccess)
         throw std::runtime_error(message(status, what));
+}
+
+cuda_device_scope::cuda_device_scope(const cuda_runtime &rt, int device)
+    : rt_(rt)
+{
+    if (rt.GetDevice(&previous_) != cudaSuccess)
+        previous_ = -1;
+    if (previous_ != device)
+        rt.check(rt.SetDevice(device), "cudaSetDevice");
+}
+
+cuda_device_scope::~cuda_device_scope()
+{
+    int current = -1;
+    if (previous_ >= 0 && rt_.GetDevice(&current) == cudaSuccess && current != previous_)
+        rt_.SetDevice(previous_);
 }
 
 const cuda_runtime &get_cuda_runtime()

@@ -19,6 +19,7 @@ struct cuda_runtime
 {
     decltype(&::cudaGetDeviceCount) GetDeviceCount;
     decltype(&::cudaGetErrorString) GetErrorString;
+    decltype(&::cudaGetDevice) GetDevice;
     decltype(&::cudaSetDevice) SetDevice;
     decltype(&::cudaMalloc) Malloc;
     decltype(&::cudaFree) Free;
@@ -28,6 +29,7 @@ struct cuda_runtime
     decltype(&::cudaMemcpyAsync) MemcpyAsync;
     decltype(&::cudaStreamCreateWithFlags) StreamCreateWithFlags;
     decltype(&::cudaStreamDestroy) StreamDestroy;
+    decltype(&::cudaStreamSynchronize) StreamSynchronize;
     decltype(&::cudaEventCreateWithFlags) EventCreateWithFlags;
     decltype(&::cudaEventRecord) EventRecord;
     decltype(&::cudaEventSynchronize) EventSynchronize;
@@ -37,6 +39,25 @@ struct cuda_runtime
     std::string message(cudaError_t status, const char *what) const;
     /// @throws std::runtime_error with message() unless @a status is cudaSuccess
     void check(cudaError_t status, const char *what) const;
+};
+
+/**
+ * Makes @a device current for the calling thread while it lives, then restores the thread's
+ * previous device, so that spead2 never changes the device that other CUDA code (CuPy, PyTorch)
+ * on the same thread works with.
+ */
+class cuda_device_scope
+{
+private:
+    const cuda_runtime &rt_;
+    int previous_ = -1;
+
+public:
+    /// @throws std::runtime_error if @a device cannot be made current
+    cuda_device_scope(const cuda_runtime &rt, int device);
+    ~cuda_device_scope();
+    cuda_device_scope(const cuda_device_scope &) = delete;
+    cuda_device_scope &operator=(const cuda_device_scope &) = delete;
 };
 #else
 struct cuda_runtime;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Staging buffers and batched copies for chunks that a copy engine fills.
+#include <algorithm>
 #include <exception>
+#include <tuple>
 #include <spead2/common/logging.h>
 #include "recv/chunk_stager.h"
 
@@ -51,19 +53,40 @@ chunk_stager::stage *chunk_stager::attach(chunk &c)
 void chunk_stager::flush()
 {
     bool queued = false;
-    for (stage &s : stages_)
+    try
     {
-        if (!s.owner)
-            continue;
-        for (const auto &[first, last] : s.dirty)
-            engine_->copy_async(s.owner->data.get() + first, s.buffer.get() + first, last - first);
-        queued |= !s.dirty.empty();
-        s.dirty.clear();
+        for (stage &s : stages_)
+        {
+            if (!s.owner || s.dirty.empty())
+                continue;
+            // Out-of-order packets and interleaved heaps leave ranges unsorted: merge those that
+            // touch, never across a gap (another group member may own the bytes in it).
+            std::sort(s.dirty.begin(), s.dirty.end());
+            std::size_t first = s.dirty.front().first, last = s.dirty.front().second;
+            for (std::size_t i = 1; i <= s.dirty.size(); i++)
+            {
+                if (i < s.dirty.size() && s.dirty[i].first <= last)
+                {
+                    last = std::max(last, s.dirty[i].second);
+                    continue;
+                }
+                engine_->copy_async(s.owner->data.get() + first, s.buffer.get() + first, last - first);
+                if (i < s.dirty.size())
+                    std::tie(first, last) = s.dirty[i];
+            }
+            s.dirty.clear();
+            queued = true;
+        }
+        if (queued)
+        {
+            last_ticket_ = engine_->record();
+            pending_ = true;
+        }
     }
-    if (queued)
+    catch (std::exception &e)
     {
-        last_ticket_ = engine_->record();
-        pending_ = true;
+        // The engine contract forbids this (we run inside a batch's destructor): keep going.
+        SPEAD2_LOG_WARNING("chunk copy engine failed: %s", e.what());
     }
 }
 
@@ -72,7 +95,14 @@ void chunk_stager::complete()
     flush();
     if (pending_)
     {
-        engine_->wait(last_ticket_);
+        try
+        {
+            engine_->wait(last_ticket_);
+        }
+        catch (std::exception &e)
+        {
+            SPEAD2_LOG_WARNING("chunk copy engine failed: %s", e.what());
+        }
         pending_ = false;
     }
 }

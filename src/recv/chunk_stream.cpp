@@ -165,6 +165,14 @@ void chunk_stream_state::place_heap(const live_heap &h, const packet_header &pac
         batch_stats_[rejected_index_]++;
         return;
     }
+    if (c->data_on_device && !stager_)
+    {
+        SPEAD2_LOG_INFO("heap %" PRId64 " rejected: chunk %" PRId64
+                        " is device memory and the stream has no copy engine",
+                        std::int64_t(h.get_cnt()), data.chunk_id);
+        batch_stats_[rejected_index_]++;
+        return;
+    }
     std::uint8_t *data_base = c->data.get();
     if (stager_)
     {

@@ -15,7 +15,7 @@ cuda_copy_engine::cuda_copy_engine(int device)
     : device_(device)
 {
     const detail::cuda_runtime &rt = detail::get_cuda_runtime();
-    rt.check(rt.SetDevice(device), "cudaSetDevice");
+    detail::cuda_device_scope scope(rt, device);
     cudaStream_t stream;
     rt.check(rt.StreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     stream_ = stream;
@@ -50,10 +50,19 @@ memory_allocator::pointer cuda_copy_engine::allocate_staging(std::size_t size)
 void cuda_copy_engine::copy_async(void *dest, const void *src, std::size_t n)
 {
     const detail::cuda_runtime &rt = detail::get_cuda_runtime();
-    // The stream's worker may serve other code between batches: make our device current.
-    cudaError_t status = rt.SetDevice(device_);
-    if (status == cudaSuccess)
+    cudaError_t status;
+    try
+    {
+        // Our device current for the call only: the worker's thread may serve other CUDA code.
+        detail::cuda_device_scope scope(rt, device_);
         status = rt.MemcpyAsync(dest, src, n, cudaMemcpyHostToDevice, static_cast<cudaStream_t>(stream_));
+    }
+    catch (std::runtime_error &e)
+    {
+        errors_++;
+        SPEAD2_LOG_WARNING("cuda_copy_engine: %s", e.what());
+        return;
+    }
     if (status != cudaSuccess)
         report(status, "cudaMemcpyAsync");
 }
@@ -61,31 +70,42 @@ void cuda_copy_engine::copy_async(void *dest, const void *src, std::size_t n)
 std::uint64_t cuda_copy_engine::record()
 {
     const detail::cuda_runtime &rt = detail::get_cuda_runtime();
-    cudaEvent_t event;
-    if (!spare_events_.empty())
+    const std::uint64_t ticket = next_ticket_++;
+    cudaEvent_t event = nullptr;
+    cudaError_t status = cudaSuccess;
+    const char *what = "cudaEventRecord";
+    try
     {
-        event = static_cast<cudaEvent_t>(spare_events_.back());
-        spare_events_.pop_back();
-    }
-    else
-    {
-        const cudaError_t status = rt.EventCreateWithFlags(&event, cudaEventDisableTiming);
-        if (status != cudaSuccess)
+        // Events belong to the device that is current when they are made and recorded.
+        detail::cuda_device_scope scope(rt, device_);
+        if (!spare_events_.empty())
         {
-            report(status, "cudaEventCreateWithFlags");
-            // Without an event, waiting falls back to the events recorded before (or nothing).
-            return next_ticket_++;
+            event = static_cast<cudaEvent_t>(spare_events_.back());
+            spare_events_.pop_back();
         }
+        else
+        {
+            status = rt.EventCreateWithFlags(&event, cudaEventDisableTiming);
+            what = "cudaEventCreateWithFlags";
+        }
+        if (status == cudaSuccess)
+            status = rt.EventRecord(event, static_cast<cudaStream_t>(stream_));
     }
-    const cudaError_t status = rt.EventRecord(event, static_cast<cudaStream_t>(stream_));
+    catch (std::runtime_error &)
+    {
+        status = cudaErrorInvalidDevice;
+        what = "cudaSetDevice";
+    }
     if (status != cudaSuccess)
     {
-        report(status, "cudaEventRecord");
-        spare_events_.push_back(event);
-        return next_ticket_++;
+        report(status, what);
+        if (event)
+            spare_events_.push_back(event);
+        synchronize_on_wait_ = true; // no event to wait for: wait for the whole CUDA stream
+        return ticket;
     }
-    recorded_.emplace_back(next_ticket_, event);
-    return next_ticket_++;
+    recorded_.emplace_back(ticket, event);
+    return ticket;
 }
 
 void cuda_copy_engine::wait(std::uint64_t ticket)
@@ -100,12 +120,24 @@ void cuda_copy_engine::wait(std::uint64_t ticket)
         last = recorded_.front().second;
         recorded_.pop_front();
     }
-    if (!last)
-        return;
-    const cudaError_t status = rt.EventSynchronize(static_cast<cudaEvent_t>(last));
-    if (status != cudaSuccess)
-        report(status, "cudaEventSynchronize");
-    spare_events_.push_back(last);
+    if (last)
+    {
+        const cudaError_t status = rt.EventSynchronize(static_cast<cudaEvent_t>(last));
+        if (status != cudaSuccess)
+        {
+            report(status, "cudaEventSynchronize");
+            synchronize_on_wait_ = true;
+        }
+        spare_events_.push_back(last);
+    }
+    if (synchronize_on_wait_)
+    {
+        // An event went missing: waiting for everything queued is the safe fallback.
+        const cudaError_t status = rt.StreamSynchronize(static_cast<cudaStream_t>(stream_));
+        if (status != cudaSuccess)
+            report(status, "cudaStreamSynchronize");
+        synchronize_on_wait_ = false;
+    }
 }
 
 #else // !SPEAD2_USE_CUDA

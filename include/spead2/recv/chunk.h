@@ -46,6 +46,12 @@ public:
     memory_allocator::pointer extra;
     /// Bytes in @a extra, or 0 if unknown (as for @a data_size).
     std::size_t extra_size = 0;
+    /**
+     * @a data is memory the CPU must not write (device memory, e.g. from cuda_device_allocator):
+     * only a stream with a copy engine fills it; any other stream rejects heaps placed into it
+     * (counted in rejected_heaps).
+     */
+    bool data_on_device = false;
 
     chunk() = default;
     chunk(chunk &&) noexcept = default;

@@ -19,7 +19,9 @@ namespace spead2::recv
 /**
  * Copies staged payload from pinned host memory to device memory on a CUDA stream of its own,
  * with one event per batch to wait for (see chunk_copy_engine). Failures are logged and counted
- * (get_errors), never thrown from the stream's worker.
+ * (get_errors), never thrown from the stream's worker; a failed copy leaves the chunk's bytes
+ * undefined (its heaps still count as present), so check get_errors() when it matters. The
+ * calling thread's current CUDA device is never changed.
  */
 class cuda_copy_engine : public chunk_copy_engine
 {
@@ -33,6 +35,8 @@ private:
     std::vector<void *> spare_events_;
     std::uint64_t next_ticket_ = 1;
     std::uint64_t errors_ = 0;
+    /// An event could not be made or recorded: the next wait synchronises the whole CUDA stream.
+    bool synchronize_on_wait_ = false;
 
     void report(int status, const char *what);
 

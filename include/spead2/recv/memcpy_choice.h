@@ -20,7 +20,7 @@ struct packet_header;
  * A custom copy of one packet's payload into heap memory: copy packet.payload_length bytes from
  * packet.payload to allocation.get() + packet.payload_offset (e.g. into device memory). Called
  * from worker threads. In a chunk stream @a allocation points at the heap's place in its chunk
- * and owns nothing.
+ * (in the chunk's host staging buffer when the stream has a copy engine) and owns nothing.
  */
 typedef std::function<void(const memory_allocator::pointer &allocation, const packet_header &packet)>
     packet_memcpy_function;

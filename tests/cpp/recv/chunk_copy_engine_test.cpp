@@ -193,6 +193,39 @@ TEST(chunk_copy_engine, gaps_are_never_copied)
     EXPECT_EQ(f.log.ranges, (std::vector<std::pair<std::size_t, std::size_t>>{{0, 8}, {16, 12}}));
 }
 
+TEST(chunk_copy_engine, adjacent_ranges_merge_in_any_order)
+{
+    // Heaps placed back to front, in one batch: one copy of the run they form.
+    device_fixture f;
+    const bytes buf =
+        concat({heap_packets(3, 0, 2, int(heap_size), 2), heap_packets(2, 0, 1, int(heap_size), 2),
+                heap_packets(1, 0, 0, int(heap_size), 2)});
+    f.run(buf);
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.data(0), fill({{1, 8}, {2, 8}, {3, 8}, {0xee, 8}}));
+    EXPECT_EQ(f.log.ranges, (std::vector<std::pair<std::size_t, std::size_t>>{{0, 24}}));
+}
+
+TEST(chunk_copy_engine, device_chunks_need_an_engine)
+{
+    // Without an engine the CPU would write device memory: the heaps are refused instead.
+    device_fixture f;
+    f.chunk_config.set_copy_engine(nullptr);
+    auto allocate = f.chunk_config.get_allocate();
+    f.chunk_config.set_allocate(
+        [allocate](std::int64_t id, std::uint64_t *stats)
+        {
+            std::unique_ptr<chunk> c = allocate(id, stats);
+            c->data_on_device = true;
+            return c;
+        });
+    auto stats =
+        f.run(concat({heap_packets(1, 0, 0, int(heap_size)), heap_packets(2, 0, 1, int(heap_size))}));
+    EXPECT_EQ(stats["rejected_heaps"], 2u);
+    ASSERT_EQ(f.ready.size(), 1u);
+    EXPECT_EQ(f.data(0), std::string(chunk_bytes, char(untouched)));
+}
+
 TEST(chunk_copy_engine, chunks_without_data_size_are_refused)
 {
     device_fixture f;

@@ -87,6 +87,7 @@ TEST(cuda, chunks_received_into_device_memory)
                 c->present_size = heaps;
                 c->data = device->allocate(heap_size * heaps, nullptr);
                 c->data_size = heap_size * heaps;
+                c->data_on_device = true;
                 return c;
             })
         .set_ready([&](std::unique_ptr<chunk> &&c, std::uint64_t *) { ready.push_back(std::move(c)); });
