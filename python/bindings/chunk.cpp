@@ -676,7 +676,25 @@ void bind_chunk(nb::module_ &m)
         .def_prop_rw(
             "extra", [](const py_chunk &c) { return c.extra; },
             [](py_chunk &c, nb::handle v) { set_chunk_buffer(c.extra, v); },
-            nb::for_setter(nb::arg("value").none()));
+            nb::for_setter(nb::arg("value").none()))
+        // The chunk stands for its data with GPU libraries: cupy.asarray(chunk),
+        // torch.from_dlpack(chunk). present stays a host buffer of its own.
+        .def_prop_ro(
+            "__cuda_array_interface__",
+            [](const py_chunk &c) -> nb::object
+            {
+                if (!nb::hasattr(c.data, "__cuda_array_interface__"))
+                    throw nb::attribute_error("the chunk's data is not a device array");
+                return c.data.attr("__cuda_array_interface__");
+            },
+            "The data's __cuda_array_interface__ (AttributeError unless data is a device array).")
+        .def(
+            "__dlpack__",
+            [](const py_chunk &c, nb::kwargs kwargs) { return c.data.attr("__dlpack__")(**kwargs); },
+            "kwargs"_a, "The data's DLPack capsule.")
+        .def(
+            "__dlpack_device__", [](const py_chunk &c) { return c.data.attr("__dlpack_device__")(); },
+            "The data's DLPack device.");
 }
 
 void bind_chunk_ringbuffer(nb::module_ &m)

@@ -58,6 +58,16 @@ def test_module_is_the_extension_submodule():
         recv.ChunkStreamConfig(copy_engine=1)
 
 
+def test_chunk_stands_for_its_data():
+    device = HostAsDevice(np.zeros(16, np.uint8))
+    chunk = recv.Chunk(data=device)
+    assert chunk.__cuda_array_interface__ == device.__cuda_array_interface__
+    host = recv.Chunk(data=np.arange(4, dtype=np.uint8))
+    assert not hasattr(host, "__cuda_array_interface__")
+    assert host.__dlpack_device__() == (1, 0)  # numpy's: kDLCPU
+    assert np.from_dlpack(host).tolist() == [0, 1, 2, 3]
+
+
 def test_device_array_interface_validation():
     chunk = recv.Chunk(data=HostAsDevice(np.zeros(16, np.uint8)))
     assert isinstance(chunk.data, HostAsDevice)

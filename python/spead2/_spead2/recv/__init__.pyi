@@ -606,6 +606,18 @@ class Chunk:
     @extra.setter
     def extra(self, value: object | None) -> None: ...
 
+    @property
+    def __cuda_array_interface__(self) -> object:
+        """
+        The data's __cuda_array_interface__ (AttributeError unless data is a device array).
+        """
+
+    def __dlpack__(self, **kwargs) -> object:
+        """The data's DLPack capsule."""
+
+    def __dlpack_device__(self) -> object:
+        """The data's DLPack device."""
+
 class ChunkRingbuffer:
     """
     A bounded queue of chunks, usable from several threads; data_fd/space_fd poll readable when get/put would not block.
