@@ -83,7 +83,7 @@ def _example_needs_missing_bindings(source):
 @pytest.mark.skipif(not have_module("mypy"), reason="mypy is not installed")
 def test_examples_typecheck():
     examples = []
-    for path in sorted((ROOT / "examples").glob("*.py")):
+    for path in sorted((ROOT / "examples").rglob("*.py")):
         if not _example_needs_missing_bindings(path.read_text()):
             examples.append(str(path))
     assert any(e.endswith("05_item_group.py") for e in examples)
