@@ -8,8 +8,9 @@ Sources:
   loopback: 8 KiB heaps in one packet each, sent over UDP loopback by a ``spead2.send.UdpStream``
             in another process at full speed
 
-Each point runs in a fresh subprocess on one receive core (the worker pinned to core 1, the
-consumer to core 0) and reports the median Gb/s of payload; loopback also reports heaps lost.
+Each point runs in a fresh subprocess and reports the median Gb/s of payload (loopback also
+reports heaps lost): untuned first (default ThreadPool, no pinning), then tuned (the worker pinned
+to core 1, the consumer to core 0).
 Without a GPU the device and pinned rows say why they were skipped (host still runs).
 
 Usage: bench/gpu_recv.py [--runs N] [--packets N] [--chunk-mib N] [--sources memory,loopback]
@@ -35,6 +36,7 @@ from spead2.numba import intp_to_voidptr
 from spead2.recv.numba import chunk_place_data
 
 source, memory, path, chunk_bytes, n_heaps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+pinned = sys.argv[6] == "1"
 heap_size = 8192
 heaps_per_chunk = chunk_bytes // heap_size
 if memory != "host" and not cuda.is_available():
@@ -59,8 +61,11 @@ new_capsule.restype = ctypes.py_object
 new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
 capsule = new_capsule(place.address, b"void (void *, size_t)", None)
 
-spead2.ThreadPool.set_affinity(0)
-tp = spead2.ThreadPool(1, [1])
+if pinned:
+    spead2.ThreadPool.set_affinity(0)
+    tp = spead2.ThreadPool(1, [1])
+else:
+    tp = spead2.ThreadPool()
 n_chunks = 4
 data_ring = spead2.recv.ChunkRingbuffer(n_chunks)
 free_ring = spead2.recv.ChunkRingbuffer(n_chunks)
@@ -164,16 +169,18 @@ def main():
         with open(path, "wb") as f:
             f.write(build_packets(args.packets, 1))
         for source in args.sources.split(","):
-            for memory in ("device", "pinned", "host"):
-                results = [run(source, memory, path, chunk_bytes, args.packets) for _ in range(args.runs)]
-                if results[0][0] is None:
-                    print(f"{source:8} {memory:6} skipped: {results[0][1]}")
-                    continue
-                elapsed = statistics.median(r[0] for r in results)
-                heaps = min(r[1] for r in results)
-                gbps = heaps * PACKET_PAYLOAD * 8 / elapsed / 1e9
-                lost = args.packets - heaps
-                print(f"{source:8} {memory:6} {gbps:7.1f} Gb/s  ({elapsed * 1e3:.1f} ms, {lost} heaps lost)", flush=True)
+            for config, pinned in (("untuned", 0), ("tuned (pinned)", 1)):
+                for memory in ("device", "pinned", "host"):
+                    results = [run(source, memory, path, chunk_bytes, args.packets, pinned) for _ in range(args.runs)]
+                    label = f"{source:8} {config:14} {memory:6}"
+                    if results[0][0] is None:
+                        print(f"{label} skipped: {results[0][1]}")
+                        continue
+                    elapsed = statistics.median(r[0] for r in results)
+                    heaps = min(r[1] for r in results)
+                    gbps = heaps * PACKET_PAYLOAD * 8 / elapsed / 1e9
+                    lost = args.packets - heaps
+                    print(f"{label} {gbps:7.1f} Gb/s  ({elapsed * 1e3:.1f} ms, {lost} heaps lost)", flush=True)
 
 
 if __name__ == "__main__":

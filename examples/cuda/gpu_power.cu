@@ -13,7 +13,7 @@ __global__ void power_kernel(const std::int8_t *samples, std::size_t n, unsigned
     unsigned long long sum = 0;
     for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
          i += std::size_t(blockDim.x) * gridDim.x)
-        sum += (unsigned long long) (int(samples[i]) * int(samples[i]));
+        sum += (unsigned long long)(int(samples[i]) * int(samples[i]));
     atomicAdd(total, sum);
 }
 
