@@ -45,6 +45,24 @@ if(SPEAD2_USE_XDP)
   target_link_libraries(spead2_deps INTERFACE ${SPEAD2_XDP_LIBRARY} ${SPEAD2_BPF_LIBRARY})
 endif()
 
+# ibverbs: only rdma-core's headers at build time; libibverbs and librdmacm are opened at run time
+# (dlopen), so everything built with them still loads and runs on machines without rdma-core.
+find_path(SPEAD2_IBV_INCLUDE_DIR infiniband/verbs.h)
+find_path(SPEAD2_RDMACM_INCLUDE_DIR rdma/rdma_cma.h)
+if(SPEAD2_IBV_INCLUDE_DIR AND SPEAD2_RDMACM_INCLUDE_DIR)
+  set(_ibv_found ON)
+else()
+  set(_ibv_found OFF)
+endif()
+option(SPEAD2_USE_IBV "Build the ibverbs transport (rdma-core headers; libibverbs loaded at run time)" ${_ibv_found})
+if(SPEAD2_USE_IBV AND NOT _ibv_found)
+  message(FATAL_ERROR "SPEAD2_USE_IBV needs libibverbs-dev and librdmacm-dev")
+endif()
+if(SPEAD2_USE_IBV)
+  target_include_directories(spead2_deps SYSTEM INTERFACE
+    $<BUILD_INTERFACE:${SPEAD2_IBV_INCLUDE_DIR}> $<BUILD_INTERFACE:${SPEAD2_RDMACM_INCLUDE_DIR}>)
+endif()
+
 # CUDA: only the runtime's headers at build time; libcudart is opened at run time (dlopen), so
 # the library, the tools and the wheel load and run on machines without CUDA or a GPU.
 find_package(CUDAToolkit QUIET)
@@ -83,7 +101,7 @@ foreach(_f RECVMMSG SENDMMSG EVENTFD PTHREAD_SETAFFINITY_NP UDP_SEGMENT UDP_GRO 
     set(SPEAD2_USE_${_f} 0)
   endif()
 endforeach()
-foreach(_f PCAP XDP CUDA)
+foreach(_f PCAP IBV XDP CUDA)
   if(SPEAD2_USE_${_f})
     set(SPEAD2_USE_${_f}_01 1)
   else()
@@ -100,6 +118,6 @@ endif()
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/features.h.in ${PROJECT_BINARY_DIR}/include/spead2/features.h @ONLY)
 
-message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} xdp=${SPEAD2_USE_XDP} cuda=${SPEAD2_USE_CUDA} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
+message(STATUS "spead2 features: pcap=${SPEAD2_USE_PCAP} ibv=${SPEAD2_USE_IBV} xdp=${SPEAD2_USE_XDP} cuda=${SPEAD2_USE_CUDA} recvmmsg=${SPEAD2_USE_RECVMMSG} sendmmsg=${SPEAD2_USE_SENDMMSG} "
   "eventfd=${SPEAD2_USE_EVENTFD} gso=${SPEAD2_USE_UDP_SEGMENT} gro=${SPEAD2_USE_UDP_GRO} avx2=${SPEAD2_USE_AVX2_STREAM} "
   "max_log_level=${SPEAD2_MAX_LOG_LEVEL}")

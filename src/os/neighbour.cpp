@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <system_error>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -108,6 +110,28 @@ void probe(const std::string &ifname, std::uint32_t source, std::uint32_t next_h
 }
 
 } // namespace
+
+network_interface interface_by_ipv4(std::uint32_t address)
+{
+    ifaddrs *list = nullptr;
+    if (::getifaddrs(&list) != 0)
+        throw std::system_error(errno, std::system_category(), "cannot list interfaces");
+    network_interface found;
+    for (ifaddrs *it = list; it; it = it->ifa_next)
+    {
+        if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
+            ntohl(reinterpret_cast<const sockaddr_in *>(it->ifa_addr)->sin_addr.s_addr) == address)
+        {
+            found.name = it->ifa_name;
+            found.index = ::if_nametoindex(it->ifa_name);
+            break;
+        }
+    }
+    ::freeifaddrs(list);
+    if (found.index == 0)
+        throw std::invalid_argument("no interface has address " + dotted(address));
+    return found;
+}
 
 namespace
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Link-layer addresses for senders that build whole frames: an interface's own MAC address and
+/// Interfaces and link-layer addresses for transports that build whole frames: an interface by
+/// its IPv4 address, its own MAC address and MTU, and
 /// the next hop's, from the kernel's routing and neighbour tables.
 #ifndef SPEAD2_OS_NEIGHBOUR_H
 #define SPEAD2_OS_NEIGHBOUR_H
@@ -12,6 +13,19 @@
 
 namespace spead2::detail
 {
+
+/// An interface found by one of its IPv4 addresses.
+struct network_interface
+{
+    std::string name;
+    unsigned int index = 0;
+};
+
+/**
+ * The interface that has IPv4 address @a address (host order).
+ * @throws std::invalid_argument naming the address if no interface has it
+ */
+network_interface interface_by_ipv4(std::uint32_t address);
 
 /// The MAC address of interface @a ifname. @throws std::runtime_error
 frame::mac_address interface_mac(const std::string &ifname);

@@ -90,33 +90,6 @@ void set_xdp_log_function(xdp_log_function function)
     log_sink = function;
 }
 
-xdp_interface interface_by_ipv4(std::uint32_t address)
-{
-    ifaddrs *list = nullptr;
-    if (::getifaddrs(&list) != 0)
-        fail("cannot list interfaces", errno, "");
-    xdp_interface found;
-    for (ifaddrs *it = list; it; it = it->ifa_next)
-    {
-        if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
-            ntohl(reinterpret_cast<const sockaddr_in *>(it->ifa_addr)->sin_addr.s_addr) == address)
-        {
-            found.name = it->ifa_name;
-            found.index = ::if_nametoindex(it->ifa_name);
-            break;
-        }
-    }
-    ::freeifaddrs(list);
-    if (found.index == 0)
-    {
-        in_addr a{htonl(address)};
-        char text[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &a, text, sizeof(text));
-        throw std::invalid_argument(std::string("no interface has address ") + text);
-    }
-    return found;
-}
-
 xdp_program::xdp_program()
 {
     quiet_libraries();
@@ -165,7 +138,7 @@ void xdp_program::set_socket(std::uint32_t queue, int fd)
         fail("cannot add the AF_XDP socket to the XDP program", err, bpf_capabilities);
 }
 
-void xdp_program::attach(const xdp_interface &iface, xdp_attach_mode mode)
+void xdp_program::attach(const network_interface &iface, xdp_attach_mode mode)
 {
     const int prog_fd = bpf_program__fd(bpf_object__find_program_by_name(object_, "spead2_udp_redirect"));
     auto try_attach = [&](std::uint32_t flags)
@@ -226,7 +199,7 @@ std::uint64_t xdp_program::passed() const
     return sum_counter(counters_fd_, 1);
 }
 
-xsk_endpoint::xsk_endpoint(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+xsk_endpoint::xsk_endpoint(const network_interface &iface, std::uint32_t queue, std::size_t frames,
                            xdp_copy_mode mode, bool receive)
 {
     quiet_libraries();
@@ -311,7 +284,7 @@ int xsk_endpoint::fd() const
     return xsk_socket__fd(socket_);
 }
 
-xsk_receiver::xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+xsk_receiver::xsk_receiver(const network_interface &iface, std::uint32_t queue, std::size_t frames,
                            xdp_copy_mode mode)
     : xsk_endpoint(iface, queue, frames, mode, true)
 {
@@ -344,7 +317,7 @@ std::uint64_t xsk_receiver::kernel_drops() const
     return stats.rx_dropped + stats.rx_ring_full;
 }
 
-xsk_sender::xsk_sender(const xdp_interface &iface, std::uint32_t queue, std::size_t frames,
+xsk_sender::xsk_sender(const network_interface &iface, std::uint32_t queue, std::size_t frames,
                        xdp_copy_mode mode)
     : xsk_endpoint(iface, queue, frames, mode, false)
 {

@@ -15,6 +15,7 @@
 #include <vector>
 #include <xdp/xsk.h>
 #include <spead2/common/xdp_mode.h>
+#include "os/neighbour.h"
 
 struct bpf_object;
 
@@ -24,19 +25,6 @@ namespace spead2::detail
 /// Where libbpf's and libxdp's messages go (by default nowhere): warning or not, and the text.
 using xdp_log_function = void (*)(bool warning, const std::string &message);
 void set_xdp_log_function(xdp_log_function function);
-
-/// An interface found by one of its IPv4 addresses.
-struct xdp_interface
-{
-    std::string name;
-    unsigned int index = 0;
-};
-
-/**
- * The interface that has IPv4 address @a address (host order).
- * @throws std::invalid_argument naming the address if no interface has it
- */
-xdp_interface interface_by_ipv4(std::uint32_t address);
 
 /**
  * The udp_redirect XDP program, loaded and attached to one interface through a BPF link: it is
@@ -70,7 +58,7 @@ public:
      * Attaches to interface @a ifindex. @throws std::runtime_error if it cannot (another XDP
      * program attached, mode not supported by the driver, privileges)
      */
-    void attach(const xdp_interface &iface, xdp_attach_mode mode);
+    void attach(const network_interface &iface, xdp_attach_mode mode);
     /// Whether attach() chose native (driver) mode.
     bool native() const { return native_; }
     /// Frames redirected to a socket and frames passed to the kernel, over all CPUs.
@@ -105,7 +93,7 @@ protected:
      * @param receive whether the socket receives (fill and RX rings) or sends (TX and completion)
      * @throws std::runtime_error with the reason (privileges: CAP_NET_RAW; a queue in use)
      */
-    xsk_endpoint(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode,
+    xsk_endpoint(const network_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode,
                  bool receive);
     ~xsk_endpoint();
 
@@ -128,7 +116,7 @@ private:
     void refill(std::uint32_t count);
 
 public:
-    xsk_receiver(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
+    xsk_receiver(const network_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
 
     /// Frames the kernel dropped: RX ring full, or no free frame in the fill ring.
     std::uint64_t kernel_drops() const;
@@ -176,7 +164,7 @@ private:
     void reclaim();
 
 public:
-    xsk_sender(const xdp_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
+    xsk_sender(const network_interface &iface, std::uint32_t queue, std::size_t frames, xdp_copy_mode mode);
 
     /// Takes a free frame; false if all are in flight even after asking the kernel to finish.
     bool acquire(std::uint64_t &addr);

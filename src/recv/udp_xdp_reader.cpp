@@ -10,7 +10,6 @@
 #include <string>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
-#include <spead2/protocol/packet_header.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_xdp_reader.h>
 #include "os/udp_resolve.h"
@@ -23,11 +22,6 @@ namespace
 {
 
 constexpr std::size_t max_batch = 64;
-// Tagged frames belong to a VLAN interface, not this one. The IP header checksum is cheap and
-// catches corruption the NIC let through, but the UDP checksum of a frame from this host is left
-// to offload and is not final.
-constexpr frame::parse_options xdp_parse_options{
-    .allow_vlan = false, .allow_ip_options = false, .verify_ip_checksum = true, .verify_udp_checksum = false};
 
 } // namespace
 
@@ -107,7 +101,7 @@ struct xdp_queue
     /// Does not own the descriptor (libxdp does).
     asio::posix::stream_descriptor descriptor;
 
-    xdp_queue(asio::io_context &io_context, const spead2::detail::xdp_interface &iface, std::uint32_t id_,
+    xdp_queue(asio::io_context &io_context, const spead2::detail::network_interface &iface, std::uint32_t id_,
               std::size_t frames, xdp_copy_mode copy)
         : id(id_)
         , receiver(std::make_unique<spead2::detail::xsk_receiver>(iface, id_, frames, copy))
@@ -120,7 +114,7 @@ struct xdp_queue
 
 struct udp_xdp_reader::impl
 {
-    spead2::detail::xdp_interface iface;
+    spead2::detail::network_interface iface;
     int max_poll;
     bool native = false;
     bool zero_copy = false;
@@ -137,7 +131,7 @@ struct udp_xdp_reader::impl
     mutable std::mutex stats_mutex;
     std::uint64_t final_kernel_drops = 0;
 
-    impl(asio::io_context &io_context, const spead2::detail::xdp_interface &iface_,
+    impl(asio::io_context &io_context, const spead2::detail::network_interface &iface_,
          const udp_xdp_config &config)
         : iface(iface_)
         , max_poll(config.get_max_poll())
@@ -180,7 +174,7 @@ struct udp_xdp_reader::impl
 };
 
 udp_xdp_reader::udp_xdp_reader(stream &owner, const udp_xdp_config &config)
-    : reader(owner)
+    : raw_frame_reader(owner)
 {
     spead2::detail::set_xdp_log_function(
         [](bool warning, const std::string &message)
@@ -292,27 +286,6 @@ void udp_xdp_reader::enqueue_receive(std::size_t queue)
                                          if (!state.is_stopped())
                                              receive_batch(state, queue);
                                      }));
-}
-
-void udp_xdp_reader::add_frame(stream_base::add_packet_state &state, const std::uint8_t *data,
-                               std::size_t size)
-{
-    if (state.is_stopped())
-        return; // the frame is recycled unread, as the socket would drop it
-    frame::udp_frame f;
-    const frame::drop_reason reason =
-        frame::parse_udp_frame(data, size, f, frame::link_type::ethernet, xdp_parse_options);
-    if (reason != frame::drop_reason::accepted)
-    {
-        dropped_frames_[std::size_t(reason)].fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    packet_header packet;
-    const std::size_t decoded = decode_packet(packet, f.payload, f.payload_size);
-    if (decoded == f.payload_size && decoded != 0)
-        state.add_packet(packet);
-    else
-        rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state, std::size_t queue)

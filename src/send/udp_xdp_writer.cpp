@@ -138,7 +138,7 @@ private:
 
 public:
     udp_xdp_writer(io_context_ref io_context, const stream_config &config, const udp_xdp_config &xdp_config,
-                   const spead2::detail::xdp_interface &iface, const asio::ip::address_v4 &source)
+                   const spead2::detail::network_interface &iface, const asio::ip::address_v4 &source)
         : writer(std::move(io_context), config)
         , port_socket_(get_io_context(), asio::ip::udp::endpoint(source, 0))
         , sender_(iface, xdp_config.get_queue_id(),

@@ -7,8 +7,6 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_XDP
 
-#include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,7 +15,7 @@
 #include <vector>
 #include <spead2/common/xdp_mode.h>
 #include <spead2/protocol/udp_frame.h>
-#include <spead2/recv/reader.h>
+#include <spead2/recv/raw_frame_reader.h>
 
 namespace spead2::recv
 {
@@ -92,11 +90,7 @@ public:
  * endpoints to the socket and passes everything else (ARP, ssh, other ports) to the kernel. Only one such
  * program can be attached to an interface at a time.
  *
- * Frames go through the raw-frame layer (udp_frame.h: no 802.1Q tag, since a tagged frame belongs
- * to a VLAN interface; no IP options; IPv4 header checksum verified, UDP checksum not, since
- * senders on the same host leave it to offload);
- * refused frames are counted by reason and the stream carries on. Each UDP payload must decode to
- * exactly one SPEAD packet. Lossy.
+ * Frames are checked and counted as raw_frame_reader says.
  *
  * Needs CAP_NET_ADMIN and CAP_BPF (program) and CAP_NET_RAW (socket), or root: without them the
  * constructor says which. Multicast groups are joined through a kernel socket on the interface.
@@ -104,18 +98,15 @@ public:
  * Threads and lifetime: as for reader. The constructor loads and attaches everything (so errors
  * come from emplace_reader); start() begins reading.
  */
-class udp_xdp_reader : public reader
+class udp_xdp_reader : public raw_frame_reader
 {
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
-    std::array<std::atomic<std::uint64_t>, frame::drop_reason_count> dropped_frames_{};
-    std::atomic<std::uint64_t> rejected_datagrams_{0};
 
     void enqueue_wait(std::size_t queue);
     void enqueue_receive(std::size_t queue);
     void receive_batch(stream_base::add_packet_state &state, std::size_t queue);
-    void add_frame(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t size);
 
 public:
     /// @throws std::invalid_argument for a bad config; std::runtime_error if AF_XDP cannot be set up
@@ -124,7 +115,6 @@ public:
 
     void start() override;
     void stop() override;
-    bool lossy() const override { return true; }
 
     /// Whether the program runs in the driver (native XDP) rather than on socket buffers.
     bool is_native() const;
@@ -132,16 +122,6 @@ public:
     bool is_zero_copy() const;
     /// The interface the reader is attached to.
     const std::string &get_interface_name() const;
-    /// Frames refused by the raw-frame layer for @a reason.
-    std::uint64_t get_dropped_frames(frame::drop_reason reason) const
-    {
-        return dropped_frames_[std::size_t(reason)].load(std::memory_order_relaxed);
-    }
-    /// UDP payloads that did not decode to exactly one SPEAD packet.
-    std::uint64_t get_rejected_datagrams() const
-    {
-        return rejected_datagrams_.load(std::memory_order_relaxed);
-    }
     /// Frames the kernel dropped before the reader saw them (RX ring full, no free frame).
     std::uint64_t get_kernel_drops() const;
 };

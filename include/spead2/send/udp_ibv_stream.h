@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// ibverbs send (spec §3.1): its configuration, with spead2's validation. The verbs transport
-/// itself is not implemented yet: constructing a stream checks the configuration and that
-/// rdma-core can be loaded, then says so.
+/// ibverbs send (spec §3.1): frames built by the raw-frame layer and posted to a raw-packet queue
+/// pair, with rdma-core loaded at run time.
 #ifndef SPEAD2_SEND_UDP_IBV_STREAM_H
 #define SPEAD2_SEND_UDP_IBV_STREAM_H
 
@@ -61,11 +60,17 @@ public:
 };
 
 /**
- * An ibverbs send stream. Not implemented yet: the constructor checks @a ibv_config as spead2
- * does (std::invalid_argument "endpoints is empty", "endpoint is not an IPv4 multicast address",
- * "interface address has not been specified"), then that rdma-core loads (std::runtime_error
- * "ibverbs support needs libibverbs.so.1: ..."), then throws std::runtime_error saying the
- * transport is not available in this version.
+ * Sends through ibverbs: each packet becomes one Ethernet/IPv4/UDP frame (UDP checksum 0) in a
+ * registered send slot (Ethernet header + MTU bytes; the buffer split into as many as the device
+ * allows), posted to a raw-packet queue pair. Pieces of a heap that lie in one of the config's
+ * memory regions are sent from where they are (zero copy); such a batch completes only when the
+ * device has read them. Rate limiting is in software (RateMethod.HW falls back to it).
+ *
+ * Endpoints must be IPv4 multicast groups, as in spead2. Needs CAP_NET_RAW. The constructor checks
+ * @a ibv_config as spead2 does (std::invalid_argument "endpoints is empty", "endpoint is not an
+ * IPv4 multicast address", "interface address has not been specified"), then loads rdma-core
+ * (std::runtime_error "ibverbs support needs libibverbs.so.1: ...") and sets the device up
+ * (std::runtime_error naming the verbs call that failed).
  */
 class udp_ibv_stream : public stream
 {

@@ -13,6 +13,7 @@
 #include <spead2/recv/ring_stream.h>
 #include <spead2/recv/udp_reader.h>
 #include <spead2/send/udp_stream.h>
+#include "send/netns_test_util.h"
 #include "send/send_test_util.h"
 
 namespace spead2::send
@@ -47,7 +48,8 @@ TEST(udp_multicast, runs_in_private_netns)
                             "ip route add 224.0.0.0/4 dev lo && " +
                             veth_setup + " ; " + std::string(netns_env) + "=1 exec timeout 60 " + self +
                             " --gtest_filter=udp_multicast_netns.*' >/dev/null 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << "multicast tests failed inside the namespace; run " << cmd;
+    EXPECT_EQ(test::run_relaying_output(cmd), 0)
+        << "multicast tests failed inside the namespace; run " << cmd;
 }
 
 class udp_multicast_netns : public ::testing::Test

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// udp_xdp_reader on a veth pair between two network namespaces that the launcher test creates
-/// (the receiver's, made by `unshare -n`, and a peer made by `ip netns add`), so no frame ever
-/// reaches the host's interfaces. Our end has three receive queues, the peer two transmit queues
-/// (each arriving on our queue of the same number). The veth pair does no GSO (gso_max_segs 1), as a NIC
-/// sends MTU-sized frames: otherwise a UDP GSO sender's 64 KB super-frames would cross it whole. Senders run
-/// in the peer: a kernel UDP socket (udp_stream) and raw frames through AF_PACKET. Skipped where namespaces
-/// or AF_XDP are not permitted.
+/// udp_xdp_reader and udp_xdp_stream on a veth pair between two network namespaces
+/// (netns_test_util.h). Senders run in the peer: a kernel UDP socket (udp_stream) and raw frames
+/// through AF_PACKET. Skipped where namespaces or AF_XDP are not permitted.
 #include <spead2/features.h>
 #if SPEAD2_USE_XDP
 
@@ -40,6 +36,7 @@
 #include <spead2/send/udp_stream.h>
 #include <spead2/send/udp_xdp_stream.h>
 #include "recv/test_packets.h"
+#include "send/netns_test_util.h"
 #include "send/send_test_util.h"
 
 namespace spead2::send
@@ -47,110 +44,17 @@ namespace spead2::send
 namespace
 {
 
-constexpr const char *peer_env = "SPEAD2_TEST_XDP_PEER";
-constexpr const char *local_address = "10.99.0.1";
-constexpr const char *peer_address = "10.99.0.2";
-constexpr const char *local_if = "spead2x0";
-constexpr const char *peer_if = "spead2x1";
-
-const char *peer_netns()
-{
-    return std::getenv(peer_env);
-}
+using namespace test::netns;
+using test::expect_heaps;
+using test::in_peer;
+using test::raw_sender;
+using test::read_mac;
+using test::send_heaps;
 
 TEST(udp_xdp, runs_in_private_netns)
 {
-    if (peer_netns())
-        GTEST_SKIP() << "already inside the namespace";
-    if (std::system("unshare -n true >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "unshare -n is not permitted here; AF_XDP tests not run";
-    const std::string peer = "spead2xdp" + std::to_string(::getpid());
-    const std::string self = "/proc/" + std::to_string(::getpid()) + "/exe";
-    const std::string script =
-        "set -e; ip link set lo up; ip netns add " + peer + "; trap 'ip netns del " + peer + "' EXIT; " +
-        "ip link add " + local_if + " gso_max_segs 1 numrxqueues 3 numtxqueues 3 type veth peer name " +
-        peer_if + " netns " + peer + " gso_max_segs 1 numrxqueues 2 numtxqueues 2; " + "ip addr add " +
-        local_address + "/24 dev " + local_if + "; ip link set " + local_if + " up; " + "ip -n " + peer +
-        " link set lo up; ip -n " + peer + " addr add " + peer_address + "/24 dev " + peer_if + "; ip -n " +
-        peer + " link set " + peer_if + " up; ip -n " + peer + " route add 224.0.0.0/4 dev " + peer_if +
-        "; " + peer_env + "=" + peer + " timeout 120 " + self + " --gtest_filter=*udp_xdp_netns.*";
-    const std::string cmd = "unshare -n sh -c \"" + script + "\"";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << "AF_XDP tests failed inside the namespace; run " << cmd;
+    test::run_in_private_netns("*udp_xdp_netns.*", "");
 }
-
-/// Runs @a f in a thread that has entered the peer namespace (sockets it creates stay there).
-void in_peer(const std::function<void()> &f)
-{
-    std::exception_ptr error;
-    std::thread t(
-        [&]
-        {
-            try
-            {
-                const int fd =
-                    ::open(("/run/netns/" + std::string(peer_netns())).c_str(), O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0)
-                    throw std::runtime_error(std::string("cannot enter the peer namespace: ") +
-                                             std::strerror(errno));
-                ::close(fd);
-                f();
-            }
-            catch (...)
-            {
-                error = std::current_exception();
-            }
-        });
-    t.join();
-    if (error)
-        std::rethrow_exception(error);
-}
-
-frame::mac_address read_mac(const std::string &iface)
-{
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ifreq request{};
-    std::strncpy(request.ifr_name, iface.c_str(), IFNAMSIZ - 1);
-    const int result = ::ioctl(fd, SIOCGIFHWADDR, &request);
-    ::close(fd);
-    if (result != 0)
-        throw std::runtime_error("cannot read the MAC address of " + iface);
-    frame::mac_address mac{};
-    std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, 6);
-    return mac;
-}
-
-/// Sends raw Ethernet frames out of the peer's end of the veth pair.
-class raw_sender
-{
-    int fd_ = -1;
-    int ifindex_ = 0;
-
-public:
-    raw_sender()
-    {
-        in_peer(
-            [this]
-            {
-                fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-                ifindex_ = int(::if_nametoindex(peer_if));
-            });
-        if (fd_ < 0 || ifindex_ == 0)
-            throw std::runtime_error("cannot open an AF_PACKET socket in the peer");
-    }
-    ~raw_sender() { ::close(fd_); }
-
-    void send(const std::vector<std::uint8_t> &frame)
-    {
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_ifindex = ifindex_;
-        addr.sll_halen = 6;
-        ASSERT_EQ(::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr *>(&addr),
-                           sizeof(addr)),
-                  ssize_t(frame.size()))
-            << std::strerror(errno);
-    }
-};
 
 class udp_xdp_netns : public ::testing::TestWithParam<recv::udp_xdp_config::attach_mode>
 {
@@ -195,51 +99,6 @@ protected:
             *out = this;
         }
     };
-
-    /// Heaps of several sizes (one packet, several packets) and an immediate, then the end.
-    static void send_heaps(stream &s, int count)
-    {
-        std::vector<std::vector<std::uint8_t>> payloads;
-        std::vector<heap> heaps(std::size_t(count) + 1);
-        for (int i = 0; i < count; i++)
-        {
-            std::vector<std::uint8_t> data(std::size_t(100 + i * 2999));
-            for (std::size_t j = 0; j < data.size(); j++)
-                data[j] = std::uint8_t(j * 7 + std::size_t(i));
-            payloads.push_back(std::move(data));
-        }
-        test::completion_log log;
-        for (int i = 0; i < count; i++)
-        {
-            heaps[std::size_t(i)].add_item(0x1000, payloads[std::size_t(i)].data(),
-                                           payloads[std::size_t(i)].size(), false);
-            heaps[std::size_t(i)].add_item(0x1001, std::uint64_t(i));
-            ASSERT_TRUE(s.async_send_heap(heaps[std::size_t(i)], log.handler(i), i + 1));
-        }
-        heaps.back().add_end();
-        ASSERT_TRUE(s.async_send_heap(heaps.back(), log.handler(count), count + 1));
-        for (const auto &e : log.wait(std::size_t(count) + 1))
-            EXPECT_FALSE(e.ec) << e.ec.message();
-    }
-
-    static void expect_heaps(recv::ring_stream<> &rs, int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            recv::heap h = rs.pop();
-            EXPECT_EQ(h.get_cnt(), i + 1);
-            ASSERT_EQ(h.get_items().size(), 2u);
-            const auto &item = h.get_items()[0];
-            ASSERT_EQ(item.length, std::size_t(100 + i * 2999));
-            bool same = true;
-            for (std::size_t j = 0; j < item.length; j++)
-                same = same && item.ptr[j] == std::uint8_t(j * 7 + std::size_t(i));
-            EXPECT_TRUE(same) << "heap " << i;
-            EXPECT_TRUE(h.get_items()[1].is_immediate);
-            EXPECT_EQ(h.get_items()[1].immediate_value, item_pointer_t(i));
-        }
-        EXPECT_THROW(rs.pop(), ringbuffer_stopped);
-    }
 };
 
 TEST_P(udp_xdp_netns, unicast_from_kernel_sender)
