@@ -4,6 +4,7 @@
 #include <spead2/features.h>
 #if SPEAD2_USE_IBV
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -88,7 +89,13 @@ device::device(std::uint32_t address)
     const ibverbs_api &a = api();
     events_.reset(a.rdma_create_event_channel());
     if (!events_)
-        fail("rdma_create_event_channel", errno);
+    {
+        const int error = errno;
+        if (error == ENODEV) // no RDMA devices at all (no /dev/infiniband/rdma_cm)
+            throw std::runtime_error("no RDMA device has interface address " + dotted(address) +
+                                     " (rdma_create_event_channel: " + std::strerror(error) + ")");
+        fail("rdma_create_event_channel", error);
+    }
     rdma_cm_id *id = nullptr;
     if (a.rdma_create_id(events_.get(), &id, nullptr, RDMA_PS_UDP) != 0)
         fail("rdma_create_id", errno);
@@ -136,7 +143,10 @@ comp_channel_t create_comp_channel(const device &dev)
 
 cq_t create_cq(const device &dev, int entries, ibv_comp_channel *channel, int comp_vector)
 {
-    cq_t cq(api().ibv_create_cq(dev.context(), entries, nullptr, channel, channel ? comp_vector : 0));
+    // As in spead2, the vector wraps around the device's vectors.
+    const int vectors = std::max(1, dev.context()->num_comp_vectors);
+    const int vector = channel ? comp_vector % vectors : 0;
+    cq_t cq(api().ibv_create_cq(dev.context(), entries, nullptr, channel, vector));
     if (!cq)
         fail("ibv_create_cq", errno);
     return cq;

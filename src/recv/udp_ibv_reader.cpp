@@ -2,6 +2,7 @@
 /// @file
 /// The ibverbs reader (see udp_ibv_reader.h).
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include <spead2/common/memory_allocator.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_ibv_reader.h>
+#include <spead2/recv/udp_reader.h>
 #include "os/ibverbs.h"
 #include "os/ibverbs_library.h"
 #include "os/neighbour.h"
@@ -370,5 +372,87 @@ void udp_ibv_reader::start() {}
 void udp_ibv_reader::stop() {}
 
 #endif // SPEAD2_USE_IBV
+
+namespace detail
+{
+
+namespace
+{
+
+/// The interface address in SPEAD2_IBV_INTERFACE, or null when the override is off.
+const char *override_interface()
+{
+#if SPEAD2_USE_IBV
+    const char *value = std::getenv("SPEAD2_IBV_INTERFACE");
+    return (value && *value) ? value : nullptr;
+#else
+    return nullptr;
+#endif
+}
+
+std::unique_ptr<reader> make_override(stream &owner, const asio::ip::address &address, std::uint16_t port,
+                                      std::size_t max_size, std::size_t buffer_size,
+                                      const std::string &interface_address)
+{
+    if (!address.is_v4())
+        return nullptr; // ibverbs is IPv4 only: IPv6 readers stay kernel readers
+    udp_ibv_config config;
+    config.add_endpoint(address.to_string(), port).set_interface_address(interface_address);
+    config.set_max_size(max_size).set_buffer_size(buffer_size);
+    if (const char *vector = std::getenv("SPEAD2_IBV_COMP_VECTOR"); vector && *vector)
+    {
+        char *end = nullptr;
+        const long value = std::strtol(vector, &end, 10);
+        if (*end != '\0' || value < -0x8000 || value > 0x7fff)
+            throw std::invalid_argument(std::string("SPEAD2_IBV_COMP_VECTOR is not an integer: ") + vector);
+        config.set_comp_vector(int(value));
+    }
+    return std::make_unique<udp_ibv_reader>(owner, config);
+}
+
+} // namespace
+
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const std::string &address, std::uint16_t port,
+                                         std::size_t max_size, std::size_t buffer_size)
+{
+    const char *iface = override_interface();
+    if (!iface)
+        return nullptr;
+    return make_override(owner, spead2::detail::resolve_address(address), port, max_size, buffer_size, iface);
+}
+
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const std::string &address, std::uint16_t port,
+                                         std::size_t max_size, std::size_t buffer_size,
+                                         const std::string &interface_address)
+{
+    const char *iface = override_interface();
+    if (!iface)
+        return nullptr;
+    return make_override(owner, spead2::detail::resolve_address(address), port, max_size, buffer_size,
+                         interface_address.empty() ? std::string(iface) : interface_address);
+}
+
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const asio::ip::udp::endpoint &endpoint,
+                                         std::size_t max_size, std::size_t buffer_size)
+{
+    const char *iface = override_interface();
+    if (!iface)
+        return nullptr;
+    return make_override(owner, endpoint.address(), endpoint.port(), max_size, buffer_size, iface);
+}
+
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const asio::ip::udp::endpoint &endpoint,
+                                         std::size_t max_size, std::size_t buffer_size,
+                                         const asio::ip::address_v4 &interface_address)
+{
+    const char *iface = override_interface();
+    if (!iface)
+        return nullptr;
+    return make_override(owner, endpoint.address(), endpoint.port(), max_size, buffer_size,
+                         interface_address.is_unspecified() ? std::string(iface)
+                                                            : interface_address.to_string());
+}
+
+} // namespace detail
 
 } // namespace spead2::recv

@@ -6,6 +6,7 @@
 #include <spead2/common/memory_pool.h>
 #include <spead2/features.h>
 #include <spead2/recv/tcp_reader.h>
+#include <spead2/recv/udp_ibv_reader.h>
 #include <spead2/recv/udp_reader.h>
 #if SPEAD2_USE_PCAP
 #include <spead2/recv/udp_pcap_file_reader.h>
@@ -48,7 +49,7 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
     add("mem-max-free", mem_max_free, "Maximum free memory buffers");
     add("mem-initial", mem_initial, "Initial free memory buffers");
     flag("memcpy-nt", memcpy_nt, "Use non-temporal memcpy");
-    flag("ibv", ibv, "Use ibverbs (not available in this build)");
+    flag("ibv", ibv, SPEAD2_USE_IBV ? "Use ibverbs" : "Use ibverbs (not available in this build)");
     add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
     add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
     flag("xdp", xdp, "Use AF_XDP kernel bypass on the interface of --bind");
@@ -69,7 +70,9 @@ void receiver_options::finalize(const protocol_options &protocol)
             throw std::invalid_argument("--ibv and --tcp are incompatible");
         if (bind.empty())
             throw std::invalid_argument("--ibv requires --bind");
+#if !SPEAD2_USE_IBV
         throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
+#endif
     }
     if (xdp)
     {
@@ -89,6 +92,8 @@ void receiver_options::finalize(const protocol_options &protocol)
     if (xdp && (!buffer_opt_ || buffer_opt_->count() == 0))
         buffer = recv::udp_xdp_config::default_buffer_size;
 #endif
+    if (ibv && (!buffer_opt_ || buffer_opt_->count() == 0))
+        buffer = recv::udp_ibv_config::default_buffer_size;
 }
 
 recv::stream_config receiver_options::make_stream_config(const protocol_options &protocol) const
@@ -125,6 +130,12 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
         xdp_config.set_copy_mode(xdp_mode(xdp_copy_names, xdp_copy));
     }
 #endif
+    recv::udp_ibv_config ibv_config;
+    if (ibv)
+    {
+        ibv_config.set_interface_address(bind).set_buffer_size(buffer).set_max_size(packet);
+        ibv_config.set_comp_vector(ibv_comp_vector).set_max_poll(ibv_max_poll);
+    }
     for (const std::string &source : sources)
     {
         if (is_pcap_source(source))
@@ -137,6 +148,11 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
 #endif
         }
         endpoint ep = parse_endpoint(source, true);
+        if (ibv)
+        {
+            ibv_config.add_endpoint(ep.host.empty() ? std::string("0.0.0.0") : ep.host, ep.port);
+            continue;
+        }
 #if SPEAD2_USE_XDP
         if (xdp)
         {
@@ -156,6 +172,8 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
                 stream.emplace_reader<recv::udp_reader>(ep.host, ep.port, packet, buffer);
         }
     }
+    if (ibv && !ibv_config.get_endpoints().empty())
+        stream.emplace_reader<recv::udp_ibv_reader>(ibv_config);
 #if SPEAD2_USE_XDP
     if (xdp && !xdp_config.get_endpoints().empty())
         stream.emplace_reader<recv::udp_xdp_reader>(xdp_config);

@@ -20,7 +20,7 @@ namespace spead2::tools
 /**
  * Options that configure a receiving stream and its readers. add_options() registers them;
  * after parsing, finalize() fills the defaults that depend on the protocol (packet and buffer
- * size) and rejects what this build cannot do (ibverbs). Plain value type.
+ * size) and rejects what this build cannot do. Plain value type.
  */
 class receiver_options
 {
@@ -55,9 +55,8 @@ public:
 
     /**
      * Resolves protocol-dependent defaults.
-     * @throws std::invalid_argument for --ibv (with its own requirements checked first: it needs
-     * --bind and excludes --tcp; this build has no ibverbs support), and for --xdp without --bind,
-     * with --tcp or in a build without AF_XDP
+     * @throws std::invalid_argument for --ibv or --xdp without --bind, with --tcp or in a build
+     * without them
      */
     void finalize(const protocol_options &protocol);
 

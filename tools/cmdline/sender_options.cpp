@@ -7,6 +7,7 @@
 #include <utility>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/features.h>
+#include <spead2/send/udp_ibv_stream.h>
 #include <spead2/send/udp_stream.h>
 #if SPEAD2_USE_XDP
 #include <spead2/send/udp_xdp_stream.h>
@@ -38,7 +39,7 @@ void sender_options::add_options(CLI::App &app, const option_namer &names)
     add("rate", rate, "Transmission rate bound (Gb/s)");
     add("ttl", ttl, "TTL for multicast target");
     if (auto n = names.flag("ibv"); !n.empty())
-        app.add_flag(n, ibv, "Use ibverbs (not available in this build)");
+        app.add_flag(n, ibv, SPEAD2_USE_IBV ? "Use ibverbs" : "Use ibverbs (not available in this build)");
     add("ibv-vector", ibv_comp_vector, "Interrupt vector (-1 for polled)");
     add("ibv-max-poll", ibv_max_poll, "Maximum number of times to poll in a row");
     if (auto n = names.flag("xdp"); !n.empty())
@@ -55,7 +56,9 @@ void sender_options::finalize(const protocol_options &protocol)
             throw std::invalid_argument("--ibv and --tcp are incompatible");
         if (bind.empty())
             throw std::invalid_argument("--ibv requires --bind");
+#if !SPEAD2_USE_IBV
         throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
+#endif
     }
     if (xdp)
     {
@@ -77,6 +80,8 @@ void sender_options::finalize(const protocol_options &protocol)
     if (xdp && (!buffer_opt_ || buffer_opt_->count() == 0))
         buffer = send::udp_xdp_config::default_buffer_size;
 #endif
+    if (ibv && (!buffer_opt_ || buffer_opt_->count() == 0))
+        buffer = send::udp_ibv_config::default_buffer_size;
 }
 
 flavour sender_options::make_flavour(const protocol_options &protocol) const
@@ -117,6 +122,13 @@ std::unique_ptr<send::stream> sender_options::make_stream(io_context_ref io_cont
     }
     if (eps.empty())
         throw std::invalid_argument("No destination given");
+    if (ibv)
+    {
+        send::udp_ibv_config ibv_config;
+        ibv_config.set_endpoints(eps).set_interface_address(bind).set_buffer_size(buffer);
+        ibv_config.set_ttl(std::uint8_t(ttl)).set_comp_vector(ibv_comp_vector).set_max_poll(ibv_max_poll);
+        return std::make_unique<send::udp_ibv_stream>(std::move(io_context), config, ibv_config);
+    }
 #if SPEAD2_USE_XDP
     if (xdp)
     {

@@ -23,7 +23,7 @@ namespace spead2::tools
 /**
  * Options that configure a sending stream. add_options() registers them; after parsing,
  * finalize() fills the protocol-dependent default buffer size, normalises --rate-method and
- * rejects what this build cannot do (ibverbs). Plain value type.
+ * rejects what this build cannot do. Plain value type.
  */
 class sender_options
 {
@@ -51,8 +51,8 @@ private:
 public:
     void add_options(CLI::App &app, const option_namer &names = option_namer());
 
-    /// @throws std::invalid_argument for --ibv, --xdp without --bind or with --tcp (or in a build
-    /// without AF_XDP) and a bad --rate-method
+    /// @throws std::invalid_argument for --ibv or --xdp without --bind or with --tcp (or in a build
+    /// without them) and a bad --rate-method
     void finalize(const protocol_options &protocol);
 
     /// SPEAD-64-(addr_bits) with --pyspead's bug compatibility. @throws std::invalid_argument

@@ -72,6 +72,20 @@ public:
     virtual bool lossy() const = 0;
 };
 
+/**
+ * How stream::emplace_reader<T> makes a T: by default its constructor. A specialisation may
+ * make another reader instead (udp_reader becomes udp_ibv_reader under SPEAD2_IBV_INTERFACE).
+ */
+template<typename T>
+struct reader_factory
+{
+    template<typename... Args>
+    static std::unique_ptr<reader> make_reader(stream &owner, Args &&...args)
+    {
+        return std::make_unique<T>(owner, std::forward<Args>(args)...);
+    }
+};
+
 } // namespace spead2::recv
 
 #endif // SPEAD2_RECV_READER_H

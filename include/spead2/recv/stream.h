@@ -60,8 +60,8 @@ public:
     asio::io_context &get_io_service() const { return *io_context_; }
 
     /**
-     * Constructs a reader of type @a T from (*this, args...) and adds it. It starts at once
-     * unless the config has explicit_start. After a stop the call is silently ignored.
+     * Constructs a reader of type @a T from (*this, args...) (through reader_factory<T>) and adds it. It
+     * starts at once unless the config has explicit_start. After a stop the call is silently ignored.
      * @throws std::runtime_error "Cannot add readers after explicit start" if explicit_start is
      * set and start() has been called; whatever T's constructor throws.
      */
@@ -75,7 +75,7 @@ public:
         if (readers_stopped_)
             return;
         readers_.reserve(readers_.size() + 1); // so that push_back below cannot throw
-        std::unique_ptr<reader> r = std::make_unique<T>(*this, std::forward<Args>(args)...);
+        std::unique_ptr<reader> r = reader_factory<T>::make_reader(*this, std::forward<Args>(args)...);
         if (r->lossy())
             lossy_readers_++;
         readers_.push_back(std::move(r));

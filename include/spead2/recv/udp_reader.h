@@ -123,6 +123,47 @@ private:
     void count_drop(stream_base::add_packet_state &state, std::uint64_t &batch_counter);
 };
 
+namespace detail
+{
+
+/**
+ * The ibverbs reader that replaces a udp_reader for an IPv4 address when the environment variable
+ * SPEAD2_IBV_INTERFACE holds an interface address (an interface address in the call wins;
+ * SPEAD2_IBV_COMP_VECTOR sets the completion vector), as in spead2; null otherwise.
+ */
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const std::string &address, std::uint16_t port,
+                                         std::size_t max_size = udp_reader::default_max_size,
+                                         std::size_t buffer_size = udp_reader::default_buffer_size);
+std::unique_ptr<reader> udp_ibv_override(stream &owner, const std::string &address, std::uint16_t port,
+                                         std::size_t max_size, std::size_t buffer_size,
+                                         const std::string &interface_address);
+std::unique_ptr<reader> udp_ibv_override(stream &owner,
+                                         const asio::ip::basic_endpoint<asio::ip::udp> &endpoint,
+                                         std::size_t max_size = udp_reader::default_max_size,
+                                         std::size_t buffer_size = udp_reader::default_buffer_size);
+std::unique_ptr<reader> udp_ibv_override(stream &owner,
+                                         const asio::ip::basic_endpoint<asio::ip::udp> &endpoint,
+                                         std::size_t max_size, std::size_t buffer_size,
+                                         const asio::ip::address_v4 &interface_address);
+
+} // namespace detail
+
+/// udp_reader's IPv4 forms become udp_ibv_reader under SPEAD2_IBV_INTERFACE (detail::udp_ibv_override).
+template<>
+struct reader_factory<udp_reader>
+{
+    template<typename... Args>
+    static std::unique_ptr<reader> make_reader(stream &owner, Args &&...args)
+    {
+        if constexpr (requires { detail::udp_ibv_override(owner, args...); })
+        {
+            if (std::unique_ptr<reader> r = detail::udp_ibv_override(owner, args...))
+                return r;
+        }
+        return std::make_unique<udp_reader>(owner, std::forward<Args>(args)...);
+    }
+};
+
 } // namespace spead2::recv
 
 #endif // SPEAD2_RECV_UDP_READER_H

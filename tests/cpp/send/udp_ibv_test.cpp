@@ -441,6 +441,33 @@ TEST_F(udp_ibv_netns, sender_with_a_small_buffer_waits_for_completions)
     expect_heaps(rs, 3);
 }
 
+TEST_F(udp_ibv_netns, ibv_interface_variable_turns_udp_readers_into_ibverbs)
+{
+    scoped_env iface("SPEAD2_IBV_INTERFACE", local_address);
+    {
+        // Made through ibverbs: the fake's refusal to make a queue pair says so.
+        scoped_env fail("SPEAD2_FAKE_VERBS_FAIL", "ibv_create_qp:12");
+        recv::ring_stream<> rs(tp);
+        EXPECT_THROW(rs.emplace_reader<recv::udp_reader>(std::string(local_address), 8904),
+                     std::runtime_error);
+        scoped_env vector("SPEAD2_IBV_COMP_VECTOR", "x");
+        EXPECT_THROW(rs.emplace_reader<recv::udp_reader>(std::string(local_address), 8904),
+                     std::invalid_argument);
+    }
+    // The whole path: a kernel sender's heaps arrive through the ibverbs reader, with busy polling.
+    scoped_env vector("SPEAD2_IBV_COMP_VECTOR", "-1");
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    rs.emplace_reader<recv::udp_reader>("239.10.1.10", 8905, recv::udp_reader::default_max_size,
+                                        recv::udp_reader::default_buffer_size, std::string());
+    auto s = kernel_sender("239.10.1.10", 8905);
+    send_heaps(*s, 3);
+    expect_heaps(rs, 3);
+    // IPv6 readers stay kernel readers.
+    recv::ring_stream<> rs6(tp);
+    scoped_env fail("SPEAD2_FAKE_VERBS_FAIL", "ibv_create_qp:12");
+    rs6.emplace_reader<recv::udp_reader>(std::string("::1"), 8906);
+}
+
 TEST(udp_ibv_config, validation)
 {
     thread_pool tp;
