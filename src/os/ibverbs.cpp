@@ -222,6 +222,31 @@ flow_t create_udp_flow(ibv_qp *qp, const frame::mac_address &mac, std::uint32_t 
     return flow;
 }
 
+std::string set_rate_limit(const device &dev, ibv_qp *qp, double bytes_per_second, std::size_t packet_size)
+{
+    // ibv_query_device_ex's inline wrapper falls back to a linked ibv_query_device; call the
+    // provider's entry point directly instead.
+    verbs_context *vctx = verbs_get_ctx_op(dev.context(), query_device_ex);
+    if (!vctx)
+        return "the device does not report packet pacing";
+    ibv_device_attr_ex attr{};
+    if (const int error = vctx->query_device_ex(dev.context(), nullptr, &attr, sizeof(attr)); error != 0)
+        return std::string("ibv_query_device_ex failed: ") + std::strerror(error);
+    const ibv_packet_pacing_caps &caps = attr.packet_pacing_caps;
+    if (!(caps.supported_qpts & (1U << IBV_QPT_RAW_PACKET)))
+        return "the device cannot pace raw-packet queue pairs";
+    const double kbps = bytes_per_second * 8 / 1000;
+    if (kbps < caps.qp_rate_limit_min || kbps > caps.qp_rate_limit_max)
+        return "the rate is outside the device's pacing range (" + std::to_string(caps.qp_rate_limit_min) +
+               " to " + std::to_string(caps.qp_rate_limit_max) + " kb/s)";
+    ibv_qp_rate_limit_attr limit{};
+    limit.rate_limit = std::uint32_t(kbps + 0.5);
+    limit.typical_pkt_sz = std::uint16_t(std::min<std::size_t>(packet_size, 0xffff));
+    if (const int error = ::ibv_modify_qp_rate_limit(qp, &limit); error != 0)
+        return std::string("ibv_modify_qp_rate_limit failed: ") + std::strerror(error);
+    return {};
+}
+
 bool take_cq_event(ibv_comp_channel *channel)
 {
     ibv_cq *cq = nullptr;

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <spead2/protocol/udp_frame.h>
 #include "os/ibverbs_library.h"
 
@@ -101,6 +102,12 @@ void modify_qp(ibv_qp *qp, ibv_qp_state state);
  * @a address (host order; 0 = any) and port @a port.
  */
 flow_t create_udp_flow(ibv_qp *qp, const frame::mac_address &mac, std::uint32_t address, std::uint16_t port);
+
+/**
+ * Paces @a qp in hardware at @a bytes_per_second (typical packets of @a packet_size bytes) if the
+ * device can pace raw-packet queue pairs at that rate. Returns why not otherwise (empty: done).
+ */
+std::string set_rate_limit(const device &dev, ibv_qp *qp, double bytes_per_second, std::size_t packet_size);
 
 /**
  * Waits for nothing: takes the event a completion channel reported (the channel is

@@ -59,7 +59,7 @@ void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, 
     else
         item.cnt = ref.cnt;
     item.substream_index = ref.substream_index;
-    item.rate = ref.rate < 0.0 ? writer_->get_config().get_rate() : ref.rate;
+    item.rate = ref.rate < 0.0 ? writer_->get_software_rate() : ref.rate;
     item.group_end = group_end;
     item.mode = mode;
     item.gen.reset();

@@ -361,6 +361,15 @@ public:
         qp_ = ibv::create_raw_qp(device_, pd_.get(), cq_.get(), recv_cq_.get(), std::uint32_t(count), 1, sge);
         ibv::modify_qp(qp_.get(), IBV_QPS_RTR);
         ibv::modify_qp(qp_.get(), IBV_QPS_RTS);
+        if (config.get_rate_method() == rate_method::HW && config.get_rate() > 0)
+        {
+            const std::string why_not =
+                ibv::set_rate_limit(device_, qp_.get(), config.get_rate(), config.get_max_packet_size());
+            if (why_not.empty())
+                set_hardware_rate();
+            else
+                log_info("udp_ibv_stream: rate limited in software: %s", why_not.c_str());
+        }
         if (channel_)
             descriptor_ = std::make_unique<asio::posix::stream_descriptor>(get_io_context(), channel_->fd);
         slots_.resize(count);

@@ -13,8 +13,10 @@
 /// Test controls, read at each call:
 ///   SPEAD2_FAKE_VERBS_FAIL=<call>[:<errno>],...  makes the named calls fail (default EIO)
 ///   SPEAD2_FAKE_VERBS_MAX_WR=<n>                 the device's max_qp_wr and max_cqe (4096)
+///   SPEAD2_FAKE_VERBS_PACING=off                 no packet pacing (else 1 Mb/s to 100 Gb/s)
 /// and spead2_fake_verbs_rx_no_buffer() counts frames that matched a rule but found no posted
-/// receive request.
+/// receive request; spead2_fake_verbs_rate_limit() is the last rate set on a queue pair (kb/s;
+/// the fake does not pace).
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -47,6 +49,7 @@ namespace
 {
 
 std::atomic<std::uint64_t> rx_no_buffer{0};
+std::atomic<std::uint32_t> last_rate_limit{0};
 std::atomic<std::uint32_t> next_handle{1};
 
 /// Whether the test asked @a call to fail; sets errno to the asked-for value.
@@ -424,6 +427,37 @@ ibv_flow *fake_create_flow(ibv_qp *qp, ibv_flow_attr *attr)
     return &f->flow;
 }
 
+int fake_query_device_ex(ibv_context *, const ibv_query_device_ex_input *, ibv_device_attr_ex *attr,
+                         size_t size)
+{
+    int asked;
+    if (should_fail("ibv_query_device_ex", asked))
+        return asked;
+    if (size < sizeof(ibv_device_attr_ex))
+        return EINVAL;
+    *attr = ibv_device_attr_ex{};
+    attr->orig_attr.max_qp_wr = max_wr();
+    attr->orig_attr.max_cqe = max_wr();
+    attr->orig_attr.max_sge = 30;
+    const char *pacing = std::getenv("SPEAD2_FAKE_VERBS_PACING");
+    if (!pacing || std::string(pacing) != "off")
+    {
+        attr->packet_pacing_caps.qp_rate_limit_min = 1000;
+        attr->packet_pacing_caps.qp_rate_limit_max = 100000000;
+        attr->packet_pacing_caps.supported_qpts = 1U << IBV_QPT_RAW_PACKET;
+    }
+    return 0;
+}
+
+int fake_modify_qp_rate_limit(ibv_qp *, ibv_qp_rate_limit_attr *attr)
+{
+    int asked;
+    if (should_fail("ibv_modify_qp_rate_limit", asked))
+        return asked;
+    last_rate_limit = attr->rate_limit;
+    return 0;
+}
+
 std::mutex qps_mutex;
 std::vector<fake_qp *> all_qps;
 
@@ -450,6 +484,11 @@ int fake_destroy_flow(ibv_flow *flow)
 FAKE_EXPORT std::uint64_t spead2_fake_verbs_rx_no_buffer()
 {
     return rx_no_buffer.load();
+}
+
+FAKE_EXPORT std::uint32_t spead2_fake_verbs_rate_limit()
+{
+    return last_rate_limit.load();
 }
 
 FAKE_EXPORT rdma_event_channel *rdma_create_event_channel()
@@ -532,6 +571,8 @@ FAKE_EXPORT int rdma_bind_addr(rdma_cm_id *id, sockaddr *addr)
     ctx->v.sz = sizeof(verbs_context);
     ctx->v.ibv_create_flow = fake_create_flow;
     ctx->v.ibv_destroy_flow = fake_destroy_flow;
+    ctx->v.query_device_ex = fake_query_device_ex;
+    ctx->v.modify_qp_rate_limit = fake_modify_qp_rate_limit;
     id->verbs = &c;
     id->port_num = 1;
     std::memcpy(&id->route.addr.src_addr, addr, sizeof(sockaddr_in));

@@ -62,6 +62,9 @@ public:
 
     virtual std::size_t get_num_substreams() const = 0;
     const stream_config &get_config() const { return config_; }
+    /// The rate heaps sent without one of their own are paced at in software (bytes/s, 0 = not):
+    /// the config's, unless the transport paces in hardware.
+    double get_software_rate() const { return hardware_rate_ ? 0.0 : config_.get_rate(); }
     asio::io_context &get_io_context() const { return *io_context_; }
 
 protected:
@@ -77,6 +80,9 @@ protected:
     /// Reports that the batch given to send_batch has been handled.
     void batch_done();
 
+    /// Says that the transport paces the config's rate in hardware (call from the constructor).
+    void set_hardware_rate() { hardware_rate_ = true; }
+
 private:
     friend class stream;
     struct impl;
@@ -84,6 +90,7 @@ private:
     io_context_ref io_context_;
     stream_config config_;
     stream *owner_ = nullptr;
+    bool hardware_rate_ = false;
     std::unique_ptr<impl> impl_;
 
     /// Called by the stream (holding its lock) when work arrives while the writer is idle.

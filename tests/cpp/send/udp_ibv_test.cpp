@@ -468,6 +468,40 @@ TEST_F(udp_ibv_netns, ibv_interface_variable_turns_udp_readers_into_ibverbs)
     rs6.emplace_reader<recv::udp_reader>(std::string("::1"), 8906);
 }
 
+TEST_F(udp_ibv_netns, hardware_rate_limit)
+{
+    // RateMethod HW: the queue pair is paced by the device (the fake records the rate and does
+    // not pace), so the software limiter no longer holds the heaps back. Where the device cannot
+    // pace, the software limiter does.
+    void *fake = ::dlopen(SPEAD2_FAKE_VERBS_PATH, RTLD_NOW | RTLD_NOLOAD);
+    ASSERT_NE(fake, nullptr);
+    auto rate_limit = reinterpret_cast<std::uint32_t (*)()>(::dlsym(fake, "spead2_fake_verbs_rate_limit"));
+    ASSERT_NE(rate_limit, nullptr);
+    auto send_time = [&](udp_ibv_stream &s)
+    {
+        std::vector<std::uint8_t> data(400000);
+        heap h;
+        h.add_item(0x1000, data.data(), data.size(), false);
+        test::completion_log log;
+        const auto start = std::chrono::steady_clock::now();
+        EXPECT_TRUE(s.async_send_heap(h, log.handler(0)));
+        EXPECT_FALSE(log.wait(1)[0].ec);
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    const auto sc = stream_config().set_rate(1e6).set_rate_method(rate_method::HW);
+    {
+        auto s = ibv_sender(send_config("239.10.1.11", 8907), sc);
+        EXPECT_EQ(rate_limit(), 8000u); // 1 MB/s in kb/s
+        EXPECT_LT(send_time(*s), 0.2);
+    }
+    {
+        scoped_env pacing("SPEAD2_FAKE_VERBS_PACING", "off");
+        auto s = ibv_sender(send_config("239.10.1.11", 8907), sc);
+        EXPECT_GT(send_time(*s), 0.25); // 336 KB beyond the first burst, at 1 MB/s
+    }
+    ::dlclose(fake);
+}
+
 TEST(udp_ibv_config, validation)
 {
     thread_pool tp;
