@@ -2,11 +2,10 @@
 /// @file
 /// mcdump: captures UDP multicast (or local unicast) traffic to a pcap file (spec §6.4).
 ///
-/// Unlike spead2's mcdump this one needs no ibverbs: it receives with plain sockets (recvmmsg,
-/// one socket per endpoint) and synthesises the Ethernet/IPv4/UDP headers that sockets strip
-/// (MAC addresses: multicast mapping for the destination, zero otherwise; IPv4 without options,
-/// ID incrementing, TTL 64; UDP checksum 0). The file is in nanosecond pcap format (magic
-/// 0xa1b23c4d, DLT_EN10MB); timestamps come from the kernel (SO_TIMESTAMPNS), or the clock when
+/// By default it receives with plain sockets (recvmmsg, one socket per endpoint) and synthesises the
+/// Ethernet/IPv4/UDP headers that sockets strip (MAC addresses: multicast mapping for the destination, zero
+/// otherwise; IPv4 without options, ID incrementing, TTL 64; UDP checksum 0). The file is in nanosecond pcap
+/// format (magic 0xa1b23c4d, DLT_EN10MB); timestamps come from the kernel (SO_TIMESTAMPNS), or the clock when
 /// it gives none. Frames longer than --snaplen are truncated, keeping their original length.
 ///
 /// Threads: a network thread receives and formats records (it also does the work of spead2's
@@ -22,6 +21,13 @@
 /// written as they were on the wire, timestamped from the clock when they are read, and the
 /// kernel's AF_XDP drops (ring full, no free frame) are reported. Needs CAP_NET_ADMIN, CAP_BPF
 /// and CAP_NET_RAW.
+///
+/// With --ibv (builds with ibverbs; rdma-core loaded at run time) the network thread captures
+/// whole frames through a raw-packet queue pair fed by one flow rule per endpoint, as spead2's
+/// mcdump does: --net-buffer is split into 9230-byte slots (as many as the device takes),
+/// --ibv-vector and --ibv-max-poll choose interrupts or busy polling, frames are timestamped from
+/// the clock when read (not by the NIC), and frames longer than a slot are reported as drops.
+/// Needs CAP_NET_RAW.
 ///
 /// Runs until SIGINT/SIGTERM or --count packets; unless --quiet a progress line goes to stderr
 /// every second. The summary "Captured N packets (B bytes), D dropped by the kernel" goes to
@@ -55,6 +61,11 @@
 #if SPEAD2_USE_XDP
 #include "os/xdp.h"
 #endif
+#if SPEAD2_USE_IBV
+#include "os/ibv_receiver.h"
+#include "os/ibverbs_library.h"
+#include "os/neighbour.h"
+#endif
 #include "cmdline/app.h"
 #include "cmdline/endpoint.h"
 #include "cmdline/interrupt_watcher.h"
@@ -85,6 +96,9 @@ struct options
     bool direct_io = false;
     std::string filename;
     std::vector<std::string> endpoints;
+    bool ibv = false;
+    int ibv_comp_vector = 0;
+    int ibv_max_poll = 10;
     bool xdp = false;
     std::uint32_t xdp_queue = 0;
     std::string xdp_attach = "auto";
@@ -362,6 +376,39 @@ public:
     }
 };
 
+#if SPEAD2_USE_XDP || SPEAD2_USE_IBV
+/// A socket that holds multicast memberships (for IGMP) while it is open.
+struct join_socket
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ~join_socket() { close(fd); }
+};
+
+/// Calls @a each(address, port) (network order address) for every endpoint, and joins the IPv4
+/// multicast groups among them through @a join.
+template<typename F>
+void join_groups(const join_socket &join, const options &opts, const in_addr &interface, F &&each)
+{
+    for (const auto &text : opts.endpoints)
+    {
+        endpoint ep = parse_endpoint(text, false);
+        in_addr dst{};
+        if (inet_pton(AF_INET, ep.host.c_str(), &dst) != 1)
+            throw std::invalid_argument("'" + ep.host + "' is not an IPv4 address");
+        each(dst, ep.port);
+        if ((ntohl(dst.s_addr) >> 28) == 0xe)
+        {
+            ip_mreq mreq{};
+            mreq.imr_multiaddr = dst;
+            mreq.imr_interface = interface;
+            if (setsockopt(join.fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
+                fail("join " + ep.host);
+        }
+    }
+}
+
+#endif
+
 #if SPEAD2_USE_XDP
 /// Captures whole frames through AF_XDP until stopped or --count packets.
 void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue *queue,
@@ -375,29 +422,10 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
     spead2::detail::xsk_receiver receiver(iface, opts.xdp_queue,
                                           opts.net_buffer / spead2::detail::xsk_endpoint::frame_size, copy);
     spead2::detail::xdp_program program;
-    // Multicast groups are joined through a kernel socket, so that IGMP works.
-    const int join_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct closer
-    {
-        int fd;
-        ~closer() { close(fd); }
-    } close_join{join_fd};
-    for (const auto &text : opts.endpoints)
-    {
-        endpoint ep = parse_endpoint(text, false);
-        in_addr dst{};
-        if (inet_pton(AF_INET, ep.host.c_str(), &dst) != 1)
-            throw std::invalid_argument("'" + ep.host + "' is not an IPv4 address");
-        program.add_endpoint(ntohl(dst.s_addr), ep.port);
-        if ((ntohl(dst.s_addr) >> 28) == 0xe)
-        {
-            ip_mreq mreq{};
-            mreq.imr_multiaddr = dst;
-            mreq.imr_interface = interface;
-            if (setsockopt(join_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
-                fail("join " + ep.host);
-        }
-    }
+    join_socket join;
+    join_groups(join, opts, interface,
+                [&](const in_addr &dst, std::uint16_t port)
+                { program.add_endpoint(ntohl(dst.s_addr), port); });
     program.set_socket(opts.xdp_queue, receiver.fd());
     program.attach(iface, attach);
     if (!opts.quiet)
@@ -437,6 +465,83 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
         }
     }
     tot.drops.store(receiver.kernel_drops(), std::memory_order_relaxed);
+    records.finish();
+}
+#endif
+
+#if SPEAD2_USE_IBV
+/// Captures whole frames through an ibverbs raw-packet queue pair until stopped or --count packets.
+void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue *queue,
+                      std::atomic<bool> &stop, totals &tot)
+{
+    if (opts.network_cpu >= 0)
+        thread_pool::set_affinity(opts.network_cpu);
+    spead2::detail::require_ibverbs();
+    // Slots take any frame up to a jumbo one; --snaplen only truncates what is written.
+    constexpr std::size_t slot_size = 9230;
+    spead2::detail::ibv_receiver receiver(ntohl(interface.s_addr), opts.net_buffer, slot_size,
+                                          opts.ibv_comp_vector);
+    const auto iface = spead2::detail::interface_by_ipv4(ntohl(interface.s_addr));
+    const frame::mac_address own_mac = spead2::detail::interface_mac(iface.name);
+    join_socket join;
+    join_groups(join, opts, interface,
+                [&](const in_addr &dst, std::uint16_t port)
+                {
+                    const std::uint32_t a = ntohl(dst.s_addr);
+                    const bool multicast = (a >> 28) == 0xe;
+                    receiver.add_flow(multicast ? frame::multicast_mac(a) : own_mac, a, port);
+                });
+    if (!opts.quiet)
+        std::cerr << "ibverbs on " << iface.name << ": " << receiver.slots() << " slots, "
+                  << (receiver.channel_fd() >= 0 ? "interrupts" : "busy polling") << '\n';
+
+    record_writer records(queue, opts.snaplen);
+    pollfd fds{receiver.channel_fd(), POLLIN, 0};
+    std::uint64_t packets = 0;
+    std::uint64_t errors = 0;
+    auto handle = [&](const std::uint8_t *data, std::size_t length)
+    {
+        if (!data)
+        {
+            errors++; // a frame longer than a slot
+            return;
+        }
+        if (packets >= opts.count)
+            return;
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        packets++;
+        tot.bytes.fetch_add(length, std::memory_order_relaxed);
+        if (!queue)
+            return;
+        const std::size_t incl = std::min(length, opts.snaplen);
+        auto &chunk = records.start(ts, incl, length);
+        chunk.insert(chunk.end(), data, data + incl);
+    };
+    int idle_polls = 0;
+    while (!stop && packets < opts.count)
+    {
+        int n = receiver.receive(handle);
+        tot.packets.store(packets, std::memory_order_relaxed);
+        tot.drops.store(errors, std::memory_order_relaxed);
+        if (n > 0 || receiver.channel_fd() < 0 || ++idle_polls < opts.ibv_max_poll)
+        {
+            if (n > 0)
+                idle_polls = 0;
+            continue;
+        }
+        idle_polls = 0;
+        receiver.arm();
+        if (receiver.receive(handle) > 0)
+            continue;
+        // Sleep until the NIC interrupts (or a timeout, to notice a stop).
+        const int ready = poll(&fds, 1, 100);
+        if (ready < 0 && errno != EINTR)
+            fail("poll");
+        receiver.take_events();
+    }
+    tot.packets.store(packets, std::memory_order_relaxed);
+    tot.drops.store(errors, std::memory_order_relaxed);
     records.finish();
 }
 #endif
@@ -561,6 +666,9 @@ options parse_args(int argc, char **argv)
     app.add_flag("--direct-io", opts.direct_io, "Open the file with O_DIRECT");
     app.add_option("filename", opts.filename, "Output file, or - to only count packets")->required();
     app.add_option("endpoint", opts.endpoints, "group:port to capture")->required();
+    app.add_flag("--ibv", opts.ibv, "Capture whole frames through ibverbs (kernel bypass)");
+    app.add_option("--ibv-vector", opts.ibv_comp_vector, "ibverbs: interrupt vector (-1 for polled)");
+    app.add_option("--ibv-max-poll", opts.ibv_max_poll, "ibverbs: maximum number of times to poll in a row");
     app.add_flag("--xdp", opts.xdp, "Capture whole frames through AF_XDP (kernel bypass)");
     app.add_option("--xdp-queue", opts.xdp_queue, "AF_XDP: receive queue of the interface");
     check_xdp_mode(app.add_option("--xdp-attach", opts.xdp_attach,
@@ -595,10 +703,16 @@ int run(const options &opts)
     if (opts.xdp)
         throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
 #endif
+#if !SPEAD2_USE_IBV
+    if (opts.ibv)
+        throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
+#endif
+    if (opts.ibv && opts.xdp)
+        throw std::invalid_argument("--ibv and --xdp are incompatible");
     for (const auto &text : opts.endpoints)
     {
         endpoint ep = parse_endpoint(text, false);
-        if (!opts.xdp)
+        if (!opts.xdp && !opts.ibv)
             sockets.push_back(open_socket(ep, interface, opts.net_buffer / opts.endpoints.size()));
     }
 
@@ -650,6 +764,11 @@ int run(const options &opts)
 #if SPEAD2_USE_XDP
                 if (opts.xdp)
                     xdp_network_loop(opts, interface, queue.get(), stop, tot);
+                else
+#endif
+#if SPEAD2_USE_IBV
+                    if (opts.ibv)
+                    ibv_network_loop(opts, interface, queue.get(), stop, tot);
                 else
 #endif
                     network_loop(opts, sockets, queue.get(), stop, tot);

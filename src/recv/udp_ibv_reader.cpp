@@ -9,11 +9,10 @@
 #include <vector>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
-#include <spead2/common/memory_allocator.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_ibv_reader.h>
 #include <spead2/recv/udp_reader.h>
-#include "os/ibverbs.h"
+#include "os/ibv_receiver.h"
 #include "os/ibverbs_library.h"
 #include "os/neighbour.h"
 #include "os/udp_resolve.h"
@@ -69,104 +68,45 @@ udp_ibv_config &udp_ibv_config::set_max_poll(int value)
 
 #if SPEAD2_USE_IBV
 
-namespace
-{
-
-constexpr int max_batch = 64;
-
-} // namespace
-
 struct udp_ibv_reader::impl
 {
     int max_poll;
-    std::size_t slot_size;
     std::size_t slots;
-    /// Declared in the order of making, so that each goes before what it uses.
-    spead2::detail::ibv::device device;
-    spead2::detail::ibv::pd_t pd;
-    memory_allocator::pointer buffer;
-    spead2::detail::ibv::mr_t mr;
-    spead2::detail::ibv::comp_channel_t channel; ///< null with a negative comp_vector
-    spead2::detail::ibv::cq_t send_cq;           ///< unused, but a queue pair needs one
-    spead2::detail::ibv::cq_t recv_cq;
-    spead2::detail::ibv::qp_t qp;
-    std::vector<spead2::detail::ibv::flow_t> flows;
-    std::vector<ibv_recv_wr> wrs; ///< one per slot, wr_id = slot
-    std::vector<ibv_sge> sges;
-    /// Waits for the channel; does not own its descriptor.
+    std::size_t slot_size;
+    /// Let go when the stream stops (so that the device is free again at once), hence a pointer.
+    std::unique_ptr<spead2::detail::ibv_receiver> receiver;
+    /// Waits for the completion channel; does not own its descriptor.
     std::unique_ptr<asio::posix::stream_descriptor> descriptor;
     /// Joins the multicast groups, so that IGMP tells the network to send them here.
     asio::ip::udp::socket join_socket;
     bool receiving = false;       ///< inside receive_batch (stream lock held)
     bool release_pending = false; ///< stopped while receiving: release when the batch ends
-    bool released = false;
 
     impl(asio::io_context &io_context, std::uint32_t interface_address, const udp_ibv_config &config)
         : max_poll(config.get_max_poll())
-        , slot_size(config.get_max_size())
-        , device(interface_address)
+        , receiver(std::make_unique<spead2::detail::ibv_receiver>(
+              interface_address, config.get_buffer_size(), config.get_max_size(), config.get_comp_vector()))
         , join_socket(io_context)
     {
-        namespace ibv = spead2::detail::ibv;
-        const ibv_device_attr &attr = device.attributes();
-        const std::size_t wanted = std::max<std::size_t>(1, config.get_buffer_size() / slot_size);
-        const std::size_t limit = std::size_t(std::min(attr.max_qp_wr, attr.max_cqe));
-        slots = std::min(wanted, limit);
-        if (slots < wanted)
+        slots = receiver->slots();
+        slot_size = receiver->slot_size();
+        if (slots < receiver->wanted_slots())
             log_warning("udp_ibv_reader: the device takes at most %zu receive slots; buffer reduced from %zu "
                         "to %zu bytes",
-                        limit, wanted * slot_size, slots * slot_size);
-        pd = ibv::alloc_pd(device);
-        buffer = std::make_shared<mmap_allocator>()->allocate(slots * slot_size, nullptr);
-        mr = ibv::reg_mr(pd.get(), buffer.get(), slots * slot_size, true);
-        if (config.get_comp_vector() >= 0)
-            channel = ibv::create_comp_channel(device);
-        send_cq = ibv::create_cq(device, 1, nullptr, 0);
-        recv_cq = ibv::create_cq(device, int(slots), channel.get(), config.get_comp_vector());
-        qp = ibv::create_raw_qp(device, pd.get(), send_cq.get(), recv_cq.get(), 1, std::uint32_t(slots), 1);
-        wrs.resize(slots);
-        sges.resize(slots);
-        for (std::size_t i = 0; i < slots; i++)
-        {
-            sges[i].addr = reinterpret_cast<std::uintptr_t>(buffer.get() + i * slot_size);
-            sges[i].length = std::uint32_t(slot_size);
-            sges[i].lkey = mr->lkey;
-            wrs[i].wr_id = i;
-            wrs[i].sg_list = &sges[i];
-            wrs[i].num_sge = 1;
-            wrs[i].next = (i + 1 < slots) ? &wrs[i + 1] : nullptr;
-        }
-        post(wrs.data());
-        ibv::modify_qp(qp.get(), IBV_QPS_RTR);
-        if (channel)
-            descriptor = std::make_unique<asio::posix::stream_descriptor>(io_context, channel->fd);
-    }
-
-    /// Hands a chain of receive requests to the queue pair.
-    void post(ibv_recv_wr *first)
-    {
-        ibv_recv_wr *bad = nullptr;
-        if (const int error = ::ibv_post_recv(qp.get(), first, &bad); error != 0)
-            spead2::detail::ibv::fail("ibv_post_recv", error);
+                        slots, receiver->wanted_slots() * slot_size, slots * slot_size);
+        if (receiver->channel_fd() >= 0)
+            descriptor = std::make_unique<asio::posix::stream_descriptor>(io_context, receiver->channel_fd());
     }
 
     /// Lets go of the device: rules, queues, memory. The descriptor belongs to the channel.
     void release()
     {
-        if (released)
+        if (!receiver)
             return;
-        released = true;
         if (descriptor)
             descriptor->release();
         descriptor.reset();
-        flows.clear();
-        qp.reset();
-        recv_cq.reset();
-        send_cq.reset();
-        channel.reset();
-        mr.reset();
-        buffer.reset();
-        pd.reset();
+        receiver.reset();
         std::error_code ignored;
         join_socket.close(ignored);
     }
@@ -195,7 +135,7 @@ udp_ibv_reader::udp_ibv_reader(stream &owner, const udp_ibv_config &config)
         const asio::ip::address_v4 &a = addresses[i];
         const std::uint16_t port = config.get_endpoints()[i].second;
         const frame::mac_address mac = a.is_multicast() ? frame::multicast_mac(a.to_uint()) : own_mac;
-        impl_->flows.push_back(spead2::detail::ibv::create_udp_flow(impl_->qp.get(), mac, a.to_uint(), port));
+        impl_->receiver->add_flow(mac, a.to_uint(), port);
         if (a.is_multicast())
         {
             if (!impl_->join_socket.is_open())
@@ -204,7 +144,7 @@ udp_ibv_reader::udp_ibv_reader(stream &owner, const udp_ibv_config &config)
         }
     }
     SPEAD2_LOG_INFO("udp_ibv_reader: %zu slots of %zu bytes on %s, %s", impl_->slots, impl_->slot_size,
-                    iface.name.c_str(), impl_->channel ? "interrupts" : "busy polling");
+                    iface.name.c_str(), impl_->descriptor ? "interrupts" : "busy polling");
 }
 
 udp_ibv_reader::~udp_ibv_reader() = default;
@@ -249,9 +189,7 @@ void udp_ibv_reader::enqueue_wait()
                     state.stop();
                     return;
                 }
-                while (spead2::detail::ibv::take_cq_event(impl_->channel.get()))
-                {
-                }
+                impl_->receiver->take_events();
                 receive_batch(state);
             }));
 }
@@ -286,50 +224,26 @@ void udp_ibv_reader::receive_batch(stream_base::add_packet_state &state)
 void udp_ibv_reader::receive_some(stream_base::add_packet_state &state)
 {
     impl &s = *impl_;
-    ibv_wc wc[max_batch];
-    auto poll = [&]
+    spead2::detail::ibv_receiver &receiver = *s.receiver;
+    auto handle = [&](const std::uint8_t *data, std::size_t size)
     {
-        const int n = ::ibv_poll_cq(s.recv_cq.get(), max_batch, wc);
-        if (n < 0)
-            spead2::detail::ibv::fail("ibv_poll_cq", -n);
-        return n;
+        if (data)
+            add_frame(state, data, size);
+        else
+            completion_errors_.fetch_add(1, std::memory_order_relaxed);
     };
-    auto handle = [&](int n)
-    {
-        ibv_recv_wr *first = nullptr;
-        ibv_recv_wr *last = nullptr;
-        for (int i = 0; i < n; i++)
-        {
-            const std::size_t slot = wc[i].wr_id;
-            if (wc[i].status == IBV_WC_SUCCESS)
-                add_frame(state, s.buffer.get() + slot * s.slot_size, wc[i].byte_len);
-            else
-                completion_errors_.fetch_add(1, std::memory_order_relaxed);
-            ibv_recv_wr *wr = &s.wrs[slot];
-            wr->next = nullptr;
-            if (last)
-                last->next = wr;
-            else
-                first = wr;
-            last = wr;
-        }
-        if (first && !s.release_pending)
-            s.post(first);
-    };
+    auto poll = [&] { return receiver.receive(handle, !s.release_pending); };
 
     s.receiving = true;
     int n = poll();
-    for (int polls = 1; n == 0 && polls < s.max_poll; polls++)
+    for (int polls = 1; n == 0 && polls < s.max_poll && !s.release_pending; polls++)
         n = poll();
-    handle(n);
     bool sleep = false;
-    if (n < max_batch && s.channel && !s.release_pending && !state.is_stopped())
+    if (n < receiver.max_batch && s.descriptor && !s.release_pending && !state.is_stopped())
     {
         // Arm the channel, then look once more: a completion that came in between raised no event.
-        if (const int error = ::ibv_req_notify_cq(s.recv_cq.get(), 0); error != 0)
-            spead2::detail::ibv::fail("ibv_req_notify_cq", error);
+        receiver.arm();
         n = poll();
-        handle(n);
         sleep = (n == 0);
     }
     s.receiving = false;

@@ -6,7 +6,8 @@ loaded through SPEAD2_IBV_LIBRARY) in place of rdma-core:
 * spead2_send --ibv to spead2_recv --ibv --verify over IPv4 multicast (C++ tools);
 * the same with the Python tools (spead2_send.py --ibv, spead2_recv.py --ibv), so through
   UdpIbvConfig, Stream.add_udp_ibv_reader and UdpIbvStream;
-* a kernel UDP sender to spead2_recv --ibv on the receiver's own address, busy polling.
+* a kernel UDP sender to spead2_recv --ibv on the receiver's own address, busy polling;
+* mcdump --ibv capturing a sender's frames, read back with spead2_recv.
 
 Skipped, with the reason, where namespaces are not permitted or no C++ compiler is installed.
 """
@@ -134,3 +135,29 @@ def test_python_tools_ibv_to_ibv_multicast(netns_pair, fake_verbs):
         _kill(receiver)
     assert receiver.returncode == 0, err
     assert out.count("Received heap") == HEAPS, out + err
+
+
+def test_mcdump_ibv(netns_pair, fake_verbs, tmp_path):
+    """mcdump --ibv writes the frames as they were on the wire; spead2_recv reads the file back."""
+    group = f"239.201.{netns_pair.subnet}.13"
+    capture = tmp_path / "capture.pcap"
+    dump = _start_receiver(
+        netns_pair, fake_verbs, [find_tool("mcdump")], "--quiet", "--ibv", "-i", netns_pair.recv_addr4,
+        str(capture), f"{group}:8893",
+    )  # fmt: skip
+    try:
+        _send(netns_pair, _env(fake_verbs), [find_tool("spead2_send")], "--verify", f"{group}:8893")
+        time.sleep(0.2)
+        dump.terminate()
+        out, err = dump.communicate(timeout=TIMEOUT)
+    finally:
+        _kill(dump)
+    assert dump.returncode == 0, err
+    assert "0 dropped by the kernel" in out, out
+    replay = subprocess.run(
+        [find_tool("spead2_recv"), "--quiet", "--verify", str(capture)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert replay.returncode == 0, replay.stderr
+    count, stats = parse_stats(replay.stdout)
+    assert count == HEAPS
+    assert stats["incomplete_heaps_evicted"] == 0

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: LGPL-3.0-or-later
+/// @file
+/// The receive half of the ibverbs transport (see ibv_receiver.h).
+#include <spead2/features.h>
+#if SPEAD2_USE_IBV
+
+#include <algorithm>
+#include <cerrno>
+#include <sys/mman.h>
+#include "os/ibv_receiver.h"
+
+namespace spead2::detail
+{
+
+ibv_receiver::ibv_receiver(std::uint32_t interface_address, std::size_t buffer_size, std::size_t slot_size,
+                           int comp_vector)
+    : slot_size_(slot_size)
+    , device_(interface_address)
+{
+    const ibv_device_attr &attr = device_.attributes();
+    wanted_slots_ = std::max<std::size_t>(1, buffer_size / slot_size_);
+    slots_ = std::min(wanted_slots_, std::size_t(std::min(attr.max_qp_wr, attr.max_cqe)));
+    pd_ = ibv::alloc_pd(device_);
+    buffer_size_ = slots_ * slot_size_;
+    buffer_ = ::mmap(nullptr, buffer_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buffer_ == MAP_FAILED)
+    {
+        buffer_ = nullptr;
+        ibv::fail("mmap of the receive buffer", errno);
+    }
+    try
+    {
+        mr_ = ibv::reg_mr(pd_.get(), buffer_, buffer_size_, true);
+        if (comp_vector >= 0)
+            channel_ = ibv::create_comp_channel(device_);
+        send_cq_ = ibv::create_cq(device_, 1, nullptr, 0);
+        recv_cq_ = ibv::create_cq(device_, int(slots_), channel_.get(), comp_vector);
+        qp_ = ibv::create_raw_qp(device_, pd_.get(), send_cq_.get(), recv_cq_.get(), 1, std::uint32_t(slots_),
+                                 1);
+        wrs_.resize(slots_);
+        sges_.resize(slots_);
+        auto *buffer = static_cast<std::uint8_t *>(buffer_);
+        for (std::size_t i = 0; i < slots_; i++)
+        {
+            sges_[i].addr = reinterpret_cast<std::uintptr_t>(buffer + i * slot_size_);
+            sges_[i].length = std::uint32_t(slot_size_);
+            sges_[i].lkey = mr_->lkey;
+            wrs_[i].wr_id = i;
+            wrs_[i].sg_list = &sges_[i];
+            wrs_[i].num_sge = 1;
+            wrs_[i].next = (i + 1 < slots_) ? &wrs_[i + 1] : nullptr;
+        }
+        post(wrs_.data());
+        ibv::modify_qp(qp_.get(), IBV_QPS_RTR);
+    }
+    catch (...)
+    {
+        qp_.reset();
+        recv_cq_.reset();
+        send_cq_.reset();
+        channel_.reset();
+        mr_.reset();
+        ::munmap(buffer_, buffer_size_);
+        throw;
+    }
+}
+
+ibv_receiver::~ibv_receiver()
+{
+    // Rules before the queue pair, the queue pair before its queues and memory.
+    flows_.clear();
+    qp_.reset();
+    recv_cq_.reset();
+    send_cq_.reset();
+    channel_.reset();
+    mr_.reset();
+    ::munmap(buffer_, buffer_size_);
+}
+
+void ibv_receiver::post(ibv_recv_wr *first)
+{
+    ibv_recv_wr *bad = nullptr;
+    if (const int error = ::ibv_post_recv(qp_.get(), first, &bad); error != 0)
+        ibv::fail("ibv_post_recv", error);
+}
+
+void ibv_receiver::poll_failed(int n)
+{
+    ibv::fail("ibv_poll_cq", -n);
+}
+
+void ibv_receiver::add_flow(const frame::mac_address &mac, std::uint32_t address, std::uint16_t port)
+{
+    flows_.push_back(ibv::create_udp_flow(qp_.get(), mac, address, port));
+}
+
+void ibv_receiver::arm()
+{
+    if (const int error = ::ibv_req_notify_cq(recv_cq_.get(), 0); error != 0)
+        ibv::fail("ibv_req_notify_cq", error);
+}
+
+void ibv_receiver::take_events()
+{
+    while (ibv::take_cq_event(channel_.get()))
+    {
+    }
+}
+
+} // namespace spead2::detail
+
+#endif // SPEAD2_USE_IBV
