@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
+#include <string>
 #include <sys/mman.h>
 #include "os/ibv_receiver.h"
 
@@ -89,9 +91,15 @@ void ibv_receiver::poll_failed(int n)
     ibv::fail("ibv_poll_cq", -n);
 }
 
+void ibv_receiver::completion_failed(ibv_wc_status status)
+{
+    throw std::runtime_error("a receive completion failed (status " + std::to_string(int(status)) +
+                             "): the queue pair is in error");
+}
+
 void ibv_receiver::add_flow(const frame::mac_address &mac, std::uint32_t address, std::uint16_t port)
 {
-    flows_.push_back(ibv::create_udp_flow(qp_.get(), mac, address, port));
+    flows_.push_back(ibv::create_udp_flow(device_, qp_.get(), mac, address, port));
 }
 
 void ibv_receiver::arm()

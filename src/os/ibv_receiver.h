@@ -43,6 +43,7 @@ private:
 
     void post(ibv_recv_wr *first);
     [[noreturn]] static void poll_failed(int n);
+    [[noreturn]] static void completion_failed(ibv_wc_status status);
 
 public:
     static constexpr int max_batch = 64;
@@ -76,9 +77,10 @@ public:
     void take_events();
 
     /**
-     * Polls once: calls @a f(data, size) for each frame received, or @a f(nullptr, 0) for a
-     * completion with an error (a frame longer than a slot), then posts the slots again (unless
-     * @a repost is false: the queue pair is going away). Returns the completions handled.
+     * Polls once: calls @a f(data, size) for each frame received, or @a f(nullptr, 0) for a frame
+     * longer than a slot, then posts the slots again (unless @a repost is false: the queue pair
+     * is going away). Returns the completions handled.
+     * @throws std::runtime_error for any other failed completion (the queue pair is in error)
      */
     template<typename F>
     int receive(F &&f, bool repost = true)
@@ -95,8 +97,10 @@ public:
             const std::size_t slot = wc[i].wr_id;
             if (wc[i].status == IBV_WC_SUCCESS)
                 f(buffer + slot * slot_size_, std::size_t(wc[i].byte_len));
-            else
+            else if (wc[i].status == IBV_WC_LOC_LEN_ERR)
                 f(nullptr, 0);
+            else
+                completion_failed(wc[i].status);
             ibv_recv_wr *wr = &wrs_[slot];
             wr->next = nullptr;
             if (last)

@@ -183,7 +183,8 @@ void modify_qp(ibv_qp *qp, ibv_qp_state state)
         fail(state == IBV_QPS_RTR ? "ibv_modify_qp (RTR)" : "ibv_modify_qp (RTS)", error);
 }
 
-flow_t create_udp_flow(ibv_qp *qp, const frame::mac_address &mac, std::uint32_t address, std::uint16_t port)
+flow_t create_udp_flow(const device &dev, ibv_qp *qp, const frame::mac_address &mac, std::uint32_t address,
+                       std::uint16_t port)
 {
     // The rule is a header followed directly by its specifications, as the verbs API lays it out
     // (each specification's size field says where the next begins).
@@ -200,7 +201,7 @@ flow_t create_udp_flow(ibv_qp *qp, const frame::mac_address &mac, std::uint32_t 
     r.attr.type = IBV_FLOW_ATTR_NORMAL;
     r.attr.size = sizeof(r);
     r.attr.num_of_specs = 3;
-    r.attr.port = 1;
+    r.attr.port = dev.port();
     r.eth.type = IBV_FLOW_SPEC_ETH;
     r.eth.size = sizeof(r.eth);
     std::memcpy(r.eth.val.dst_mac, mac.data(), 6);
@@ -241,7 +242,8 @@ std::string set_rate_limit(const device &dev, ibv_qp *qp, double bytes_per_secon
                " to " + std::to_string(caps.qp_rate_limit_max) + " kb/s)";
     ibv_qp_rate_limit_attr limit{};
     limit.rate_limit = std::uint32_t(kbps + 0.5);
-    limit.typical_pkt_sz = std::uint16_t(std::min<std::size_t>(packet_size, 0xffff));
+    // The NIC paces whole frames: headers count too.
+    limit.typical_pkt_sz = std::uint16_t(std::min<std::size_t>(packet_size + 42, 0xffff));
     if (const int error = ::ibv_modify_qp_rate_limit(qp, &limit); error != 0)
         return std::string("ibv_modify_qp_rate_limit failed: ") + std::strerror(error);
     return {};

@@ -101,7 +101,8 @@ void modify_qp(ibv_qp *qp, ibv_qp_state state);
  * A flow rule steering IPv4 UDP frames to @a qp: destination MAC @a mac, destination address
  * @a address (host order; 0 = any) and port @a port.
  */
-flow_t create_udp_flow(ibv_qp *qp, const frame::mac_address &mac, std::uint32_t address, std::uint16_t port);
+flow_t create_udp_flow(const device &dev, ibv_qp *qp, const frame::mac_address &mac, std::uint32_t address,
+                       std::uint16_t port);
 
 /**
  * Paces @a qp in hardware at @a bytes_per_second (typical packets of @a packet_size bytes) if the

@@ -44,7 +44,9 @@ loaded_ibverbs load()
 {
     loaded_ibverbs out;
     std::vector<const char *> names{"libibverbs.so.1", "librdmacm.so.1"};
-    if (const char *override_path = std::getenv(ibverbs_library_env); override_path && *override_path)
+    // secure_getenv: a program given capabilities (spead2_net_raw, setcap) must not load a
+    // library that its user names.
+    if (const char *override_path = ::secure_getenv(ibverbs_library_env); override_path && *override_path)
         names = {override_path};
     for (const char *name : names)
     {

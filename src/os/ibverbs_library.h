@@ -18,7 +18,7 @@ namespace spead2::detail
 /**
  * The environment variable that names one library to load instead of libibverbs.so.1 and
  * librdmacm.so.1 (it must provide the symbols of both): the tests point it at their emulated
- * verbs provider.
+ * verbs provider. Ignored in programs running with raised privileges (secure_getenv).
  */
 inline constexpr const char *ibverbs_library_env = "SPEAD2_IBV_LIBRARY";
 

@@ -189,8 +189,7 @@ void udp_ibv_reader::enqueue_wait()
                     state.stop();
                     return;
                 }
-                impl_->receiver->take_events();
-                receive_batch(state);
+                receive_batch(state, true);
             }));
 }
 
@@ -201,14 +200,16 @@ void udp_ibv_reader::enqueue_receive()
                                      [this](stream_base::add_packet_state &state)
                                      {
                                          if (!state.is_stopped())
-                                             receive_batch(state);
+                                             receive_batch(state, false);
                                      }));
 }
 
-void udp_ibv_reader::receive_batch(stream_base::add_packet_state &state)
+void udp_ibv_reader::receive_batch(stream_base::add_packet_state &state, bool woken)
 {
     try
     {
+        if (woken)
+            impl_->receiver->take_events();
         receive_some(state);
     }
     catch (std::exception &e)
@@ -239,9 +240,10 @@ void udp_ibv_reader::receive_some(stream_base::add_packet_state &state)
     for (int polls = 1; n == 0 && polls < s.max_poll && !s.release_pending; polls++)
         n = poll();
     bool sleep = false;
-    if (n < receiver.max_batch && s.descriptor && !s.release_pending && !state.is_stopped())
+    if (n == 0 && s.descriptor && !s.release_pending && !state.is_stopped())
     {
-        // Arm the channel, then look once more: a completion that came in between raised no event.
+        // Arm the channel (only to sleep: each arming costs an event), then look once more: a
+        // completion that came in between raised no event.
         receiver.arm();
         n = poll();
         sleep = (n == 0);
@@ -342,8 +344,11 @@ std::unique_ptr<reader> udp_ibv_override(stream &owner, const std::string &addre
     const char *iface = override_interface();
     if (!iface)
         return nullptr;
+    // An unspecified interface (as from add_udp_reader without one) leaves the choice to the variable.
+    const bool unspecified =
+        interface_address.empty() || spead2::detail::resolve_address(interface_address).is_unspecified();
     return make_override(owner, spead2::detail::resolve_address(address), port, max_size, buffer_size,
-                         interface_address.empty() ? std::string(iface) : interface_address);
+                         unspecified ? std::string(iface) : interface_address);
 }
 
 std::unique_ptr<reader> udp_ibv_override(stream &owner, const asio::ip::udp::endpoint &endpoint,

@@ -104,9 +104,9 @@ namespace ibv = spead2::detail::ibv;
 class udp_ibv_writer final : public writer
 {
 private:
-    /// Scatter-gather entries per frame: the headers with the copied pieces, and up to this many
-    /// less one runs of registered user memory between them.
-    static constexpr std::size_t max_sge = 4;
+    /// Scatter-gather entries per frame at most: the headers with the copied pieces, then pairs
+    /// of (registered piece, copied pieces after it), as many as the device's limit allows.
+    static constexpr std::size_t max_sge = 8;
 
     /// A registered user region, for zero-copy pieces.
     struct region
@@ -122,13 +122,15 @@ private:
         ibv_send_wr wr{};
         std::array<ibv_sge, max_sge> sge{};
         std::uint8_t *data = nullptr;
-        transmit_packet *packet = nullptr; ///< set while its batch waits for it
+        transmit_packet *packet = nullptr; ///< the packet, while its batch is being sent
+        bool zero_copy = false;            ///< reads user memory: the batch waits for it
     };
 
     /// Holds the source port, so that the kernel gives it to nobody else.
     asio::ip::udp::socket port_socket_;
     int max_poll_;
     std::size_t slot_size_; ///< Ethernet header + MTU
+    std::size_t sge_limit_; ///< scatter-gather entries per frame (device limit, at most max_sge)
     ibv::device device_;
     ibv::pd_t pd_;
     memory_allocator::pointer buffer_;
@@ -142,6 +144,7 @@ private:
     std::vector<frame::frame_headers> headers_;                  ///< per substream
     std::vector<slot> slots_;
     std::vector<std::size_t> free_;
+    std::vector<std::size_t> batch_slots_; ///< slots used by the batch being sent
     std::uint16_t ip_id_ = 0;
 
     packet_batch *batch_ = nullptr;
@@ -169,7 +172,8 @@ private:
         for (std::size_t j = 0; j < p.num_pieces; j++)
         {
             const auto *data = static_cast<const std::uint8_t *>(pieces[j].data);
-            const region *r = (n + 2 < max_sge) ? find_region(data, pieces[j].size) : nullptr;
+            // Room for the registered piece and a copy run after it.
+            const region *r = (n + 2 < sge_limit_) ? find_region(data, pieces[j].size) : nullptr;
             if (r)
             {
                 s.sge[++n] = {reinterpret_cast<std::uintptr_t>(data), std::uint32_t(pieces[j].size),
@@ -187,11 +191,31 @@ private:
         if (s.sge[n].length == 0 && n > 0)
             n--; // nothing was copied after the last registered piece
         s.wr.num_sge = int(n + 1);
-        s.packet = user ? &p : nullptr;
+        s.packet = &p;
+        s.zero_copy = user;
         waiting_ += user;
     }
 
-    /// Takes what the device has finished; false if polling failed.
+    /// Copied frames of the batch may still be in flight when it ends: they no longer belong to it.
+    void forget_batch_slots()
+    {
+        for (std::size_t index : batch_slots_)
+            slots_[index].packet = nullptr;
+        batch_slots_.clear();
+    }
+
+    /// Gives @a s back; the batch stops waiting for it.
+    void release_slot(slot &s)
+    {
+        if (s.zero_copy)
+            waiting_--;
+        s.zero_copy = false;
+        s.packet = nullptr;
+        free_.push_back(s.wr.wr_id);
+    }
+
+    /// Takes what the device has finished. A failed frame fails its packet while its batch is
+    /// still being sent; after that (a copied frame: the batch did not wait) it is only logged.
     void reap()
     {
         ibv_wc wc[16];
@@ -210,16 +234,41 @@ private:
                                     wc[i].status == IBV_WC_LOC_LEN_ERR ? "too long" : "device error",
                                     int(wc[i].status));
                 }
-                if (s.packet)
-                {
-                    s.packet = nullptr;
-                    waiting_--;
-                }
-                free_.push_back(wc[i].wr_id);
+                release_slot(s);
             }
         }
         if (n < 0)
             ibv::fail("ibv_poll_cq", -n);
+    }
+
+    /// Ends the batch after the device failed under us: what is not sent fails with the error.
+    void abandon_batch(const std::exception &e)
+    {
+        log_warning("udp_ibv_stream: %s", e.what());
+        const std::error_code error(EIO, std::system_category());
+        for (std::size_t i = 0; i < batch_->packets.size(); i++)
+            if (i >= next_packet_ || !batch_->packets[i].result)
+                batch_->packets[i].result = error;
+        // The device will not report these frames any more: forget them.
+        forget_batch_slots();
+        waiting_ = 0;
+        next_packet_ = batch_->packets.size();
+        batch_done();
+    }
+
+    /// Runs @a step (part of sending the batch) so that a verbs failure ends the batch, never
+    /// leaving it unfinished (the stream would wait for it for ever).
+    template<typename F>
+    void guarded(F &&step)
+    {
+        try
+        {
+            step();
+        }
+        catch (std::exception &e)
+        {
+            abandon_batch(e);
+        }
     }
 
     /// Polls up to max_poll times, then sleeps on the channel (or, without one, yields the
@@ -232,7 +281,7 @@ private:
             reap();
             if (free_.size() != before)
             {
-                asio::post(get_io_context(), [this] { send_some(); });
+                asio::post(get_io_context(), [this] { guarded([this] { send_some(); }); });
                 return;
             }
         }
@@ -247,16 +296,20 @@ private:
                 descriptor_->async_wait(asio::posix::descriptor_base::wait_read,
                                         [this](const std::error_code &)
                                         {
-                                            while (ibv::take_cq_event(channel_.get()))
-                                            {
-                                            }
-                                            reap();
-                                            send_some();
+                                            guarded(
+                                                [this]
+                                                {
+                                                    while (ibv::take_cq_event(channel_.get()))
+                                                    {
+                                                    }
+                                                    reap();
+                                                    send_some();
+                                                });
                                         });
                 return;
             }
         }
-        asio::post(get_io_context(), [this] { send_some(); });
+        asio::post(get_io_context(), [this] { guarded([this] { send_some(); }); });
     }
 
     /// Posts what is left of the batch, then finishes it once its user memory is no longer read.
@@ -286,6 +339,7 @@ private:
             free_.pop_back();
             slot &s = slots_[index];
             build(s, p);
+            batch_slots_.push_back(index);
             s.wr.next = nullptr;
             if (last)
                 last->next = &s.wr;
@@ -300,33 +354,30 @@ private:
             if (const int error = ::ibv_post_send(qp_.get(), first, &bad); error != 0)
             {
                 // Nothing from bad onwards was queued: those packets fail, their slots come back.
+                log_warning("udp_ibv_stream: ibv_post_send failed: %s", std::strerror(error));
                 for (ibv_send_wr *wr = bad; wr; wr = wr->next)
                 {
                     slot &s = slots_[wr->wr_id];
-                    if (s.packet)
-                    {
-                        s.packet = nullptr;
-                        waiting_--;
-                    }
-                    free_.push_back(wr->wr_id);
+                    s.packet->result = std::error_code(error, std::system_category());
+                    release_slot(s);
                 }
-                log_warning("udp_ibv_stream: ibv_post_send failed: %s", std::strerror(error));
-                for (auto &p : batch.packets)
-                    if (!p.result)
-                        p.result = std::error_code(error, std::system_category());
             }
         }
         if (stalled || waiting_ > 0)
             wait_then_continue();
         else
+        {
+            forget_batch_slots();
             batch_done();
+        }
     }
 
     void send_batch(packet_batch &batch) override
     {
         batch_ = &batch;
         next_packet_ = 0;
-        send_some();
+        batch_slots_.clear();
+        guarded([this] { send_some(); });
     }
 
 public:
@@ -357,8 +408,9 @@ public:
             channel_ = ibv::create_comp_channel(device_);
         cq_ = ibv::create_cq(device_, int(count), channel_.get(), ibv_config.get_comp_vector());
         recv_cq_ = ibv::create_cq(device_, 1, nullptr, 0);
-        const std::uint32_t sge = std::uint32_t(std::min<std::size_t>(max_sge, std::size_t(attr.max_sge)));
-        qp_ = ibv::create_raw_qp(device_, pd_.get(), cq_.get(), recv_cq_.get(), std::uint32_t(count), 1, sge);
+        sge_limit_ = std::min<std::size_t>(max_sge, std::size_t(std::max(attr.max_sge, 1)));
+        qp_ = ibv::create_raw_qp(device_, pd_.get(), cq_.get(), recv_cq_.get(), std::uint32_t(count), 1,
+                                 std::uint32_t(sge_limit_));
         ibv::modify_qp(qp_.get(), IBV_QPS_RTR);
         ibv::modify_qp(qp_.get(), IBV_QPS_RTS);
         if (config.get_rate_method() == rate_method::HW && config.get_rate() > 0)
@@ -370,8 +422,6 @@ public:
             else
                 log_info("udp_ibv_stream: rate limited in software: %s", why_not.c_str());
         }
-        if (channel_)
-            descriptor_ = std::make_unique<asio::posix::stream_descriptor>(get_io_context(), channel_->fd);
         slots_.resize(count);
         for (std::size_t i = 0; i < count; i++)
         {
@@ -395,6 +445,11 @@ public:
             h.dst_mac = frame::multicast_mac(h.dst_address);
             headers_.push_back(h);
         }
+        batch_slots_.reserve(max_batch);
+        // Last: until the constructor has finished, nothing would release the descriptor, which
+        // the channel owns.
+        if (channel_)
+            descriptor_ = std::make_unique<asio::posix::stream_descriptor>(get_io_context(), channel_->fd);
     }
 
     ~udp_ibv_writer() override

@@ -153,7 +153,8 @@ struct fake_cq
             armed = false;
             ibv_cq *self = &cq;
             const int fd = reinterpret_cast<fake_channel *>(cq.channel)->write_fd;
-            if (::write(fd, &self, sizeof(self)) != sizeof(self))
+            // Non-blocking: a full pipe means events enough are waiting already.
+            if (::write(fd, &self, sizeof(self)) != sizeof(self) && errno != EAGAIN)
                 std::abort();
         }
     }
@@ -216,6 +217,7 @@ struct fake_qp
     int fd = -1;   ///< AF_PACKET on the interface
     int stop = -1; ///< eventfd that ends the receive thread
     std::uint32_t max_recv_wr = 0;
+    std::uint32_t max_send_sge = 0;
     std::mutex mutex;
     std::deque<posted_recv> recvs;
     std::vector<fake_flow *> flows;
@@ -352,6 +354,11 @@ int fake_post_send(ibv_qp *qp, ibv_send_wr *wr, ibv_send_wr **bad)
     std::vector<std::uint8_t> frame;
     for (; wr; wr = wr->next)
     {
+        if (wr->num_sge < 1 || std::uint32_t(wr->num_sge) > q->max_send_sge)
+        {
+            *bad = wr;
+            return EINVAL;
+        }
         ibv_wc wc{};
         wc.wr_id = wr->wr_id;
         wc.opcode = IBV_WC_SEND;
@@ -560,7 +567,7 @@ FAKE_EXPORT int rdma_bind_addr(rdma_cm_id *id, sockaddr *addr)
     }
     ibv_context &c = ctx->v.context;
     c.device = &fake_device;
-    c.num_comp_vectors = 1;
+    c.num_comp_vectors = 4;
     c.cmd_fd = -1;
     c.async_fd = -1;
     c.abi_compat = __VERBS_ABI_IS_EXTENDED;
@@ -651,6 +658,7 @@ FAKE_EXPORT ibv_comp_channel *ibv_create_comp_channel(ibv_context *context)
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
         return nullptr;
+    ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
     auto *c = new fake_channel();
     c->channel.context = context;
     c->channel.fd = fds[0];
@@ -738,6 +746,7 @@ FAKE_EXPORT ibv_qp *ibv_create_qp(ibv_pd *pd, ibv_qp_init_attr *attr)
     q->fd = fd;
     q->stop = ::eventfd(0, EFD_CLOEXEC);
     q->max_recv_wr = attr->cap.max_recv_wr;
+    q->max_send_sge = attr->cap.max_send_sge;
     q->qp.context = pd->context;
     q->qp.qp_context = attr->qp_context;
     q->qp.pd = pd;

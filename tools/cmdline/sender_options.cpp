@@ -54,6 +54,8 @@ void sender_options::finalize(const protocol_options &protocol)
     {
         if (protocol.tcp)
             throw std::invalid_argument("--ibv and --tcp are incompatible");
+        if (xdp)
+            throw std::invalid_argument("--ibv and --xdp are incompatible");
         if (bind.empty())
             throw std::invalid_argument("--ibv requires --bind");
 #if !SPEAD2_USE_IBV

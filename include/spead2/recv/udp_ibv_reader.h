@@ -81,7 +81,9 @@ private:
 
     void enqueue_wait();
     void enqueue_receive();
-    void receive_batch(stream_base::add_packet_state &state);
+    /// Receives what has arrived (after taking the channel's events if @a woken by them); a
+    /// verbs failure stops the stream.
+    void receive_batch(stream_base::add_packet_state &state, bool woken);
     void receive_some(stream_base::add_packet_state &state);
 
 public:

@@ -64,7 +64,9 @@ public:
  * registered send slot (Ethernet header + MTU bytes; the buffer split into as many as the device
  * allows), posted to a raw-packet queue pair. Pieces of a heap that lie in one of the config's
  * memory regions are sent from where they are (zero copy); such a batch completes only when the
- * device has read them. Rate limiting is in software (RateMethod.HW falls back to it).
+ * device has read them. With RateMethod.HW the NIC paces the queue pair at the config's rate where
+ * it can (the rate then counts whole frames, headers included); otherwise rate limiting is in
+ * software.
  *
  * Endpoints must be IPv4 multicast groups, as in spead2. Needs CAP_NET_RAW. The constructor checks
  * @a ibv_config as spead2 does (std::invalid_argument "endpoints is empty", "endpoint is not an

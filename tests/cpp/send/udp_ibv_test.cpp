@@ -462,10 +462,83 @@ TEST_F(udp_ibv_netns, ibv_interface_variable_turns_udp_readers_into_ibverbs)
     auto s = kernel_sender("239.10.1.10", 8905);
     send_heaps(*s, 3);
     expect_heaps(rs, 3);
-    // IPv6 readers stay kernel readers.
-    recv::ring_stream<> rs6(tp);
+}
+
+TEST_F(udp_ibv_netns, ibv_interface_variable_leaves_ipv6_alone)
+{
+    scoped_env iface("SPEAD2_IBV_INTERFACE", local_address);
     scoped_env fail("SPEAD2_FAKE_VERBS_FAIL", "ibv_create_qp:12");
-    rs6.emplace_reader<recv::udp_reader>(std::string("::1"), 8906);
+    recv::ring_stream<> rs(tp);
+    rs.emplace_reader<recv::udp_reader>(std::string("::1"), 8906); // would throw through ibverbs
+}
+
+TEST_F(udp_ibv_netns, completion_vectors_wrap_around)
+{
+    // The fake has four vectors: 6 is vector 2 (without the wrap, the CQ would be refused).
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    add_reader(rs, config("239.10.1.12", 8908).set_comp_vector(6));
+    auto s = kernel_sender("239.10.1.12", 8908);
+    send_heaps(*s, 2);
+    expect_heaps(rs, 2);
+}
+
+TEST_F(udp_ibv_netns, failures_while_running_stop_the_reader)
+{
+    // Set before the reader exists (the fake reads it on every call): the first time the reader
+    // goes to sleep, arming the channel fails, which stops the stream rather than hanging it.
+    scoped_env fail("SPEAD2_FAKE_VERBS_FAIL", "ibv_req_notify_cq:5");
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    add_reader(rs, config("239.10.1.13", 8909));
+    EXPECT_THROW(rs.pop(), ringbuffer_stopped);
+}
+
+TEST_F(udp_ibv_netns, failures_while_sending_fail_the_heap)
+{
+    scoped_env fail("SPEAD2_FAKE_VERBS_FAIL", "ibv_post_send:5");
+    auto s = ibv_sender(send_config("239.10.1.14", 8910));
+    std::vector<std::uint8_t> data(5000);
+    heap h;
+    h.add_item(0x1000, data.data(), data.size(), false);
+    test::completion_log log;
+    ASSERT_TRUE(s->async_send_heap(h, log.handler(0)));
+    EXPECT_EQ(log.wait(1)[0].ec, std::error_code(EIO, std::system_category()));
+}
+
+TEST_F(udp_ibv_netns, several_registered_pieces_in_one_frame)
+{
+    // Three registered pieces with copied ones between them, all in one frame: the frame uses
+    // seven scatter-gather entries (the fake checks the count against the queue pair's limit).
+    std::vector<std::uint8_t> region(3000);
+    for (std::size_t i = 0; i < region.size(); i++)
+        region[i] = std::uint8_t(i * 7 + 1);
+    std::vector<std::uint8_t> outside(300, 0x33);
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    add_reader(rs, config("239.10.1.15", 8911));
+    auto c = send_config("239.10.1.15", 8911);
+    c.add_memory_region(region.data(), region.size());
+    auto s = ibv_sender(c);
+    heap h;
+    h.add_item(0x1000, region.data(), 200, false);
+    h.add_item(0x1001, outside.data(), 50, false);
+    h.add_item(0x1002, region.data() + 1000, 200, false);
+    h.add_item(0x1003, outside.data() + 100, 50, false);
+    h.add_item(0x1004, region.data() + 2000, 200, false);
+    h.add_item(0x1005, region.data() + 2500, 200, false); // a fourth: copied (no entries left)
+    heap end;
+    end.add_end();
+    test::completion_log log;
+    ASSERT_TRUE(s->async_send_heap(h, log.handler(0), 1));
+    ASSERT_TRUE(s->async_send_heap(end, log.handler(1), 2));
+    for (const auto &e : log.wait(2))
+        EXPECT_FALSE(e.ec) << e.ec.message();
+    recv::heap got = rs.pop();
+    ASSERT_EQ(got.get_items().size(), 6u);
+    EXPECT_TRUE(std::equal(region.begin(), region.begin() + 200, got.get_items()[0].ptr));
+    EXPECT_TRUE(std::equal(outside.begin(), outside.begin() + 50, got.get_items()[1].ptr));
+    EXPECT_TRUE(std::equal(region.begin() + 1000, region.begin() + 1200, got.get_items()[2].ptr));
+    EXPECT_TRUE(std::equal(outside.begin() + 100, outside.begin() + 150, got.get_items()[3].ptr));
+    EXPECT_TRUE(std::equal(region.begin() + 2000, region.begin() + 2200, got.get_items()[4].ptr));
+    EXPECT_TRUE(std::equal(region.begin() + 2500, region.begin() + 2700, got.get_items()[5].ptr));
 }
 
 TEST_F(udp_ibv_netns, hardware_rate_limit)
