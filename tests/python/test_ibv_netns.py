@@ -161,3 +161,26 @@ def test_mcdump_ibv(netns_pair, fake_verbs, tmp_path):
     count, stats = parse_stats(replay.stdout)
     assert count == HEAPS
     assert stats["incomplete_heaps_evicted"] == 0
+
+
+def test_ibv_interface_variable_in_python(netns_pair, fake_verbs):
+    """SPEAD2_IBV_INTERFACE turns Stream.add_udp_reader (IPv4) into an ibverbs reader, as in spead2."""
+    script = (
+        "import spead2, spead2.recv\n"
+        "s = spead2.recv.Stream(spead2.ThreadPool())\n"
+        f"s.add_udp_reader(8894, bind_hostname='{netns_pair.recv_addr4}')\n"
+    )
+    env = dict(_env(fake_verbs), SPEAD2_IBV_INTERFACE=netns_pair.recv_addr4, SPEAD2_FAKE_VERBS_FAIL="ibv_create_qp:1")
+    result = subprocess.run(
+        netns_pair.exec_args(netns_pair.recv_ns, sys.executable, "-c", script),
+        capture_output=True, text=True, timeout=TIMEOUT, env=env,
+    )  # fmt: skip
+    # The fake refused the queue pair: the reader was an ibverbs reader.
+    assert result.returncode != 0
+    assert "ibv_create_qp failed: Operation not permitted (raw-packet queue pairs need CAP_NET_RAW)" in result.stderr
+    del env["SPEAD2_IBV_INTERFACE"]
+    result = subprocess.run(
+        netns_pair.exec_args(netns_pair.recv_ns, sys.executable, "-c", script),
+        capture_output=True, text=True, timeout=TIMEOUT, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
