@@ -25,9 +25,9 @@
 /// With --ibv (builds with ibverbs; rdma-core loaded at run time) the network thread captures
 /// whole frames through a raw-packet queue pair fed by one flow rule per endpoint, as spead2's
 /// mcdump does: --net-buffer is split into 9230-byte slots (as many as the device takes),
-/// --ibv-vector and --ibv-max-poll choose interrupts or busy polling, frames are timestamped from
-/// the clock when read (not by the NIC), and frames longer than a slot are reported as drops.
-/// Needs CAP_NET_RAW.
+/// --ibv-vector and --ibv-max-poll choose interrupts or busy polling, frames carry the NIC's
+/// completion timestamps (wall clock) where the device gives them and the clock's otherwise, and frames
+/// longer than a slot are reported as drops. Needs CAP_NET_RAW.
 ///
 /// Runs until SIGINT/SIGTERM or --count packets; unless --quiet a progress line goes to stderr
 /// every second. The summary "Captured N packets (B bytes), D dropped by the kernel" goes to
@@ -480,7 +480,7 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
     // Slots take any frame up to a jumbo one; --snaplen only truncates what is written.
     constexpr std::size_t slot_size = 9230;
     spead2::detail::ibv_receiver receiver(ntohl(interface.s_addr), opts.net_buffer, slot_size,
-                                          opts.ibv_comp_vector);
+                                          opts.ibv_comp_vector, true);
     const auto iface = spead2::detail::interface_by_ipv4(ntohl(interface.s_addr));
     const frame::mac_address own_mac = spead2::detail::interface_mac(iface.name);
     join_socket join;
@@ -493,13 +493,14 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
                 });
     if (!opts.quiet)
         std::cerr << "ibverbs on " << iface.name << ": " << receiver.slots() << " slots, "
-                  << (receiver.channel_fd() >= 0 ? "interrupts" : "busy polling") << '\n';
+                  << (receiver.channel_fd() >= 0 ? "interrupts" : "busy polling") << ", "
+                  << (receiver.has_timestamps() ? "NIC timestamps" : "clock timestamps") << '\n';
 
     record_writer records(queue, opts.snaplen);
     pollfd fds{receiver.channel_fd(), POLLIN, 0};
     std::uint64_t packets = 0;
     std::uint64_t errors = 0;
-    auto handle = [&](const std::uint8_t *data, std::size_t length)
+    auto handle = [&](const std::uint8_t *data, std::size_t length, std::uint64_t nic_ns)
     {
         if (!data)
         {
@@ -509,7 +510,13 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
         if (packets >= opts.count)
             return;
         timespec ts{};
-        clock_gettime(CLOCK_REALTIME, &ts);
+        if (nic_ns != 0)
+        {
+            ts.tv_sec = time_t(nic_ns / 1000000000);
+            ts.tv_nsec = long(nic_ns % 1000000000);
+        }
+        else
+            clock_gettime(CLOCK_REALTIME, &ts);
         packets++;
         tot.bytes.fetch_add(length, std::memory_order_relaxed);
         if (!queue)

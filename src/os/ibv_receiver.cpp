@@ -15,7 +15,7 @@ namespace spead2::detail
 {
 
 ibv_receiver::ibv_receiver(std::uint32_t interface_address, std::size_t buffer_size, std::size_t slot_size,
-                           int comp_vector)
+                           int comp_vector, bool timestamps)
     : slot_size_(slot_size)
     , device_(interface_address)
 {
@@ -36,7 +36,14 @@ ibv_receiver::ibv_receiver(std::uint32_t interface_address, std::size_t buffer_s
         if (comp_vector >= 0)
             channel_ = ibv::create_comp_channel(device_);
         send_cq_ = ibv::create_cq(device_, 1, nullptr, 0);
-        recv_cq_ = ibv::create_cq(device_, int(slots_), channel_.get(), comp_vector);
+        if (timestamps)
+        {
+            timestamped_cq_ = ibv::create_timestamped_cq(device_, int(slots_), channel_.get(), comp_vector);
+            if (timestamped_cq_)
+                recv_cq_.reset(ibv_cq_ex_to_cq(timestamped_cq_));
+        }
+        if (!recv_cq_)
+            recv_cq_ = ibv::create_cq(device_, int(slots_), channel_.get(), comp_vector);
         qp_ = ibv::create_raw_qp(device_, pd_.get(), send_cq_.get(), recv_cq_.get(), 1, std::uint32_t(slots_),
                                  1);
         wrs_.resize(slots_);
@@ -84,6 +91,37 @@ void ibv_receiver::post(ibv_recv_wr *first)
     ibv_recv_wr *bad = nullptr;
     if (const int error = ::ibv_post_recv(qp_.get(), first, &bad); error != 0)
         ibv::fail("ibv_post_recv", error);
+}
+
+int ibv_receiver::poll(completion *out)
+{
+    if (!timestamped_cq_)
+    {
+        ibv_wc wc[max_batch];
+        const int n = ::ibv_poll_cq(recv_cq_.get(), max_batch, wc);
+        if (n < 0)
+            poll_failed(n);
+        for (int i = 0; i < n; i++)
+            out[i] = {wc[i].wr_id, wc[i].status, wc[i].byte_len, 0};
+        return n;
+    }
+    ibv_poll_cq_attr attr{};
+    int error = ::ibv_start_poll(timestamped_cq_, &attr);
+    if (error == ENOENT)
+        return 0;
+    if (error != 0)
+        poll_failed(-error);
+    int n = 0;
+    do
+    {
+        ibv_cq_ex *cq = timestamped_cq_;
+        out[n++] = {cq->wr_id, cq->status, ::ibv_wc_read_byte_len(cq),
+                    ::ibv_wc_read_completion_wallclock_ns(cq)};
+    } while (n < max_batch && (error = ::ibv_next_poll(timestamped_cq_)) == 0);
+    ::ibv_end_poll(timestamped_cq_);
+    if (error != 0 && error != ENOENT)
+        poll_failed(-error);
+    return n;
 }
 
 void ibv_receiver::poll_failed(int n)

@@ -40,6 +40,19 @@ private:
     std::vector<ibv::flow_t> flows_;
     std::vector<ibv_recv_wr> wrs_; ///< one per slot, wr_id = slot
     std::vector<ibv_sge> sges_;
+    /// The receive CQ as an extended CQ, when it reports completion timestamps; else null.
+    ibv_cq_ex *timestamped_cq_ = nullptr;
+
+    /// One completion, whichever kind of CQ it came from.
+    struct completion
+    {
+        std::uint64_t slot;
+        ibv_wc_status status;
+        std::uint32_t byte_len;
+        std::uint64_t timestamp_ns;
+    };
+    /// Up to max_batch completions into @a out; returns how many.
+    int poll(completion *out);
 
     void post(ibv_recv_wr *first);
     [[noreturn]] static void poll_failed(int n);
@@ -53,10 +66,12 @@ public:
      * @param buffer_size bytes to split into slots of @a slot_size (at least one slot; as many as
      *                    the device takes: see wanted_slots())
      * @param comp_vector completion vector, or negative for no completion channel
+     * @param timestamps ask the device for completion timestamps (wall clock); without them
+     *                   (see has_timestamps()) frames get timestamp 0
      * @throws std::runtime_error naming the call that failed
      */
     ibv_receiver(std::uint32_t interface_address, std::size_t buffer_size, std::size_t slot_size,
-                 int comp_vector);
+                 int comp_vector, bool timestamps = false);
     ~ibv_receiver();
     ibv_receiver(const ibv_receiver &) = delete;
     ibv_receiver &operator=(const ibv_receiver &) = delete;
@@ -65,6 +80,8 @@ public:
     /// The slots the buffer size asked for (more than slots() if the device has fewer).
     std::size_t wanted_slots() const { return wanted_slots_; }
     std::size_t slot_size() const { return slot_size_; }
+    /// Whether frames come with the device's completion timestamps.
+    bool has_timestamps() const { return timestamped_cq_ != nullptr; }
 
     /// Steers IPv4 UDP to @a mac, @a address (host order, 0 = any), @a port here.
     void add_flow(const frame::mac_address &mac, std::uint32_t address, std::uint16_t port);
@@ -77,30 +94,29 @@ public:
     void take_events();
 
     /**
-     * Polls once: calls @a f(data, size) for each frame received, or @a f(nullptr, 0) for a frame
-     * longer than a slot, then posts the slots again (unless @a repost is false: the queue pair
-     * is going away). Returns the completions handled.
+     * Polls once: calls @a f(data, size, timestamp_ns) for each frame received (timestamp 0
+     * without has_timestamps()), or @a f(nullptr, 0, 0) for a frame longer than a slot, then
+     * posts the slots again (unless @a repost is false: the queue pair is going away). Returns
+     * the completions handled.
      * @throws std::runtime_error for any other failed completion (the queue pair is in error)
      */
     template<typename F>
     int receive(F &&f, bool repost = true)
     {
-        ibv_wc wc[max_batch];
-        const int n = ::ibv_poll_cq(recv_cq_.get(), max_batch, wc);
-        if (n < 0)
-            poll_failed(n);
+        completion done[max_batch];
+        const int n = poll(done);
         auto *buffer = static_cast<std::uint8_t *>(buffer_);
         ibv_recv_wr *first = nullptr;
         ibv_recv_wr *last = nullptr;
         for (int i = 0; i < n; i++)
         {
-            const std::size_t slot = wc[i].wr_id;
-            if (wc[i].status == IBV_WC_SUCCESS)
-                f(buffer + slot * slot_size_, std::size_t(wc[i].byte_len));
-            else if (wc[i].status == IBV_WC_LOC_LEN_ERR)
-                f(nullptr, 0);
+            const std::size_t slot = done[i].slot;
+            if (done[i].status == IBV_WC_SUCCESS)
+                f(buffer + slot * slot_size_, std::size_t(done[i].byte_len), done[i].timestamp_ns);
+            else if (done[i].status == IBV_WC_LOC_LEN_ERR)
+                f(nullptr, 0, 0);
             else
-                completion_failed(wc[i].status);
+                completion_failed(done[i].status);
             ibv_recv_wr *wr = &wrs_[slot];
             wr->next = nullptr;
             if (last)

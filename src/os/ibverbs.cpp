@@ -152,6 +152,17 @@ cq_t create_cq(const device &dev, int entries, ibv_comp_channel *channel, int co
     return cq;
 }
 
+ibv_cq_ex *create_timestamped_cq(const device &dev, int entries, ibv_comp_channel *channel, int comp_vector)
+{
+    const int vectors = std::max(1, dev.context()->num_comp_vectors);
+    ibv_cq_init_attr_ex attr{};
+    attr.cqe = std::uint32_t(entries);
+    attr.channel = channel;
+    attr.comp_vector = std::uint32_t(channel ? comp_vector % vectors : 0);
+    attr.wc_flags = IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK;
+    return ::ibv_create_cq_ex(dev.context(), &attr);
+}
+
 qp_t create_raw_qp(const device &dev, ibv_pd *pd, ibv_cq *send_cq, ibv_cq *recv_cq, std::uint32_t max_send_wr,
                    std::uint32_t max_recv_wr, std::uint32_t max_send_sge)
 {

@@ -92,6 +92,12 @@ mr_t reg_mr(ibv_pd *pd, const void *addr, std::size_t size, bool writable);
 comp_channel_t create_comp_channel(const device &dev);
 /// A completion queue of @a entries; @a channel may be null (no events: busy polling).
 cq_t create_cq(const device &dev, int entries, ibv_comp_channel *channel, int comp_vector);
+/**
+ * An extended completion queue that reports byte counts and wall-clock completion timestamps, or
+ * null if the device cannot (the caller falls back to create_cq). Destroy it through its
+ * ibv_cq_ex_to_cq() in a cq_t.
+ */
+ibv_cq_ex *create_timestamped_cq(const device &dev, int entries, ibv_comp_channel *channel, int comp_vector);
 /// A raw-packet queue pair, moved to INIT.
 qp_t create_raw_qp(const device &dev, ibv_pd *pd, ibv_cq *send_cq, ibv_cq *recv_cq, std::uint32_t max_send_wr,
                    std::uint32_t max_recv_wr, std::uint32_t max_send_sge);

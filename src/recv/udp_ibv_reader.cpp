@@ -226,7 +226,7 @@ void udp_ibv_reader::receive_some(stream_base::add_packet_state &state)
 {
     impl &s = *impl_;
     spead2::detail::ibv_receiver &receiver = *s.receiver;
-    auto handle = [&](const std::uint8_t *data, std::size_t size)
+    auto handle = [&](const std::uint8_t *data, std::size_t size, std::uint64_t)
     {
         if (data)
             add_frame(state, data, size);

@@ -14,6 +14,8 @@
 ///   SPEAD2_FAKE_VERBS_FAIL=<call>[:<errno>],...  makes the named calls fail (default EIO)
 ///   SPEAD2_FAKE_VERBS_MAX_WR=<n>                 the device's max_qp_wr and max_cqe (4096)
 ///   SPEAD2_FAKE_VERBS_PACING=off                 no packet pacing (else 1 Mb/s to 100 Gb/s)
+///   SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS=<n>        the completion timestamps' offset from the
+///                                                wall clock (extended CQs report them)
 /// and spead2_fake_verbs_rx_no_buffer() counts frames that matched a rule but found no posted
 /// receive request; spead2_fake_verbs_rate_limit() is the last rate set on a queue pair (kb/s;
 /// the fake does not pace).
@@ -135,23 +137,44 @@ struct fake_channel
     int write_fd = -1;
 };
 
+/// The "NIC clock": the wall clock, shifted by SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS (so that a test
+/// can tell a completion timestamp from the time a frame was read).
+std::uint64_t nic_clock_ns()
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    const char *offset = std::getenv("SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS");
+    return std::uint64_t(ts.tv_sec) * 1000000000 + std::uint64_t(ts.tv_nsec) +
+           std::uint64_t(offset ? std::atoll(offset) : 0);
+}
+
+/// A completion queue, plain or extended (ibv_cq_ex begins with ibv_cq's fields, so one type
+/// serves both).
 struct fake_cq
 {
-    ibv_cq cq{};
+    struct entry
+    {
+        ibv_wc wc;
+        std::uint64_t timestamp_ns;
+    };
+
+    ibv_cq_ex cq{};
     std::mutex mutex;
-    std::deque<ibv_wc> entries;
+    std::deque<entry> entries;
+    entry current{};
     bool armed = false;
 
     void push(const ibv_wc &wc)
     {
+        const std::uint64_t now = nic_clock_ns();
         std::lock_guard<std::mutex> lock(mutex);
         if (entries.size() >= std::size_t(cq.cqe))
             return; // overrun: a real device raises an asynchronous error; the tests never get here
-        entries.push_back(wc);
+        entries.push_back({wc, now});
         if (armed && cq.channel)
         {
             armed = false;
-            ibv_cq *self = &cq;
+            ibv_cq *self = ibv_cq_ex_to_cq(&cq);
             const int fd = reinterpret_cast<fake_channel *>(cq.channel)->write_fd;
             // Non-blocking: a full pipe means events enough are waiting already.
             if (::write(fd, &self, sizeof(self)) != sizeof(self) && errno != EAGAIN)
@@ -297,7 +320,7 @@ int fake_poll_cq(ibv_cq *cq, int num_entries, ibv_wc *wc)
     int n = 0;
     while (n < num_entries && !f->entries.empty())
     {
-        wc[n++] = f->entries.front();
+        wc[n++] = f->entries.front().wc;
         f->entries.pop_front();
     }
     return n;
@@ -465,6 +488,96 @@ int fake_modify_qp_rate_limit(ibv_qp *, ibv_qp_rate_limit_attr *attr)
     return 0;
 }
 
+// The extended CQ's polling interface: start_poll takes the lock (and keeps it only when it
+// returns an entry), end_poll releases it.
+void load_current(fake_cq *f)
+{
+    f->current = f->entries.front();
+    f->entries.pop_front();
+    f->cq.wr_id = f->current.wc.wr_id;
+    f->cq.status = f->current.wc.status;
+}
+
+int fake_start_poll(ibv_cq_ex *cq, ibv_poll_cq_attr *)
+{
+    auto *f = reinterpret_cast<fake_cq *>(cq);
+    f->mutex.lock();
+    if (f->entries.empty())
+    {
+        f->mutex.unlock();
+        return ENOENT;
+    }
+    load_current(f);
+    return 0;
+}
+
+int fake_next_poll(ibv_cq_ex *cq)
+{
+    auto *f = reinterpret_cast<fake_cq *>(cq);
+    if (f->entries.empty())
+        return ENOENT;
+    load_current(f);
+    return 0;
+}
+
+void fake_end_poll(ibv_cq_ex *cq)
+{
+    reinterpret_cast<fake_cq *>(cq)->mutex.unlock();
+}
+
+std::uint32_t fake_read_byte_len(ibv_cq_ex *cq)
+{
+    return reinterpret_cast<fake_cq *>(cq)->current.wc.byte_len;
+}
+
+ibv_wc_opcode fake_read_opcode(ibv_cq_ex *cq)
+{
+    return reinterpret_cast<fake_cq *>(cq)->current.wc.opcode;
+}
+
+std::uint64_t fake_read_wallclock_ns(ibv_cq_ex *cq)
+{
+    return reinterpret_cast<fake_cq *>(cq)->current.timestamp_ns;
+}
+
+bool valid_cq_request(ibv_context *context, int cqe, int comp_vector)
+{
+    return cqe >= 1 && cqe <= max_wr() && comp_vector >= 0 && comp_vector < context->num_comp_vectors;
+}
+
+fake_cq *new_cq(ibv_context *context, int cqe, void *cq_context, ibv_comp_channel *channel)
+{
+    auto *f = new fake_cq();
+    f->cq.context = context;
+    f->cq.channel = channel;
+    f->cq.cq_context = cq_context;
+    f->cq.cqe = cqe;
+    f->cq.handle = next_handle++;
+    return f;
+}
+
+ibv_cq_ex *fake_create_cq_ex(ibv_context *context, ibv_cq_init_attr_ex *attr)
+{
+    FAIL_IF_ASKED("ibv_create_cq_ex", nullptr);
+    constexpr std::uint64_t supported =
+        IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK;
+    if (!valid_cq_request(context, int(attr->cqe), int(attr->comp_vector)) || (attr->wc_flags & ~supported) ||
+        attr->comp_mask != 0)
+    {
+        errno = EINVAL;
+        return nullptr;
+    }
+    fake_cq *f = new_cq(context, int(attr->cqe), attr->cq_context, attr->channel);
+    f->cq.start_poll = fake_start_poll;
+    f->cq.next_poll = fake_next_poll;
+    f->cq.end_poll = fake_end_poll;
+    f->cq.read_byte_len = fake_read_byte_len;
+    f->cq.read_opcode = fake_read_opcode;
+    if (attr->wc_flags & IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
+        f->cq.read_completion_wallclock_ns = fake_read_wallclock_ns;
+    return &f->cq;
+}
+
 std::mutex qps_mutex;
 std::vector<fake_qp *> all_qps;
 
@@ -580,6 +693,7 @@ FAKE_EXPORT int rdma_bind_addr(rdma_cm_id *id, sockaddr *addr)
     ctx->v.ibv_destroy_flow = fake_destroy_flow;
     ctx->v.query_device_ex = fake_query_device_ex;
     ctx->v.modify_qp_rate_limit = fake_modify_qp_rate_limit;
+    ctx->v.create_cq_ex = fake_create_cq_ex;
     id->verbs = &c;
     id->port_num = 1;
     std::memcpy(&id->route.addr.src_addr, addr, sizeof(sockaddr_in));
@@ -679,18 +793,12 @@ FAKE_EXPORT ibv_cq *ibv_create_cq(ibv_context *context, int cqe, void *cq_contex
                                   int comp_vector)
 {
     FAIL_IF_ASKED("ibv_create_cq", nullptr);
-    if (cqe < 1 || cqe > max_wr() || comp_vector < 0 || comp_vector >= context->num_comp_vectors)
+    if (!valid_cq_request(context, cqe, comp_vector))
     {
         errno = EINVAL;
         return nullptr;
     }
-    auto *f = new fake_cq();
-    f->cq.context = context;
-    f->cq.channel = channel;
-    f->cq.cq_context = cq_context;
-    f->cq.cqe = cqe;
-    f->cq.handle = next_handle++;
-    return &f->cq;
+    return ibv_cq_ex_to_cq(&new_cq(context, cqe, cq_context, channel)->cq);
 }
 
 FAKE_EXPORT int ibv_destroy_cq(ibv_cq *cq)

@@ -14,6 +14,7 @@ Skipped, with the reason, where namespaces are not permitted or no C++ compiler 
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -141,10 +142,15 @@ def test_mcdump_ibv(netns_pair, fake_verbs, tmp_path):
     """mcdump --ibv writes the frames as they were on the wire; spead2_recv reads the file back."""
     group = f"239.201.{netns_pair.subnet}.13"
     capture = tmp_path / "capture.pcap"
-    dump = _start_receiver(
-        netns_pair, fake_verbs, [find_tool("mcdump")], "--quiet", "--ibv", "-i", netns_pair.recv_addr4,
-        str(capture), f"{group}:8893",
-    )  # fmt: skip
+    # The fake's NIC clock runs 1000 s behind: the records must carry its timestamps.
+    os.environ["SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS"] = str(-1000 * 10**9)
+    try:
+        dump = _start_receiver(
+            netns_pair, fake_verbs, [find_tool("mcdump")], "--quiet", "--ibv", "-i", netns_pair.recv_addr4,
+            str(capture), f"{group}:8893",
+        )  # fmt: skip
+    finally:
+        del os.environ["SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS"]
     try:
         _send(netns_pair, _env(fake_verbs), [find_tool("spead2_send")], "--verify", f"{group}:8893")
         time.sleep(0.2)
@@ -154,6 +160,9 @@ def test_mcdump_ibv(netns_pair, fake_verbs, tmp_path):
         _kill(dump)
     assert dump.returncode == 0, err
     assert "0 dropped by the kernel" in out, out
+    data = capture.read_bytes()
+    first_record_seconds = struct.unpack_from("<I", data, 24)[0]
+    assert 990 < time.time() - first_record_seconds < 1010
     replay = subprocess.run(
         [find_tool("spead2_recv"), "--quiet", "--verify", str(capture)], capture_output=True, text=True, timeout=TIMEOUT
     )
