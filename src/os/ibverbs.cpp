@@ -237,9 +237,11 @@ flow_t create_udp_flow(const device &dev, ibv_qp *qp, const frame::mac_address &
 std::string set_rate_limit(const device &dev, ibv_qp *qp, double bytes_per_second, std::size_t packet_size)
 {
     // ibv_query_device_ex's inline wrapper falls back to a linked ibv_query_device; call the
-    // provider's entry point directly instead.
-    verbs_context *vctx = verbs_get_ctx_op(dev.context(), query_device_ex);
-    if (!vctx)
+    // provider's entry point directly instead (checked as verbs_get_ctx_op does, which is a GNU
+    // statement expression that -Wpedantic refuses).
+    verbs_context *vctx = verbs_get_ctx(dev.context());
+    if (!vctx || vctx->sz < sizeof(*vctx) - offsetof(verbs_context, query_device_ex) ||
+        !vctx->query_device_ex)
         return "the device does not report packet pacing";
     ibv_device_attr_ex attr{};
     if (const int error = vctx->query_device_ex(dev.context(), nullptr, &attr, sizeof(attr)); error != 0)
