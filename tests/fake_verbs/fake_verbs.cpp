@@ -17,8 +17,9 @@
 ///   SPEAD2_FAKE_VERBS_CLOCK_OFFSET_NS=<n>        the completion timestamps' offset from the
 ///                                                wall clock (extended CQs report them)
 /// and spead2_fake_verbs_rx_no_buffer() counts frames that matched a rule but found no posted
-/// receive request; spead2_fake_verbs_rate_limit() is the last rate set on a queue pair (kb/s;
-/// the fake does not pace).
+/// receive request; spead2_fake_verbs_teardown_errors() counts objects destroyed while still in
+/// use (refused with EBUSY, as a device does); spead2_fake_verbs_rate_limit() is the last rate set on a queue
+/// pair (kb/s; the fake does not pace).
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -26,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,6 +54,41 @@ namespace
 
 std::atomic<std::uint64_t> rx_no_buffer{0};
 std::atomic<std::uint32_t> last_rate_limit{0};
+std::atomic<std::uint64_t> teardown_errors{0};
+
+/// How many live objects use each object (a PD its MRs and QPs, a CQ its QPs, a channel its
+/// CQs): destroying one still in use fails with EBUSY, as on a device, and is counted.
+std::mutex users_mutex;
+std::map<const void *, int> users;
+
+void add_user(const void *used)
+{
+    if (!used)
+        return;
+    std::lock_guard<std::mutex> lock(users_mutex);
+    users[used]++;
+}
+
+void remove_user(const void *used)
+{
+    if (!used)
+        return;
+    std::lock_guard<std::mutex> lock(users_mutex);
+    if (--users[used] == 0)
+        users.erase(used);
+}
+
+/// False (counting a teardown error) if @a object is still in use.
+bool unused(const void *object)
+{
+    std::lock_guard<std::mutex> lock(users_mutex);
+    if (users.count(object))
+    {
+        teardown_errors++;
+        return false;
+    }
+    return true;
+}
 std::atomic<std::uint32_t> next_handle{1};
 
 /// Whether the test asked @a call to fail; sets errno to the asked-for value.
@@ -553,6 +590,7 @@ fake_cq *new_cq(ibv_context *context, int cqe, void *cq_context, ibv_comp_channe
     f->cq.cq_context = cq_context;
     f->cq.cqe = cqe;
     f->cq.handle = next_handle++;
+    add_user(channel);
     return f;
 }
 
@@ -604,6 +642,11 @@ int fake_destroy_flow(ibv_flow *flow)
 FAKE_EXPORT std::uint64_t spead2_fake_verbs_rx_no_buffer()
 {
     return rx_no_buffer.load();
+}
+
+FAKE_EXPORT std::uint64_t spead2_fake_verbs_teardown_errors()
+{
+    return teardown_errors.load();
 }
 
 FAKE_EXPORT std::uint32_t spead2_fake_verbs_rate_limit()
@@ -735,6 +778,8 @@ FAKE_EXPORT ibv_pd *ibv_alloc_pd(ibv_context *context)
 
 FAKE_EXPORT int ibv_dealloc_pd(ibv_pd *pd)
 {
+    if (!unused(pd))
+        return EBUSY;
     delete pd;
     return 0;
 }
@@ -750,6 +795,7 @@ FAKE_EXPORT ibv_mr *(ibv_reg_mr)(ibv_pd *pd, void *addr, size_t length, int acce
     m->mr.handle = next_handle++;
     m->mr.lkey = m->mr.rkey = next_handle++;
     (void)access;
+    add_user(pd);
     fake_context *ctx = context_of(pd->context);
     std::lock_guard<std::mutex> lock(ctx->mutex);
     ctx->mrs.push_back(m);
@@ -759,6 +805,7 @@ FAKE_EXPORT ibv_mr *(ibv_reg_mr)(ibv_pd *pd, void *addr, size_t length, int acce
 FAKE_EXPORT int ibv_dereg_mr(ibv_mr *mr)
 {
     auto *m = reinterpret_cast<fake_mr *>(mr);
+    remove_user(mr->pd);
     fake_context *ctx = context_of(mr->context);
     std::lock_guard<std::mutex> lock(ctx->mutex);
     ctx->mrs.erase(std::find(ctx->mrs.begin(), ctx->mrs.end(), m));
@@ -782,6 +829,8 @@ FAKE_EXPORT ibv_comp_channel *ibv_create_comp_channel(ibv_context *context)
 
 FAKE_EXPORT int ibv_destroy_comp_channel(ibv_comp_channel *channel)
 {
+    if (!unused(channel))
+        return EBUSY;
     auto *c = reinterpret_cast<fake_channel *>(channel);
     ::close(c->channel.fd);
     ::close(c->write_fd);
@@ -803,6 +852,9 @@ FAKE_EXPORT ibv_cq *ibv_create_cq(ibv_context *context, int cqe, void *cq_contex
 
 FAKE_EXPORT int ibv_destroy_cq(ibv_cq *cq)
 {
+    if (!unused(cq))
+        return EBUSY;
+    remove_user(cq->channel);
     delete reinterpret_cast<fake_cq *>(cq);
     return 0;
 }
@@ -867,6 +919,9 @@ FAKE_EXPORT ibv_qp *ibv_create_qp(ibv_pd *pd, ibv_qp_init_attr *attr)
     {
         std::lock_guard<std::mutex> lock(qps_mutex);
         all_qps.push_back(q);
+        add_user(pd);
+        add_user(attr->send_cq);
+        add_user(attr->recv_cq);
     }
     q->receiver = std::thread([q] { q->receive_loop(); });
     return &q->qp;
@@ -908,6 +963,9 @@ FAKE_EXPORT int ibv_destroy_qp(ibv_qp *qp)
     {
         std::lock_guard<std::mutex> lock(qps_mutex);
         all_qps.erase(std::find(all_qps.begin(), all_qps.end(), q));
+        remove_user(q->qp.pd);
+        remove_user(q->qp.send_cq);
+        remove_user(q->qp.recv_cq);
     }
     ::close(q->fd);
     ::close(q->stop);

@@ -71,6 +71,22 @@ protected:
             GTEST_SKIP() << "only runs inside the private namespace (see udp_ibv.runs_in_private_netns)";
     }
 
+    void TearDown() override
+    {
+        if (!peer_netns())
+            return;
+        // Every test's verbs objects are gone by now, each destroyed before what it used (the
+        // fake refuses, and counts, any other order).
+        if (void *fake = ::dlopen(SPEAD2_FAKE_VERBS_PATH, RTLD_NOW | RTLD_NOLOAD))
+        {
+            auto errors =
+                reinterpret_cast<std::uint64_t (*)()>(::dlsym(fake, "spead2_fake_verbs_teardown_errors"));
+            ASSERT_NE(errors, nullptr);
+            EXPECT_EQ(errors(), 0u);
+            ::dlclose(fake);
+        }
+    }
+
     static recv::udp_ibv_config config(const std::string &address, std::uint16_t port)
     {
         recv::udp_ibv_config c;
