@@ -342,11 +342,13 @@ class record_writer
 {
 private:
     chunk_queue *queue_;
+    std::size_t snaplen_;
     std::vector<std::uint8_t> chunk_;
 
 public:
     record_writer(chunk_queue *queue, std::size_t snaplen)
         : queue_(queue)
+        , snaplen_(snaplen)
     {
         chunk_.reserve(chunk_size);
         if (queue_)
@@ -367,6 +369,17 @@ public:
         append_u32(chunk_, std::uint32_t(incl));
         append_u32(chunk_, std::uint32_t(frame));
         return chunk_;
+    }
+
+    /// Records a whole frame of @a length bytes as captured (up to the snap length); nothing
+    /// without a queue (counting only).
+    void capture(const timespec &ts, const std::uint8_t *data, std::size_t length)
+    {
+        if (!queue_)
+            return;
+        const std::size_t incl = std::min(length, snaplen_);
+        auto &chunk = start(ts, incl, length);
+        chunk.insert(chunk.end(), data, data + incl);
     }
 
     void finish()
@@ -447,11 +460,7 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
                                                    clock_gettime(CLOCK_REALTIME, &ts);
                                                    packets++;
                                                    tot.bytes.fetch_add(length, std::memory_order_relaxed);
-                                                   if (!queue)
-                                                       return;
-                                                   const std::size_t incl = std::min(length, opts.snaplen);
-                                                   auto &chunk = records.start(ts, incl, length);
-                                                   chunk.insert(chunk.end(), data, data + incl);
+                                                   records.capture(ts, data, length);
                                                });
         tot.packets.store(packets, std::memory_order_relaxed);
         // The drop count is a system call: read it when idle and every 1024 batches, not per batch.
@@ -519,11 +528,7 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
             clock_gettime(CLOCK_REALTIME, &ts);
         packets++;
         tot.bytes.fetch_add(length, std::memory_order_relaxed);
-        if (!queue)
-            return;
-        const std::size_t incl = std::min(length, opts.snaplen);
-        auto &chunk = records.start(ts, incl, length);
-        chunk.insert(chunk.end(), data, data + incl);
+        records.capture(ts, data, length);
     };
     int idle_polls = 0;
     while (!stop && packets < opts.count)

@@ -23,67 +23,44 @@ ibv_receiver::ibv_receiver(std::uint32_t interface_address, std::size_t buffer_s
     wanted_slots_ = std::max<std::size_t>(1, buffer_size / slot_size_);
     slots_ = std::min(wanted_slots_, std::size_t(std::min(attr.max_qp_wr, attr.max_cqe)));
     pd_ = ibv::alloc_pd(device_);
-    buffer_size_ = slots_ * slot_size_;
-    buffer_ = ::mmap(nullptr, buffer_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (buffer_ == MAP_FAILED)
-    {
-        buffer_ = nullptr;
+    const std::size_t mapped_size = slots_ * slot_size_;
+    void *buffer = ::mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buffer == MAP_FAILED)
         ibv::fail("mmap of the receive buffer", errno);
-    }
-    try
+    buffer_ =
+        std::unique_ptr<std::uint8_t, unmapper>(static_cast<std::uint8_t *>(buffer), unmapper{mapped_size});
+    mr_ = ibv::reg_mr(pd_.get(), buffer_.get(), mapped_size, true);
+    if (comp_vector >= 0)
+        channel_ = ibv::create_comp_channel(device_);
+    send_cq_ = ibv::create_cq(device_, 1, nullptr, 0);
+    if (timestamps)
     {
-        mr_ = ibv::reg_mr(pd_.get(), buffer_, buffer_size_, true);
-        if (comp_vector >= 0)
-            channel_ = ibv::create_comp_channel(device_);
-        send_cq_ = ibv::create_cq(device_, 1, nullptr, 0);
-        if (timestamps)
-        {
-            timestamped_cq_ = ibv::create_timestamped_cq(device_, int(slots_), channel_.get(), comp_vector);
-            if (timestamped_cq_)
-                recv_cq_.reset(ibv_cq_ex_to_cq(timestamped_cq_));
-        }
-        if (!recv_cq_)
-            recv_cq_ = ibv::create_cq(device_, int(slots_), channel_.get(), comp_vector);
-        qp_ = ibv::create_raw_qp(device_, pd_.get(), send_cq_.get(), recv_cq_.get(), 1, std::uint32_t(slots_),
-                                 1);
-        wrs_.resize(slots_);
-        sges_.resize(slots_);
-        auto *buffer = static_cast<std::uint8_t *>(buffer_);
-        for (std::size_t i = 0; i < slots_; i++)
-        {
-            sges_[i].addr = reinterpret_cast<std::uintptr_t>(buffer + i * slot_size_);
-            sges_[i].length = std::uint32_t(slot_size_);
-            sges_[i].lkey = mr_->lkey;
-            wrs_[i].wr_id = i;
-            wrs_[i].sg_list = &sges_[i];
-            wrs_[i].num_sge = 1;
-            wrs_[i].next = (i + 1 < slots_) ? &wrs_[i + 1] : nullptr;
-        }
-        post(wrs_.data());
-        ibv::modify_qp(qp_.get(), IBV_QPS_RTR);
+        timestamped_cq_ = ibv::create_timestamped_cq(device_, int(slots_), channel_.get(), comp_vector);
+        if (timestamped_cq_)
+            recv_cq_.reset(ibv_cq_ex_to_cq(timestamped_cq_));
     }
-    catch (...)
+    if (!recv_cq_)
+        recv_cq_ = ibv::create_cq(device_, int(slots_), channel_.get(), comp_vector);
+    qp_ = ibv::create_raw_qp(device_, pd_.get(), send_cq_.get(), recv_cq_.get(), 1, std::uint32_t(slots_), 1);
+    wrs_.resize(slots_);
+    sges_.resize(slots_);
+    for (std::size_t i = 0; i < slots_; i++)
     {
-        qp_.reset();
-        recv_cq_.reset();
-        send_cq_.reset();
-        channel_.reset();
-        mr_.reset();
-        ::munmap(buffer_, buffer_size_);
-        throw;
+        sges_[i].addr = reinterpret_cast<std::uintptr_t>(buffer_.get() + i * slot_size_);
+        sges_[i].length = std::uint32_t(slot_size_);
+        sges_[i].lkey = mr_->lkey;
+        wrs_[i].wr_id = i;
+        wrs_[i].sg_list = &sges_[i];
+        wrs_[i].num_sge = 1;
+        wrs_[i].next = (i + 1 < slots_) ? &wrs_[i + 1] : nullptr;
     }
+    post(wrs_.data());
+    ibv::modify_qp(qp_.get(), IBV_QPS_RTR);
 }
 
-ibv_receiver::~ibv_receiver()
+void ibv_receiver::unmapper::operator()(std::uint8_t *data) const
 {
-    // Rules before the queue pair, the queue pair before its queues and memory.
-    flows_.clear();
-    qp_.reset();
-    recv_cq_.reset();
-    send_cq_.reset();
-    channel_.reset();
-    mr_.reset();
-    ::munmap(buffer_, buffer_size_);
+    ::munmap(data, size);
 }
 
 void ibv_receiver::post(ibv_recv_wr *first)

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 #include "os/ibverbs.h"
 
@@ -24,14 +25,21 @@ namespace spead2::detail
 class ibv_receiver
 {
 private:
+    /// Unmaps the slots' anonymous mapping.
+    struct unmapper
+    {
+        std::size_t size;
+        void operator()(std::uint8_t *data) const;
+    };
+
     std::size_t slot_size_;
     std::size_t slots_;
     std::size_t wanted_slots_;
-    /// Declared in the order of making, so that each goes before what it uses.
+    /// Declared in the order of making, so that each goes before what it uses (also when a
+    /// constructor step fails): rules, queue pair, queues, channel, memory, PD, device.
     ibv::device device_;
     ibv::pd_t pd_;
-    void *buffer_ = nullptr;
-    std::size_t buffer_size_ = 0;
+    std::unique_ptr<std::uint8_t, unmapper> buffer_;
     ibv::mr_t mr_;
     ibv::comp_channel_t channel_;
     ibv::cq_t send_cq_; ///< unused, but a queue pair needs one
@@ -72,7 +80,6 @@ public:
      */
     ibv_receiver(std::uint32_t interface_address, std::size_t buffer_size, std::size_t slot_size,
                  int comp_vector, bool timestamps = false);
-    ~ibv_receiver();
     ibv_receiver(const ibv_receiver &) = delete;
     ibv_receiver &operator=(const ibv_receiver &) = delete;
 
@@ -105,7 +112,7 @@ public:
     {
         completion done[max_batch];
         const int n = poll(done);
-        auto *buffer = static_cast<std::uint8_t *>(buffer_);
+        std::uint8_t *buffer = buffer_.get();
         ibv_recv_wr *first = nullptr;
         ibv_recv_wr *last = nullptr;
         for (int i = 0; i < n; i++)

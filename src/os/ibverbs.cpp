@@ -10,7 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <arpa/inet.h>
+#include <asio/ip/address_v4.hpp>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include "os/ibverbs.h"
@@ -28,10 +28,7 @@ const ibverbs_api &api()
 
 std::string dotted(std::uint32_t address)
 {
-    in_addr a{htonl(address)};
-    char text[INET_ADDRSTRLEN];
-    ::inet_ntop(AF_INET, &a, text, sizeof(text));
-    return text;
+    return asio::ip::address_v4(address).to_string();
 }
 
 } // namespace

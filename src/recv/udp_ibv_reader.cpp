@@ -72,7 +72,6 @@ struct udp_ibv_reader::impl
 {
     int max_poll;
     std::size_t slots;
-    std::size_t slot_size;
     /// Let go when the stream stops (so that the device is free again at once), hence a pointer.
     std::unique_ptr<spead2::detail::ibv_receiver> receiver;
     /// Waits for the completion channel; does not own its descriptor.
@@ -89,11 +88,11 @@ struct udp_ibv_reader::impl
         , join_socket(io_context)
     {
         slots = receiver->slots();
-        slot_size = receiver->slot_size();
         if (slots < receiver->wanted_slots())
             log_warning("udp_ibv_reader: the device takes at most %zu receive slots; buffer reduced from %zu "
                         "to %zu bytes",
-                        slots, receiver->wanted_slots() * slot_size, slots * slot_size);
+                        slots, receiver->wanted_slots() * receiver->slot_size(),
+                        slots * receiver->slot_size());
         if (receiver->channel_fd() >= 0)
             descriptor = std::make_unique<asio::posix::stream_descriptor>(io_context, receiver->channel_fd());
     }
@@ -143,8 +142,9 @@ udp_ibv_reader::udp_ibv_reader(stream &owner, const udp_ibv_config &config)
             impl_->join_socket.set_option(asio::ip::multicast::join_group(a, interface_address));
         }
     }
-    SPEAD2_LOG_INFO("udp_ibv_reader: %zu slots of %zu bytes on %s, %s", impl_->slots, impl_->slot_size,
-                    iface.name.c_str(), impl_->descriptor ? "interrupts" : "busy polling");
+    SPEAD2_LOG_INFO("udp_ibv_reader: %zu slots of %zu bytes on %s, %s", impl_->slots,
+                    impl_->receiver->slot_size(), iface.name.c_str(),
+                    impl_->descriptor ? "interrupts" : "busy polling");
 }
 
 udp_ibv_reader::~udp_ibv_reader() = default;

@@ -9,6 +9,7 @@
 #ifndef SPEAD2_TESTS_SEND_NETNS_TEST_UTIL_H
 #define SPEAD2_TESTS_SEND_NETNS_TEST_UTIL_H
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -140,6 +141,31 @@ inline frame::mac_address read_mac(const std::string &iface)
     frame::mac_address mac{};
     std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, 6);
     return mac;
+}
+
+/// The headers of a UDP frame from the peer (port 5000) to our address, port @a port, addressed to
+/// our MAC (from a made-up unicast MAC of the peer's), as raw frames in the tests use.
+inline frame::frame_headers peer_to_local_headers(std::uint16_t port)
+{
+    frame::frame_headers h;
+    h.src_mac = read_mac(netns::local_if); // any unicast address will do as the source
+    h.src_mac[5] ^= 1;
+    h.dst_mac = read_mac(netns::local_if);
+    h.src_address = 0x0a630002; // netns::peer_address
+    h.dst_address = 0x0a630001; // netns::local_address
+    h.src_port = 5000;
+    h.dst_port = port;
+    return h;
+}
+
+/// A whole frame: @a headers, then @a payload.
+inline std::vector<std::uint8_t> build_frame(const frame::frame_headers &headers,
+                                             const std::vector<std::uint8_t> &payload)
+{
+    std::vector<std::uint8_t> f(headers.size() + payload.size());
+    headers.write(f.data(), payload.size());
+    std::copy(payload.begin(), payload.end(), f.begin() + std::ptrdiff_t(headers.size()));
+    return f;
 }
 
 /// Sends raw Ethernet frames out of the peer's end of the veth pair.

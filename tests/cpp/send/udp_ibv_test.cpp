@@ -37,7 +37,6 @@ using namespace test::netns;
 using test::expect_heaps;
 using test::in_peer;
 using test::raw_sender;
-using test::read_mac;
 using test::send_heaps;
 
 TEST(udp_ibv, runs_in_private_netns)
@@ -286,21 +285,8 @@ TEST_F(udp_ibv_netns, bad_frames_are_counted_drops)
     recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
     recv::udp_ibv_reader *reader = add_reader(rs, config(local_address, 8895));
     raw_sender raw;
-    frame::frame_headers h;
-    h.src_mac = read_mac(local_if);
-    h.src_mac[5] ^= 1;
-    h.dst_mac = read_mac(local_if);
-    h.src_address = 0x0a630002;
-    h.dst_address = 0x0a630001;
-    h.src_port = 5000;
-    h.dst_port = 8895;
-    auto build = [&](const recv::test::bytes &payload)
-    {
-        std::vector<std::uint8_t> f(h.size() + payload.size());
-        h.write(f.data(), payload.size());
-        std::copy(payload.begin(), payload.end(), f.begin() + std::ptrdiff_t(h.size()));
-        return f;
-    };
+    const frame::frame_headers h = test::peer_to_local_headers(8895);
+    auto build = [&](const recv::test::bytes &payload) { return test::build_frame(h, payload); };
     auto packet = [](s_item_pointer_t cnt)
     { return recv::test::make_packet(cnt, 0, "abcd", 4, {recv::test::addr(0x1000, 0)}); };
     auto bad_checksum = build(packet(2));

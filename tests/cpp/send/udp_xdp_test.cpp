@@ -48,7 +48,6 @@ using namespace test::netns;
 using test::expect_heaps;
 using test::in_peer;
 using test::raw_sender;
-using test::read_mac;
 using test::send_heaps;
 
 TEST(udp_xdp, runs_in_private_netns)
@@ -182,21 +181,8 @@ TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
     recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
     recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
     raw_sender raw;
-    frame::frame_headers h;
-    h.src_mac = read_mac(local_if); // any unicast address will do as the source
-    h.src_mac[5] ^= 1;
-    h.dst_mac = read_mac(local_if);
-    h.src_address = 0x0a630002;
-    h.dst_address = 0x0a630001;
-    h.src_port = 5000;
-    h.dst_port = 8888;
-    auto build = [&](const frame::frame_headers &headers, const recv::test::bytes &payload)
-    {
-        std::vector<std::uint8_t> f(headers.size() + payload.size());
-        headers.write(f.data(), payload.size());
-        std::copy(payload.begin(), payload.end(), f.begin() + std::ptrdiff_t(headers.size()));
-        return f;
-    };
+    const frame::frame_headers h = test::peer_to_local_headers(8888);
+    const auto build = test::build_frame;
     auto fix_checksum = [](std::vector<std::uint8_t> &f, std::size_t ip = 14)
     {
         const std::size_t ihl = std::size_t(f[ip] & 0xf) * 4;
@@ -284,21 +270,8 @@ TEST_P(udp_xdp_netns, oversized_frames_are_counted_drops)
     recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
     recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
     raw_sender raw;
-    frame::frame_headers h;
-    h.src_mac = read_mac(local_if);
-    h.src_mac[5] ^= 1;
-    h.dst_mac = read_mac(local_if);
-    h.src_address = 0x0a630002;
-    h.dst_address = 0x0a630001;
-    h.src_port = 5000;
-    h.dst_port = 8888;
-    auto build = [&](const recv::test::bytes &payload)
-    {
-        std::vector<std::uint8_t> f(h.size() + payload.size());
-        h.write(f.data(), payload.size());
-        std::copy(payload.begin(), payload.end(), f.begin() + std::ptrdiff_t(h.size()));
-        return f;
-    };
+    const frame::frame_headers h = test::peer_to_local_headers(8888);
+    auto build = [&](const recv::test::bytes &payload) { return test::build_frame(h, payload); };
     const std::string big(6000, 'x');
     raw.send(build(
         recv::test::make_packet(1, 0, big, s_item_pointer_t(big.size()), {recv::test::addr(0x1000, 0)})));
