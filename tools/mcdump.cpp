@@ -9,10 +9,11 @@
 /// it gives none. Frames longer than --snaplen are truncated, keeping their original length.
 ///
 /// Threads: a network thread receives and formats records (it also does the work of spead2's
-/// separate collector thread, so -C/--collect-cpu is accepted and ignored), and a disk thread
-/// writes them (-D gives its core; only the first -D is used, as there is one disk thread).
+/// separate collector thread, so -C/--collect-cpu is accepted and ignored), and disk threads write
+/// them (each -D starts one on that core; one unpinned thread without -D), each chunk at its own
+/// offset in the file (mcdump/pcap_file_writer.h).
 /// --net-buffer is split over the sockets' SO_RCVBUF (capped by net.core.rmem_max);
-/// --disk-buffer bounds the formatted data waiting for the disk thread (the network thread waits
+/// --disk-buffer bounds the formatted data waiting for the disk threads (the network thread waits
 /// when it is full, and the kernel then drops, which the summary reports).
 ///
 /// With --xdp (builds with AF_XDP) the network thread captures whole frames through an AF_XDP
@@ -33,7 +34,6 @@
 /// every second. The summary "Captured N packets (B bytes), D dropped by the kernel" goes to
 /// stdout. Exit status: 0, 1 on a runtime error, 2 on a bad command line.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -42,15 +42,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <iostream>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -70,6 +67,7 @@
 #include "cmdline/endpoint.h"
 #include "cmdline/interrupt_watcher.h"
 #include "cmdline/xdp_modes.h"
+#include "mcdump/pcap_file_writer.h"
 
 namespace
 {
@@ -78,9 +76,7 @@ using namespace spead2;
 using namespace spead2::tools;
 
 constexpr std::size_t frame_header_size = 14 + 20 + 8; // Ethernet + IPv4 + UDP
-constexpr std::size_t chunk_size = 1024 * 1024;
 constexpr std::size_t batch_size = 64;
-constexpr std::size_t direct_align = 4096;
 
 struct options
 {
@@ -109,122 +105,6 @@ struct options
 {
     throw std::system_error(errno, std::system_category(), what);
 }
-
-/// Formatted pcap data waiting to be written, bounded by --disk-buffer.
-class chunk_queue
-{
-private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<std::vector<std::uint8_t>> chunks_;
-    std::size_t max_chunks_;
-    bool done_ = false;
-
-public:
-    explicit chunk_queue(std::size_t max_chunks)
-        : max_chunks_(std::max<std::size_t>(1, max_chunks))
-    {
-    }
-
-    void push(std::vector<std::uint8_t> &&chunk)
-    {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] { return chunks_.size() < max_chunks_; });
-        chunks_.push_back(std::move(chunk));
-        cv_.notify_all();
-    }
-
-    /// Next chunk; false once finished and drained.
-    bool pop(std::vector<std::uint8_t> &chunk)
-    {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] { return !chunks_.empty() || done_; });
-        if (chunks_.empty())
-            return false;
-        chunk = std::move(chunks_.front());
-        chunks_.pop_front();
-        cv_.notify_all();
-        return true;
-    }
-
-    void finish()
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_ = true;
-        cv_.notify_all();
-    }
-};
-
-/// Writes chunks to the file, in multiples of the O_DIRECT alignment while --direct-io is on.
-class disk_writer
-{
-private:
-    int fd_;
-    bool direct_;
-    std::size_t capacity_ = 4 * chunk_size;
-    std::unique_ptr<std::uint8_t, decltype(&std::free)> staging_;
-    std::size_t used_ = 0;
-
-    void write_all(const std::uint8_t *data, std::size_t size)
-    {
-        while (size > 0)
-        {
-            ssize_t n = ::write(fd_, data, size);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                fail("write");
-            data += n;
-            size -= std::size_t(n);
-        }
-    }
-
-public:
-    disk_writer(int fd, bool direct)
-        : fd_(fd)
-        , direct_(direct)
-        , staging_(static_cast<std::uint8_t *>(std::aligned_alloc(direct_align, 4 * chunk_size)), &std::free)
-    {
-        if (!staging_)
-            throw std::bad_alloc();
-    }
-
-    void add(const std::uint8_t *data, std::size_t size)
-    {
-        while (size > 0)
-        {
-            std::size_t n = std::min(size, capacity_ - used_);
-            std::memcpy(staging_.get() + used_, data, n);
-            used_ += n;
-            data += n;
-            size -= n;
-            if (used_ == capacity_)
-            {
-                write_all(staging_.get(), used_);
-                used_ = 0;
-            }
-        }
-    }
-
-    /// Writes what is left (switching O_DIRECT off for an unaligned tail).
-    void finish()
-    {
-        if (used_ == 0)
-            return;
-        if (direct_)
-        {
-            std::size_t aligned = used_ / direct_align * direct_align;
-            write_all(staging_.get(), aligned);
-            int flags = fcntl(fd_, F_GETFL);
-            if (flags < 0 || fcntl(fd_, F_SETFL, flags & ~O_DIRECT) < 0)
-                fail("fcntl");
-            write_all(staging_.get() + aligned, used_ - aligned);
-        }
-        else
-            write_all(staging_.get(), used_);
-        used_ = 0;
-    }
-};
 
 struct capture_socket
 {
@@ -310,26 +190,6 @@ void make_headers(std::uint8_t *h, const sockaddr_in &src, const capture_socket 
     put16(udp + 4, std::uint16_t(std::min<std::size_t>(8 + payload, 0xffff)));
 }
 
-void append_u32(std::vector<std::uint8_t> &out, std::uint32_t v)
-{
-    const auto *p = reinterpret_cast<const std::uint8_t *>(&v); // pcap uses the writer's byte order
-    out.insert(out.end(), p, p + 4);
-}
-
-std::vector<std::uint8_t> pcap_file_header(std::size_t snaplen)
-{
-    std::vector<std::uint8_t> out;
-    append_u32(out, 0xa1b23c4d);
-    const std::uint16_t version[2] = {2, 4};
-    const auto *p = reinterpret_cast<const std::uint8_t *>(version);
-    out.insert(out.end(), p, p + 4);
-    append_u32(out, 0); // thiszone
-    append_u32(out, 0); // sigfigs
-    append_u32(out, std::uint32_t(snaplen));
-    append_u32(out, 1); // DLT_EN10MB
-    return out;
-}
-
 struct totals
 {
     std::atomic<std::uint64_t> packets{0};
@@ -337,57 +197,17 @@ struct totals
     std::atomic<std::uint64_t> drops{0};
 };
 
-/// Formats pcap records into chunks of chunk_size bytes and hands full chunks to the queue.
-class record_writer
+/// Records a whole frame of @a length bytes as captured (up to the snap length); nothing without a
+/// file (counting only).
+void capture_frame(pcap_file_writer *file, std::size_t snaplen, const timespec &ts, const std::uint8_t *data,
+                   std::size_t length)
 {
-private:
-    chunk_queue *queue_;
-    std::size_t snaplen_;
-    std::vector<std::uint8_t> chunk_;
-
-public:
-    record_writer(chunk_queue *queue, std::size_t snaplen)
-        : queue_(queue)
-        , snaplen_(snaplen)
-    {
-        chunk_.reserve(chunk_size);
-        if (queue_)
-            chunk_ = pcap_file_header(snaplen);
-    }
-
-    /// Starts a record of @a incl captured bytes (of @a frame on the wire); the caller appends them.
-    std::vector<std::uint8_t> &start(const timespec &ts, std::size_t incl, std::size_t frame)
-    {
-        if (chunk_.size() + 16 + incl > chunk_size && !chunk_.empty())
-        {
-            queue_->push(std::move(chunk_));
-            chunk_ = std::vector<std::uint8_t>();
-            chunk_.reserve(chunk_size);
-        }
-        append_u32(chunk_, std::uint32_t(ts.tv_sec));
-        append_u32(chunk_, std::uint32_t(ts.tv_nsec));
-        append_u32(chunk_, std::uint32_t(incl));
-        append_u32(chunk_, std::uint32_t(frame));
-        return chunk_;
-    }
-
-    /// Records a whole frame of @a length bytes as captured (up to the snap length); nothing
-    /// without a queue (counting only).
-    void capture(const timespec &ts, const std::uint8_t *data, std::size_t length)
-    {
-        if (!queue_)
-            return;
-        const std::size_t incl = std::min(length, snaplen_);
-        auto &chunk = start(ts, incl, length);
-        chunk.insert(chunk.end(), data, data + incl);
-    }
-
-    void finish()
-    {
-        if (queue_ && !chunk_.empty())
-            queue_->push(std::move(chunk_));
-    }
-};
+    if (!file)
+        return;
+    const std::size_t incl = std::min(length, snaplen);
+    file->begin_record(ts, incl, length);
+    file->append(data, incl);
+}
 
 #if SPEAD2_USE_XDP || SPEAD2_USE_IBV
 /// A socket that holds multicast memberships (for IGMP) while it is open.
@@ -424,7 +244,7 @@ void join_groups(const join_socket &join, const options &opts, const in_addr &in
 
 #if SPEAD2_USE_XDP
 /// Captures whole frames through AF_XDP until stopped or --count packets.
-void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue *queue,
+void xdp_network_loop(const options &opts, const in_addr &interface, pcap_file_writer *file,
                       std::atomic<bool> &stop, totals &tot)
 {
     if (opts.network_cpu >= 0)
@@ -446,7 +266,6 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
                   << (program.native() ? "native" : "generic") << " XDP, "
                   << (receiver.zero_copy() ? "zero-copy" : "copy mode") << '\n';
 
-    record_writer records(queue, opts.snaplen);
     pollfd fds{receiver.fd(), POLLIN, 0};
     std::uint64_t packets = 0;
     std::uint64_t batches = 0;
@@ -460,7 +279,7 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
                                                    clock_gettime(CLOCK_REALTIME, &ts);
                                                    packets++;
                                                    tot.bytes.fetch_add(length, std::memory_order_relaxed);
-                                                   records.capture(ts, data, length);
+                                                   capture_frame(file, opts.snaplen, ts, data, length);
                                                });
         tot.packets.store(packets, std::memory_order_relaxed);
         // The drop count is a system call: read it when idle and every 1024 batches, not per batch.
@@ -474,13 +293,12 @@ void xdp_network_loop(const options &opts, const in_addr &interface, chunk_queue
         }
     }
     tot.drops.store(receiver.kernel_drops(), std::memory_order_relaxed);
-    records.finish();
 }
 #endif
 
 #if SPEAD2_USE_IBV
 /// Captures whole frames through an ibverbs raw-packet queue pair until stopped or --count packets.
-void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue *queue,
+void ibv_network_loop(const options &opts, const in_addr &interface, pcap_file_writer *file,
                       std::atomic<bool> &stop, totals &tot)
 {
     if (opts.network_cpu >= 0)
@@ -505,7 +323,6 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
                   << (receiver.channel_fd() >= 0 ? "interrupts" : "busy polling") << ", "
                   << (receiver.has_timestamps() ? "NIC timestamps" : "clock timestamps") << '\n';
 
-    record_writer records(queue, opts.snaplen);
     pollfd fds{receiver.channel_fd(), POLLIN, 0};
     std::uint64_t packets = 0;
     std::uint64_t errors = 0;
@@ -528,7 +345,7 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
             clock_gettime(CLOCK_REALTIME, &ts);
         packets++;
         tot.bytes.fetch_add(length, std::memory_order_relaxed);
-        records.capture(ts, data, length);
+        capture_frame(file, opts.snaplen, ts, data, length);
     };
     int idle_polls = 0;
     while (!stop && packets < opts.count)
@@ -554,12 +371,11 @@ void ibv_network_loop(const options &opts, const in_addr &interface, chunk_queue
     }
     tot.packets.store(packets, std::memory_order_relaxed);
     tot.drops.store(errors, std::memory_order_relaxed);
-    records.finish();
 }
 #endif
 
 /// Receives from every socket until stopped or --count packets; formats records into chunks.
-void network_loop(const options &opts, std::vector<capture_socket> &sockets, chunk_queue *queue,
+void network_loop(const options &opts, std::vector<capture_socket> &sockets, pcap_file_writer *file,
                   std::atomic<bool> &stop, totals &tot)
 {
     if (opts.network_cpu >= 0)
@@ -576,7 +392,6 @@ void network_loop(const options &opts, std::vector<capture_socket> &sockets, chu
     for (const auto &s : sockets)
         fds.push_back({s.fd, POLLIN, 0});
 
-    record_writer records(queue, opts.snaplen);
     std::uint16_t ip_id = 0;
     std::uint64_t packets = 0;
     while (!stop && packets < opts.count)
@@ -642,21 +457,17 @@ void network_loop(const options &opts, std::vector<capture_socket> &sockets, chu
                 packets++;
                 tot.packets.store(packets, std::memory_order_relaxed);
                 tot.bytes.fetch_add(frame, std::memory_order_relaxed);
-                if (!queue)
+                if (!file)
                     continue;
-                auto &chunk = records.start(ts, incl, frame);
+                file->begin_record(ts, incl, frame);
                 std::uint8_t headers[frame_header_size];
                 make_headers(headers, addrs[i], s, length, ip_id++);
-                chunk.insert(chunk.end(), headers, headers + std::min(incl, frame_header_size));
+                file->append(headers, std::min(incl, frame_header_size));
                 if (incl > frame_header_size)
-                {
-                    const std::uint8_t *payload = buffers.data() + std::size_t(i) * max_payload;
-                    chunk.insert(chunk.end(), payload, payload + (incl - frame_header_size));
-                }
+                    file->append(buffers.data() + std::size_t(i) * max_payload, incl - frame_header_size);
             }
         }
     }
-    records.finish();
 }
 
 options parse_args(int argc, char **argv)
@@ -672,7 +483,7 @@ options parse_args(int argc, char **argv)
     app.add_option("-N,--network-cpu", opts.network_cpu, "CPU core for the network thread");
     app.add_option("-C,--collect-cpu", opts.collect_cpu,
                    "CPU core for the collector thread (accepted; the network thread collects)");
-    app.add_option("-D,--disk-cpu", opts.disk_cpus, "CPU core for the disk thread (only the first is used)");
+    app.add_option("-D,--disk-cpu", opts.disk_cpus, "CPU core for a disk thread (repeat for more threads)");
     app.add_flag("-q,--quiet", opts.quiet, "Do not print progress reports");
     app.add_option("-c,--count", opts.count, "Stop after this many packets")->default_str("unlimited");
     app.add_flag("--direct-io", opts.direct_io, "Open the file with O_DIRECT");
@@ -728,42 +539,10 @@ int run(const options &opts)
             sockets.push_back(open_socket(ep, interface, opts.net_buffer / opts.endpoints.size()));
     }
 
-    int fd = -1;
-    std::unique_ptr<chunk_queue> queue;
-    std::thread disk_thread;
-    std::exception_ptr disk_error;
+    std::unique_ptr<pcap_file_writer> file;
     if (opts.filename != "-")
-    {
-        int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (opts.direct_io ? O_DIRECT : 0);
-        fd = open(opts.filename.c_str(), flags, 0666);
-        if (fd < 0)
-            fail("cannot open " + opts.filename);
-        queue = std::make_unique<chunk_queue>(opts.disk_buffer / chunk_size);
-        disk_thread = std::thread(
-            [&]
-            {
-                if (!opts.disk_cpus.empty())
-                    thread_pool::set_affinity(opts.disk_cpus[0]);
-                try
-                {
-                    disk_writer writer(fd, opts.direct_io);
-                    std::vector<std::uint8_t> chunk;
-                    while (queue->pop(chunk))
-                        writer.add(chunk.data(), chunk.size());
-                    writer.finish();
-                }
-                catch (...)
-                {
-                    disk_error = std::current_exception();
-                    stop = true;
-                    // Keep draining so that the network thread never blocks on a dead writer.
-                    std::vector<std::uint8_t> chunk;
-                    while (queue->pop(chunk))
-                    {
-                    }
-                }
-            });
-    }
+        file = std::make_unique<pcap_file_writer>(opts.filename, opts.snaplen, opts.disk_buffer,
+                                                  opts.disk_cpus, opts.direct_io, [&] { stop = true; });
 
     totals tot;
     std::exception_ptr net_error;
@@ -775,15 +554,15 @@ int run(const options &opts)
             {
 #if SPEAD2_USE_XDP
                 if (opts.xdp)
-                    xdp_network_loop(opts, interface, queue.get(), stop, tot);
+                    xdp_network_loop(opts, interface, file.get(), stop, tot);
                 else
 #endif
 #if SPEAD2_USE_IBV
                     if (opts.ibv)
-                    ibv_network_loop(opts, interface, queue.get(), stop, tot);
+                    ibv_network_loop(opts, interface, file.get(), stop, tot);
                 else
 #endif
-                    network_loop(opts, sockets, queue.get(), stop, tot);
+                    network_loop(opts, sockets, file.get(), stop, tot);
             }
             catch (...)
             {
@@ -815,13 +594,18 @@ int run(const options &opts)
             break;
     }
     net_thread.join();
-    if (queue)
+    std::exception_ptr disk_error;
+    if (file)
     {
-        queue->finish();
-        disk_thread.join();
+        try
+        {
+            file->finish();
+        }
+        catch (...)
+        {
+            disk_error = std::current_exception();
+        }
     }
-    if (fd >= 0 && close(fd) < 0 && !disk_error)
-        fail("close " + opts.filename);
     std::cout << "Captured " << tot.packets.load() << " packets (" << tot.bytes.load() << " bytes), "
               << tot.drops.load() << " dropped by the kernel\n"
               << std::flush;

@@ -429,6 +429,72 @@ def test_mcdump_snaplen_and_count(tmp_path):
     assert records == 20
 
 
+def _disk_threads(pid):
+    """CPUs allowed for each of mcdump's disk threads (named mcdump-disk), sorted."""
+    allowed = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        task = Path(f"/proc/{pid}/task/{tid}")
+        if task.joinpath("comm").read_text().strip() == "mcdump-disk":
+            status = task.joinpath("status").read_text()
+            allowed.append(re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.M).group(1))
+    return sorted(allowed)
+
+
+@pytest.mark.parametrize("direct_io", [False, True], ids=["buffered", "direct-io"])
+def test_mcdump_disk_threads(tmp_path, direct_io):
+    """One disk thread per -D, on its core, each writing 1 MiB chunks at their own offsets: the
+    file reads back whole, with records split across chunk boundaries and, under O_DIRECT, the
+    unaligned tail written too."""
+    if os.cpu_count() < 2:
+        pytest.skip("needs two CPUs to pin the disk threads to")
+    port = free_port()
+    dest = f"127.0.0.1:{port}"
+    capture = tmp_path / "threads.pcap"
+    # --disk-buffer 0: the smallest pool (a chunk per disk thread and one being filled), so that
+    # the threads take turns.
+    args = [find_tool("mcdump"), "-q", "-D", "0", "-D", "1", "-D", "0", "--disk-buffer", "0", "-i", "127.0.0.1"]
+    if direct_io:
+        args.append("--direct-io")
+    dump = start(args + [str(capture), dest])
+    try:
+        wait_bound(port, "udp", dump)
+        assert _disk_threads(dump.pid) == ["0", "0", "1"]
+        heaps = 400
+        sent = run(
+            [find_tool("spead2_send"), "--verify", "--heaps", str(heaps), "--heap-size", "20000", "--items", "2"]
+            + ["--rate", "1", dest]
+        )
+        assert sent.returncode == 0, sent.stderr
+        time.sleep(0.3)
+        rc, out, err = finish(dump, signal.SIGINT)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.communicate()
+    assert rc == 0, err
+    m = re.search(r"Captured (\d+) packets \((\d+) bytes\), 0 dropped by the kernel", out)
+    assert m, out
+    packets = int(m.group(1))
+    assert packets == heaps * 14 + 2
+    data = capture.read_bytes()
+    assert len(data) > 5 * 2**20  # several chunks
+    assert len(data) % 4096 != 0 or not direct_io  # a tail that O_DIRECT alone could not write
+    offset, records = 24, 0
+    while offset < len(data):
+        _, _, incl, orig = struct.unpack("=IIII", data[offset : offset + 16])
+        frame = data[offset + 16 : offset + 16 + incl]
+        assert incl == orig == len(frame)
+        assert struct.unpack(">H", frame[36:38])[0] == port
+        assert frame[42:44] == b"\x53\x04"
+        offset += 16 + incl
+        records += 1
+    assert offset == len(data)
+    assert records == packets
+    result = run([find_tool("spead2_recv"), "--quiet", "--verify", str(capture)])
+    assert result.returncode == 0, result.stderr
+    assert parse_stats(result.stdout)[0] == heaps
+
+
 def test_mcdump_count_only():
     port = free_port()
     dest = f"127.0.0.1:{port}"
