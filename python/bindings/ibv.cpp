@@ -40,14 +40,15 @@ void def_common_properties(Cls &cls)
             [](Config &c, const std::string &v) { c.set_interface_address(v); },
             "IPv4 address of the interface to use")
         .def_prop_rw(
-            "buffer_size", &Config::get_buffer_size, [](Config &c, std::size_t v) { c.set_buffer_size(v); },
-            "bytes of buffer; 0 for the default")
+            "buffer_size", [](const Config &c) { return c.get_buffer_size(); },
+            [](Config &c, std::size_t v) { c.set_buffer_size(v); }, "bytes of buffer; 0 for the default")
         .def_prop_rw(
-            "comp_vector", &Config::get_comp_vector, [](Config &c, int v) { c.set_comp_vector(v); },
+            "comp_vector", [](const Config &c) { return c.get_comp_vector(); },
+            [](Config &c, int v) { c.set_comp_vector(v); },
             "completion vector for interrupts (negative: busy polling, no interrupts)")
         .def_prop_rw(
-            "max_poll", &Config::get_max_poll, [](Config &c, int v) { c.set_max_poll(v); },
-            "polls before sleeping (at least 1)");
+            "max_poll", [](const Config &c) { return c.get_max_poll(); },
+            [](Config &c, int v) { c.set_max_poll(v); }, "polls before sleeping (at least 1)");
     cls.attr("DEFAULT_BUFFER_SIZE") = Config::default_buffer_size;
     cls.attr("DEFAULT_MAX_POLL") = Config::default_max_poll;
 }
@@ -68,10 +69,9 @@ send::udp_ibv_config::memory_region buffer_region(nb::handle obj)
 void bind_recv_ibv_config(nb::module_ &m)
 {
     using cfg = recv::udp_ibv_config;
-    nb::class_<cfg> cls(
-        m, "UdpIbvConfig",
-        "Configuration of an ibverbs reader (keyword arguments). The ibverbs transport is not "
-        "available in this version: add_udp_ibv_reader checks the configuration, then raises.");
+    nb::class_<cfg> cls(m, "UdpIbvConfig",
+                        "Configuration of an ibverbs reader (keyword arguments); endpoints and the interface "
+                        "address are checked by add_udp_ibv_reader.");
     def_common_properties<cfg>(cls);
     cls.def_prop_rw(
         "max_size", &cfg::get_max_size, [](cfg &c, std::size_t v) { c.set_max_size(v); },
@@ -82,10 +82,9 @@ void bind_recv_ibv_config(nb::module_ &m)
 void bind_send_ibv_config(nb::module_ &m)
 {
     using cfg = py_send_ibv_config;
-    nb::class_<cfg> cls(
-        m, "UdpIbvConfig",
-        "Configuration of an ibverbs send stream (keyword arguments). The ibverbs transport is "
-        "not available in this version: UdpIbvStream checks the configuration, then raises.");
+    nb::class_<cfg> cls(m, "UdpIbvConfig",
+                        "Configuration of an ibverbs send stream (keyword arguments); endpoints and the "
+                        "interface address are checked by UdpIbvStream.");
     def_common_properties<cfg>(cls);
     cls.def_prop_rw("ttl", &cfg::get_ttl, [](cfg &c, std::uint8_t v) { c.set_ttl(v); })
         .def_prop_rw(

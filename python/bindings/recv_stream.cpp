@@ -319,7 +319,8 @@ void bind_recv_streams(nb::module_ &m)
                 self.emplace_reader<recv::udp_ibv_reader>(config);
             },
             "config"_a,
-            "Receive through ibverbs (not available in this version: checks config, then raises).")
+            "Receive through ibverbs: a raw-packet queue pair with a flow rule per endpoint (rdma-core "
+            "is loaded at first use; needs CAP_NET_RAW).")
 #if SPEAD2_USE_PCAP
         .def("add_udp_pcap_file_reader", &add_udp_pcap_file_reader, "filename"_a, "filter"_a = "",
              "Replay the UDP packets of a capture file; the stream stops at its end.")

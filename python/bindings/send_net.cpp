@@ -166,8 +166,8 @@ void bind_send_net(nb::module_ &m)
     using ibv = udp_ibv_stream_wrapper;
     auto ibv_cls = nb::class_<ibv, send::stream>(
         m, "UdpIbvStream",
-        "A stream that sends through ibverbs (not available in this version: the constructor checks "
-        "the configuration, then raises).");
+        "A stream that sends through ibverbs: a raw-packet queue pair on the NIC behind the "
+        "interface address (rdma-core is loaded at first use; needs CAP_NET_RAW).");
     ibv_cls.def(
         "__init__",
         [](ibv *self, std::shared_ptr<thread_pool_wrapper> tp, const send::stream_config &config,

@@ -45,12 +45,13 @@ void def_common_properties(Cls &cls)
             [](Config &c, const std::string &v) { c.set_interface_address(v); },
             "IPv4 address of the interface to use")
         .def_prop_rw(
-            "buffer_size", &Config::get_buffer_size,
+            "buffer_size", [](const Config &c) { return c.get_buffer_size(); },
             [](Config &c, std::size_t v) { c.set_buffer_size(v ? v : Config::default_buffer_size); },
             "bytes of frame memory (UMEM); 0 for the default")
         .def_prop_rw("queue_id", &Config::get_queue_id, [](Config &c, std::uint32_t v) { c.set_queue_id(v); })
-        .def_prop_rw("copy_mode", &Config::get_copy_mode,
-                     [](Config &c, xdp_copy_mode v) { c.set_copy_mode(v); });
+        .def_prop_rw(
+            "copy_mode", [](const Config &c) { return c.get_copy_mode(); },
+            [](Config &c, xdp_copy_mode v) { c.set_copy_mode(v); });
     cls.attr("DEFAULT_BUFFER_SIZE") = Config::default_buffer_size;
 }
 

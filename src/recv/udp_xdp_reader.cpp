@@ -25,36 +25,6 @@ constexpr std::size_t max_batch = 64;
 
 } // namespace
 
-udp_xdp_config &udp_xdp_config::set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &value)
-{
-    for (const auto &[address, port] : value)
-        spead2::detail::resolve_ipv4(address, "endpoint");
-    endpoints = value;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::add_endpoint(const std::string &address, std::uint16_t port)
-{
-    spead2::detail::resolve_ipv4(address, "endpoint");
-    endpoints.emplace_back(address, port);
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_interface_address(const std::string &address)
-{
-    spead2::detail::resolve_ipv4(address, "interface address");
-    interface_address = address;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_buffer_size(std::size_t size)
-{
-    if (size == 0)
-        throw std::invalid_argument("buffer_size must be positive");
-    buffer_size = size;
-    return *this;
-}
-
 udp_xdp_config &udp_xdp_config::set_queue_id(std::uint32_t queue)
 {
     queue_ids = {queue};
@@ -84,12 +54,6 @@ udp_xdp_config &udp_xdp_config::set_max_poll(int value)
 udp_xdp_config &udp_xdp_config::set_attach_mode(attach_mode mode)
 {
     attach = mode;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_copy_mode(copy_mode mode)
-{
-    copy = mode;
     return *this;
 }
 

@@ -23,47 +23,9 @@
 namespace spead2::send
 {
 
-udp_ibv_config &udp_ibv_config::set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &value)
-{
-    endpoints = value;
-    return *this;
-}
-
-udp_ibv_config &udp_ibv_config::add_endpoint(const std::string &address, std::uint16_t port)
-{
-    endpoints.emplace_back(address, port);
-    return *this;
-}
-
-udp_ibv_config &udp_ibv_config::set_interface_address(const std::string &address)
-{
-    interface_address = address;
-    return *this;
-}
-
-udp_ibv_config &udp_ibv_config::set_buffer_size(std::size_t size)
-{
-    buffer_size = size ? size : default_buffer_size;
-    return *this;
-}
-
 udp_ibv_config &udp_ibv_config::set_ttl(std::uint8_t value)
 {
     ttl = value;
-    return *this;
-}
-
-udp_ibv_config &udp_ibv_config::set_comp_vector(int value)
-{
-    comp_vector = value;
-    return *this;
-}
-
-udp_ibv_config &udp_ibv_config::set_max_poll(int value)
-{
-    if (value < 1)
-        throw std::invalid_argument("max_poll must be at least 1");
-    max_poll = value;
     return *this;
 }
 

@@ -21,36 +21,6 @@
 namespace spead2::send
 {
 
-udp_xdp_config &udp_xdp_config::set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &value)
-{
-    for (const auto &[address, port] : value)
-        spead2::detail::resolve_ipv4(address, "endpoint");
-    endpoints = value;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::add_endpoint(const std::string &address, std::uint16_t port)
-{
-    spead2::detail::resolve_ipv4(address, "endpoint");
-    endpoints.emplace_back(address, port);
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_interface_address(const std::string &address)
-{
-    spead2::detail::resolve_ipv4(address, "interface address");
-    interface_address = address;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_buffer_size(std::size_t size)
-{
-    if (size == 0)
-        throw std::invalid_argument("buffer_size must be positive");
-    buffer_size = size;
-    return *this;
-}
-
 udp_xdp_config &udp_xdp_config::set_ttl(std::uint8_t value)
 {
     ttl = value;
@@ -60,12 +30,6 @@ udp_xdp_config &udp_xdp_config::set_ttl(std::uint8_t value)
 udp_xdp_config &udp_xdp_config::set_queue_id(std::uint32_t queue)
 {
     queue_id = queue;
-    return *this;
-}
-
-udp_xdp_config &udp_xdp_config::set_copy_mode(copy_mode mode)
-{
-    copy = mode;
     return *this;
 }
 

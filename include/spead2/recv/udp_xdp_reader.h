@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 #include <vector>
-#include <spead2/common/xdp_mode.h>
+#include <spead2/common/udp_xdp_config_base.h>
 #include <spead2/protocol/udp_frame.h>
 #include <spead2/recv/raw_frame_reader.h>
 
@@ -22,43 +22,22 @@ namespace spead2::recv
 
 /**
  * What a udp_xdp_reader listens to and how, in the shape of spead2's udp_ibv_config: endpoints
- * (IPv4 address and port; multicast groups are joined through a kernel socket so that IGMP
- * works), the interface by its IPv4 address, the UMEM size, the queue, busy polling. Setters
- * validate and return *this.
+ * (a unicast address of the interface, 0.0.0.0 for any, or a multicast group: groups are joined
+ * through a kernel socket so that IGMP works), the interface, the UMEM size and the copy mode (see
+ * the base), the queues, busy polling and the attach mode. Setters validate and return *this.
  */
-class udp_xdp_config
+class udp_xdp_config : public spead2::detail::udp_xdp_config_base<udp_xdp_config, 16 * 1024 * 1024>
 {
 public:
     using attach_mode = spead2::xdp_attach_mode;
-    using copy_mode = spead2::xdp_copy_mode;
-
-    static constexpr std::size_t default_buffer_size = 16 * 1024 * 1024;
     static constexpr int default_max_poll = 0;
 
 private:
-    std::vector<std::pair<std::string, std::uint16_t>> endpoints;
-    std::string interface_address;
-    std::size_t buffer_size = default_buffer_size;
     std::vector<std::uint32_t> queue_ids{0};
     int max_poll = default_max_poll;
     attach_mode attach = attach_mode::automatic;
-    copy_mode copy = copy_mode::automatic;
 
 public:
-    const std::vector<std::pair<std::string, std::uint16_t>> &get_endpoints() const { return endpoints; }
-    /// Replaces the endpoints. @throws std::invalid_argument for an address that is not IPv4
-    udp_xdp_config &set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &endpoints);
-    /// Adds one endpoint: a unicast address of the interface, 0.0.0.0 (any) or a multicast group.
-    udp_xdp_config &add_endpoint(const std::string &address, std::uint16_t port);
-
-    const std::string &get_interface_address() const { return interface_address; }
-    /// The interface to attach to, by one of its IPv4 addresses. @throws std::invalid_argument
-    udp_xdp_config &set_interface_address(const std::string &address);
-
-    std::size_t get_buffer_size() const { return buffer_size; }
-    /// Bytes of UMEM (frames of 4 KiB, at least 64). @throws std::invalid_argument if 0
-    udp_xdp_config &set_buffer_size(std::size_t size);
-
     /// The first (usually the only) queue of get_queue_ids().
     std::uint32_t get_queue_id() const { return queue_ids.front(); }
     /// The receive queue of the interface to take frames from (steer the traffic there).
@@ -78,8 +57,6 @@ public:
 
     attach_mode get_attach_mode() const { return attach; }
     udp_xdp_config &set_attach_mode(attach_mode mode);
-    copy_mode get_copy_mode() const { return copy; }
-    udp_xdp_config &set_copy_mode(copy_mode mode);
 };
 
 /**

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 #include <spead2/common/io_context_ref.h>
+#include <spead2/common/udp_ibv_config_base.h>
 #include <spead2/send/stream.h>
 #include <spead2/send/stream_config.h>
 
@@ -19,41 +20,21 @@ namespace spead2::send
 
 /**
  * Where an ibverbs stream sends: endpoints (IPv4 multicast groups, one per substream), the
- * interface by its IPv4 address, the send buffer, the TTL, the completion vector, the polls
- * before sleeping and memory regions to register for zero-copy heaps. Setters return *this.
+ * interface, the send buffer, the completion vector and the polls before sleeping (see the base),
+ * the TTL and memory regions to register for zero-copy heaps.
  */
-class udp_ibv_config
+class udp_ibv_config : public spead2::detail::udp_ibv_config_base<udp_ibv_config, 512 * 1024>
 {
 public:
     typedef std::pair<const void *, std::size_t> memory_region;
-    static constexpr std::size_t default_buffer_size = 512 * 1024;
-    static constexpr int default_max_poll = 10;
 
 private:
-    std::vector<std::pair<std::string, std::uint16_t>> endpoints;
-    std::string interface_address;
-    std::size_t buffer_size = default_buffer_size;
     std::uint8_t ttl = 1;
-    int comp_vector = 0;
-    int max_poll = default_max_poll;
     std::vector<memory_region> memory_regions;
 
 public:
-    const std::vector<std::pair<std::string, std::uint16_t>> &get_endpoints() const { return endpoints; }
-    udp_ibv_config &set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &endpoints);
-    udp_ibv_config &add_endpoint(const std::string &address, std::uint16_t port);
-    const std::string &get_interface_address() const { return interface_address; }
-    udp_ibv_config &set_interface_address(const std::string &address);
-    std::size_t get_buffer_size() const { return buffer_size; }
-    /// 0 means default_buffer_size.
-    udp_ibv_config &set_buffer_size(std::size_t size);
     std::uint8_t get_ttl() const { return ttl; }
     udp_ibv_config &set_ttl(std::uint8_t ttl);
-    int get_comp_vector() const { return comp_vector; }
-    udp_ibv_config &set_comp_vector(int comp_vector);
-    int get_max_poll() const { return max_poll; }
-    /// @throws std::invalid_argument "max_poll must be at least 1" below 1
-    udp_ibv_config &set_max_poll(int max_poll);
     const std::vector<memory_region> &get_memory_regions() const { return memory_regions; }
     udp_ibv_config &set_memory_regions(const std::vector<memory_region> &regions);
     udp_ibv_config &add_memory_region(const void *ptr, std::size_t size);

@@ -12,7 +12,7 @@
 #include <string>
 #include <utility>
 #include <vector>
-#include <spead2/common/xdp_mode.h>
+#include <spead2/common/udp_xdp_config_base.h>
 #include <spead2/send/stream.h>
 
 namespace spead2::send
@@ -20,46 +20,22 @@ namespace spead2::send
 
 /**
  * Where a udp_xdp_stream sends and how, in the shape of spead2's udp_ibv_config: destination
- * endpoints (IPv4 unicast or multicast, one per substream), the interface by its IPv4 address
- * (also the source address), the UMEM size, the TTL, the queue. Setters validate and return
- * *this.
+ * endpoints (IPv4 unicast or multicast, one per substream), the interface (also the source
+ * address), the UMEM size and the copy mode (see the base), the TTL and the queue. Setters validate
+ * and return *this.
  */
-class udp_xdp_config
+class udp_xdp_config : public spead2::detail::udp_xdp_config_base<udp_xdp_config, 4 * 1024 * 1024>
 {
-public:
-    using copy_mode = spead2::xdp_copy_mode;
-    static constexpr std::size_t default_buffer_size = 4 * 1024 * 1024;
-
 private:
-    std::vector<std::pair<std::string, std::uint16_t>> endpoints;
-    std::string interface_address;
-    std::size_t buffer_size = default_buffer_size;
     std::uint8_t ttl = 1;
     std::uint32_t queue_id = 0;
-    copy_mode copy = copy_mode::automatic;
 
 public:
-    const std::vector<std::pair<std::string, std::uint16_t>> &get_endpoints() const { return endpoints; }
-    /// @throws std::invalid_argument for an address that is not IPv4
-    udp_xdp_config &set_endpoints(const std::vector<std::pair<std::string, std::uint16_t>> &endpoints);
-    udp_xdp_config &add_endpoint(const std::string &address, std::uint16_t port);
-
-    const std::string &get_interface_address() const { return interface_address; }
-    /// @throws std::invalid_argument if not an IPv4 address
-    udp_xdp_config &set_interface_address(const std::string &address);
-
-    std::size_t get_buffer_size() const { return buffer_size; }
-    /// Bytes of UMEM (frames of 4 KiB, at least 64). @throws std::invalid_argument if 0
-    udp_xdp_config &set_buffer_size(std::size_t size);
-
     std::uint8_t get_ttl() const { return ttl; }
     udp_xdp_config &set_ttl(std::uint8_t ttl);
 
     std::uint32_t get_queue_id() const { return queue_id; }
     udp_xdp_config &set_queue_id(std::uint32_t queue);
-
-    copy_mode get_copy_mode() const { return copy; }
-    udp_xdp_config &set_copy_mode(copy_mode mode);
 };
 
 /**

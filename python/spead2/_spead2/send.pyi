@@ -125,7 +125,7 @@ class UdpXdpConfig:
 
 class UdpIbvConfig:
     """
-    Configuration of an ibverbs send stream (keyword arguments). The ibverbs transport is not available in this version: UdpIbvStream checks the configuration, then raises.
+    Configuration of an ibverbs send stream (keyword arguments); endpoints and the interface address are checked by UdpIbvStream.
     """
 
     def __init__(self, **kwargs) -> None: ...
@@ -311,7 +311,7 @@ class InprocStream(Stream):
 
 class UdpIbvStream(Stream):
     """
-    A stream that sends through ibverbs (not available in this version: the constructor checks the configuration, then raises).
+    A stream that sends through ibverbs: a raw-packet queue pair on the NIC behind the interface address (rdma-core is loaded at first use; needs CAP_NET_RAW).
     """
 
     def __init__(self, thread_pool: spead2._spead2.ThreadPool, config: StreamConfig, udp_ibv_config: UdpIbvConfig) -> None: ...

@@ -21,7 +21,7 @@ import spead2.send
 __all__ = ["ProtocolOptions", "SharedOptions", "ReceiverOptions", "SenderOptions", "parse_endpoint"]
 
 # The ibverbs options exist when the bindings have its configuration (the transport itself says
-# at use whether it can run: rdma-core missing, or not available in this version).
+# at use whether it can run, for example when rdma-core is missing).
 _HAVE_IBV = hasattr(spead2.recv, "UdpIbvConfig")
 
 

@@ -349,7 +349,7 @@ class UdpXdpConfig:
 
 class UdpIbvConfig:
     """
-    Configuration of an ibverbs reader (keyword arguments). The ibverbs transport is not available in this version: add_udp_ibv_reader checks the configuration, then raises.
+    Configuration of an ibverbs reader (keyword arguments); endpoints and the interface address are checked by add_udp_ibv_reader.
     """
 
     def __init__(self, **kwargs) -> None: ...
@@ -452,7 +452,7 @@ class _Stream:
 
     def add_udp_ibv_reader(self, config: UdpIbvConfig) -> None:
         """
-        Receive through ibverbs (not available in this version: checks config, then raises).
+        Receive through ibverbs: a raw-packet queue pair with a flow rule per endpoint (rdma-core is loaded at first use; needs CAP_NET_RAW).
         """
 
     def add_udp_pcap_file_reader(self, filename: str, filter: str = '') -> None:
