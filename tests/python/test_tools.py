@@ -357,16 +357,16 @@ def test_tcp_send_without_receiver_fails():
     assert "spead2_send:" in result.stderr
 
 
-def test_mcdump_pcap_round_trip(tmp_path):
-    port = free_port()
+def _mcdump_capture(mcdump_args, port, send_args, while_running=None):
+    """Runs mcdump on 127.0.0.1:port, sends with spead2_send, stops mcdump with SIGINT and returns
+    the packets it says it captured (none dropped). while_running(pid) runs before the send."""
     dest = f"127.0.0.1:{port}"
-    capture = tmp_path / "capture.pcap"
-    dump = start([find_tool("mcdump"), "-q", "-i", "127.0.0.1", str(capture), dest])
+    dump = start([find_tool("mcdump"), "-q", *mcdump_args, "-i", "127.0.0.1", dest])
     try:
         wait_bound(port, "udp", dump)
-        sent = run(
-            [find_tool("spead2_send"), "--verify", "--heaps", "30", "--heap-size", "20000", "--items", "2", dest]
-        )
+        if while_running:
+            while_running(dump.pid)
+        sent = run([find_tool("spead2_send"), "--verify", *send_args, dest])
         assert sent.returncode == 0, sent.stderr
         time.sleep(0.3)
         rc, out, err = finish(dump, signal.SIGINT)
@@ -377,7 +377,13 @@ def test_mcdump_pcap_round_trip(tmp_path):
     assert rc == 0, err
     m = re.search(r"Captured (\d+) packets \((\d+) bytes\), 0 dropped by the kernel", out)
     assert m, out
-    packets = int(m.group(1))
+    return int(m.group(1))
+
+
+def test_mcdump_pcap_round_trip(tmp_path):
+    port = free_port()
+    capture = tmp_path / "capture.pcap"
+    packets = _mcdump_capture([str(capture)], port, ["--heaps", "30", "--heap-size", "20000", "--items", "2"])
     # 20000-byte heaps in 1472-byte packets: 14 packets each, one more for the first heap (its
     # descriptors), plus a stop packet.
     assert packets == 30 * 14 + 2
@@ -448,33 +454,21 @@ def test_mcdump_disk_threads(tmp_path, direct_io):
     if os.cpu_count() < 2:
         pytest.skip("needs two CPUs to pin the disk threads to")
     port = free_port()
-    dest = f"127.0.0.1:{port}"
     capture = tmp_path / "threads.pcap"
     # --disk-buffer 0: the smallest pool (a chunk per disk thread and one being filled), so that
     # the threads take turns.
-    args = [find_tool("mcdump"), "-q", "-D", "0", "-D", "1", "-D", "0", "--disk-buffer", "0", "-i", "127.0.0.1"]
-    if direct_io:
-        args.append("--direct-io")
-    dump = start(args + [str(capture), dest])
-    try:
-        wait_bound(port, "udp", dump)
-        assert _disk_threads(dump.pid) == ["0", "0", "1"]
-        heaps = 400
-        sent = run(
-            [find_tool("spead2_send"), "--verify", "--heaps", str(heaps), "--heap-size", "20000", "--items", "2"]
-            + ["--rate", "1", dest]
-        )
-        assert sent.returncode == 0, sent.stderr
-        time.sleep(0.3)
-        rc, out, err = finish(dump, signal.SIGINT)
-    finally:
-        if dump.poll() is None:
-            dump.kill()
-            dump.communicate()
-    assert rc == 0, err
-    m = re.search(r"Captured (\d+) packets \((\d+) bytes\), 0 dropped by the kernel", out)
-    assert m, out
-    packets = int(m.group(1))
+    args = ["-D", "0", "-D", "1", "-D", "0", "--disk-buffer", "0"] + (["--direct-io"] if direct_io else [])
+
+    def check_threads(pid):
+        assert _disk_threads(pid) == ["0", "0", "1"]
+
+    heaps = 400
+    packets = _mcdump_capture(
+        args + [str(capture)],
+        port,
+        ["--heaps", str(heaps), "--heap-size", "20000", "--items", "2", "--rate", "1"],
+        while_running=check_threads,
+    )
     assert packets == heaps * 14 + 2
     data = capture.read_bytes()
     assert len(data) > 5 * 2**20  # several chunks
