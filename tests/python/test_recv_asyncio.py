@@ -124,6 +124,39 @@ async def test_get_yields_once_even_when_a_heap_is_ready(thread_pool):
     assert ran == [True]  # the loop ran the callback scheduled before get()
 
 
+@pytest.mark.parametrize(("interval", "batched"), [(3600.0, True), (0.0, False)])
+@pytest.mark.asyncio
+async def test_async_for_yields_every_interval(thread_pool, interval, batched):
+    """async for over ready heaps yields on its first heap and then once per _yield_interval
+    (get() always yields: test above)."""
+    link = Link(thread_pool)
+    link.stream._yield_interval = interval
+    for cnt in range(1, 6):
+        link.send(cnt)
+    link.queue.stop()
+    link.wait_ready(5)
+    seen, ticks = [], []
+    loop = asyncio.get_running_loop()
+
+    async def consume():
+        async for heap in link.stream:
+            seen.append(heap.cnt)
+
+    def tick():
+        ticks.append(len(seen))  # how many heaps the consumer had at this pass of the loop
+        if not task.done():
+            loop.call_soon(tick)
+
+    task = asyncio.ensure_future(consume())
+    loop.call_soon(tick)
+    await asyncio.wait_for(task, 5)
+    assert seen == [1, 2, 3, 4, 5]
+    if batched:
+        assert not {1, 2, 3, 4} & set(ticks)  # no pass of the loop between ready heaps
+    else:
+        assert {0, 1, 2, 3, 4} <= set(ticks)  # a pass after every heap
+
+
 @pytest.mark.asyncio
 async def test_concurrent_waiters_are_served_in_order(thread_pool):
     link = Link(thread_pool)
