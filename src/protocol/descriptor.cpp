@@ -67,17 +67,7 @@ std::uint64_t get_be(const std::uint8_t *data, std::size_t bytes)
     return value;
 }
 
-/// One item of the descriptor's heap, after length computation.
-struct sub_item
-{
-    s_item_pointer_t id;
-    bool immediate;
-    item_pointer_t immediate_value;
-    const std::uint8_t *data;
-    std::size_t length;
-};
-
-std::string to_string(const sub_item &item, int heap_address_bits)
+std::string to_string(const descriptor_field &item, int heap_address_bits)
 {
     if (item.immediate)
     {
@@ -90,7 +80,7 @@ std::string to_string(const sub_item &item, int heap_address_bits)
     return std::string(reinterpret_cast<const char *>(item.data), item.length);
 }
 
-std::vector<std::uint8_t> to_bytes(const sub_item &item, int heap_address_bits)
+std::vector<std::uint8_t> to_bytes(const descriptor_field &item, int heap_address_bits)
 {
     std::string s = to_string(item, heap_address_bits);
     return std::vector<std::uint8_t>(s.begin(), s.end());
@@ -218,13 +208,12 @@ std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_
     std::stable_sort(by_value.begin(), by_value.end(),
                      [&key](const auto &a, const auto &b) { return key(a.first) < key(b.first); });
 
-    std::optional<descriptor> out(std::in_place);
-    descriptor &d = *out;
-    const descriptor_widths w = get_widths(h.heap_address_bits, bug_compat);
+    std::vector<descriptor_field> fields;
+    fields.reserve(by_value.size());
     for (std::size_t i = 0; i < by_value.size(); i++)
     {
         const item_pointer_t p = by_value[i].first;
-        sub_item item{dec.get_id(p), pointer_decoder::is_immediate(p), 0, nullptr, 0};
+        descriptor_field item{dec.get_id(p), pointer_decoder::is_immediate(p), 0, nullptr, 0};
         if (item.immediate)
             item.immediate_value = item_pointer_t(dec.get_immediate(p));
         else
@@ -235,9 +224,22 @@ std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_
                 end = dec.get_address(by_value[i + 1].first);
             item.data = h.payload + start;
             item.length = std::size_t(end - start);
-            if (item.length == 0)
-                continue;
         }
+        fields.push_back(item);
+    }
+    return decode_descriptor_fields(fields, h.heap_address_bits, bug_compat);
+}
+
+std::optional<descriptor> decode_descriptor_fields(const std::vector<descriptor_field> &fields,
+                                                   int heap_address_bits, bug_compat_mask bug_compat)
+{
+    std::optional<descriptor> out(std::in_place);
+    descriptor &d = *out;
+    const descriptor_widths w = get_widths(heap_address_bits, bug_compat);
+    for (const descriptor_field &item : fields)
+    {
+        if (!item.immediate && item.length == 0)
+            continue;
         switch (item.id)
         {
         case NULL_ID:
@@ -249,14 +251,14 @@ std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_
                 log_info("ignoring descriptor ID that is not an immediate");
             break;
         case DESCRIPTOR_NAME_ID:
-            d.name = to_string(item, h.heap_address_bits);
+            d.name = to_string(item, heap_address_bits);
             break;
         case DESCRIPTOR_DESCRIPTION_ID:
-            d.description = to_string(item, h.heap_address_bits);
+            d.description = to_string(item, heap_address_bits);
             break;
         case DESCRIPTOR_FORMAT_ID:
         {
-            const std::vector<std::uint8_t> raw = to_bytes(item, h.heap_address_bits);
+            const std::vector<std::uint8_t> raw = to_bytes(item, heap_address_bits);
             const std::size_t entry = 1 + w.format_bytes;
             d.format.clear();
             // A partial trailing field is ignored.
@@ -267,7 +269,7 @@ std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_
         }
         case DESCRIPTOR_SHAPE_ID:
         {
-            const std::vector<std::uint8_t> raw = to_bytes(item, h.heap_address_bits);
+            const std::vector<std::uint8_t> raw = to_bytes(item, heap_address_bits);
             const std::size_t entry = 1 + w.shape_bytes;
             d.shape.clear();
             for (std::size_t pos = 0; pos + entry <= raw.size(); pos += entry)
@@ -280,7 +282,7 @@ std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_
             break;
         }
         case DESCRIPTOR_DTYPE_ID:
-            d.numpy_header = to_string(item, h.heap_address_bits);
+            d.numpy_header = to_string(item, heap_address_bits);
             break;
         default:
             log_info("ignoring unknown descriptor sub-item %#" PRIx64, std::uint64_t(item.id));

@@ -9,11 +9,14 @@
 #include <string>
 #include <spead2/common/endian.h>
 #include <spead2/common/logging.h>
+#include <spead2/protocol/packet_header.h>
 #include <spead2/protocol/pointer_codec.h>
 #include <spead2/recv/heap.h>
 #include <spead2/recv/heap_base.h>
 #include <spead2/recv/incomplete_heap.h>
 #include <spead2/recv/live_heap.h>
+#include <spead2/recv/mem_to_stream.h>
+#include <spead2/recv/stream_base.h>
 
 namespace spead2::recv
 {
@@ -141,16 +144,68 @@ heap::heap(live_heap &&h)
     load(std::move(h), true, true);
 }
 
+namespace
+{
+
+/// A synchronous stream that keeps the complete heaps it assembles.
+class descriptor_stream : public stream_base
+{
+public:
+    std::vector<live_heap> heaps;
+
+    using stream_base::stream_base;
+    ~descriptor_stream() override { stop(); }
+
+protected:
+    void heap_ready(live_heap &&h) override
+    {
+        if (h.is_contiguous())
+            heaps.push_back(std::move(h));
+    }
+};
+
+/**
+ * Decodes a DESCRIPTOR value of several packets as spead2 does: through a private stream of one
+ * heap at a time, each complete heap giving a descriptor (several back to back, or one split).
+ */
+void decode_descriptor_packets(const std::uint8_t *data, std::size_t size, bug_compat_mask bug_compat,
+                               std::vector<descriptor> &out)
+{
+    // No heap in the value can hold more payload than the value itself.
+    descriptor_stream s(stream_config().set_max_heaps(1).set_bug_compat(bug_compat).set_max_heap_size(size));
+    mem_to_stream(s, data, size);
+    for (live_heap &assembled : s.heaps)
+    {
+        const heap h(std::move(assembled));
+        std::vector<descriptor_field> fields;
+        for (const item &it : h.get_items())
+            fields.push_back({it.id, it.is_immediate, it.immediate_value, it.ptr, it.length});
+        auto d = decode_descriptor_fields(fields, h.get_flavour().get_heap_address_bits(), bug_compat);
+        if (d)
+            out.push_back(std::move(*d));
+    }
+}
+
+} // namespace
+
 std::vector<descriptor> heap::get_descriptors() const
 {
     std::vector<descriptor> out;
+    const bug_compat_mask bug_compat = get_flavour().get_bug_compat();
     for (const item &it : get_items())
     {
         if (it.id != DESCRIPTOR_ID || it.is_immediate)
             continue;
-        auto d = decode_descriptor(it.ptr, it.length, get_flavour().get_bug_compat());
-        if (d)
-            out.push_back(std::move(*d));
+        // Senders write the whole descriptor heap as one packet: decode that directly.
+        packet_header first;
+        if (decode_packet(first, it.ptr, it.length) == it.length)
+        {
+            auto d = decode_descriptor(it.ptr, it.length, bug_compat);
+            if (d)
+                out.push_back(std::move(*d));
+        }
+        else
+            decode_descriptor_packets(it.ptr, it.length, bug_compat, out);
     }
     return out;
 }

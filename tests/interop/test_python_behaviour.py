@@ -330,10 +330,126 @@ for label, expr in cases:
     attempt(label, lambda: eval(expr))
 """
 
+DESCRIPTOR_VALUES = r"""
+# DESCRIPTOR (0x05) values that hold more than one packet, as a sender other than spead2 may
+# write them: spead2 feeds the value through a private stream, one heap at a time.
+import struct
+
+def ptr(imm, id, val):
+    return struct.pack(">Q", (imm << 63) | (id << 40) | val)
+
+def pkt(ptrs, payload, total, offset, cnt=1):
+    p = [ptr(1, 1, cnt), ptr(1, 2, total), ptr(1, 3, offset), ptr(1, 4, len(payload))] + ptrs
+    return struct.pack(">BBBBHH", 0x53, 4, 3, 5, 0, len(p)) + b"".join(p) + payload
+
+def fields(did, name, bits, description=b"", extra=()):
+    payload = name + description + b"u" + bits.to_bytes(3, "big")
+    ptrs = [ptr(0, 0x10, 0), ptr(0, 0x11, len(name)), ptr(0, 0x13, len(name) + len(description)),
+            ptr(1, 0x14, did), *extra]
+    return ptrs, payload
+
+def whole(did, name, bits, cnt=1):
+    ptrs, payload = fields(did, name, bits)
+    return pkt(ptrs, payload, len(payload), 0, cnt)
+
+def split(did, name, bits, cuts, cnt=1, order=None, extra=()):
+    ptrs, payload = fields(did, name, bits, b"a description", extra)
+    bounds = [0, *cuts, len(payload)]
+    pieces = [pkt(ptrs if i == 0 else [], payload[a:b], len(payload), a, cnt)
+              for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return [pieces[i] for i in (order or range(len(pieces)))]
+
+a1, a2 = split(0x1234, b"alpha", 16, [7], cnt=1)
+b1, b2 = split(0x1235, b"beta", 32, [5], cnt=2)
+stop = split(0x1236, b"gamma", 8, [9], extra=[ptr(1, 6, 2)])
+cases = {
+    "one packet": whole(0x1234, b"a", 8),
+    "two descriptors back to back": whole(0x1234, b"a", 8, 1) + whole(0x1235, b"b", 16, 2),
+    "same cnt back to back": whole(0x1234, b"a", 8, 1) + whole(0x1235, b"b", 16, 1),
+    "split in two": a1 + a2,
+    "split in three, out of order": b"".join(split(0x1234, b"name", 64, [3, 12], order=[2, 0, 1])),
+    "split, a piece missing": b"".join(split(0x1234, b"name", 64, [3, 12])[:2]),
+    "split, a piece twice": a1 + a2 + a2,
+    "two split heaps interleaved": a1 + b1 + a2 + b2,
+    "two split heaps in turn": a1 + a2 + b1 + b2,
+    "complete then garbage": whole(0x1234, b"a", 8) + b"\x00garbage",
+    "split then garbage": a1 + a2 + b"\x53\x04",
+    "split with a stop item": b"".join(stop),
+    "split with a stop item, then another": b"".join(stop) + whole(0x1235, b"b", 16, 2),
+    "piece claiming a huge heap": pkt([ptr(1, 0x14, 0x1234)], b"xyz", 1 << 40, 0),
+    "empty then whole": pkt([], b"", 0, 0, 7) + whole(0x1234, b"a", 8),
+}
+
+class Raw:
+    def __init__(self, value):
+        self.id, self.value = spead2.DESCRIPTOR_ID, np.frombuffer(value, np.uint8)
+
+    def to_buffer(self):
+        return self.value
+
+    def allow_immediate(self):
+        return False
+
+pool = spead2.ThreadPool()
+for label, value in cases.items():
+    heap = spead2.send.Heap()
+    heap.add_item(Raw(value))
+    heaps, _ = receive(b"".join(packets_of(heap, 1, 9000)))
+    (received,) = heaps
+    print(label, [(d.id, d.name, d.description, d.format, d.shape) for d in received.get_descriptors()])
+"""
+
+HEAP_GENERATOR_SCHEDULES = r"""
+# Which descriptors and values send.ItemGroup puts in each heap around item replacements, for
+# every resend frequency and replacement time, and with descriptors/data "none"/"all" nearby.
+def contents(heap):
+    heaps, _ = receive(b"".join(packets_of(heap, 1)))
+    if not heaps:
+        return "--"
+    ids = lambda items: ",".join(f"{i.id:x}"[-1] for i in items)
+    return f"D{ids(heaps[0].get_descriptors())}/V{ids(heaps[0].get_items())}"
+
+replacements = 0
+def schedule(freq, replace_at, calls=8, kwargs_at=None, kwargs_next=None, value=7, second_item=False):
+    global replacements
+    ig = spead2.send.ItemGroup(descriptor_frequency=freq)
+    ig.add_item(0x1000, "n", "x", (), dtype="<u4", value=1)
+    if second_item:
+        ig.add_item(0x1001, "m", "x", (), dtype="<u4", value=1)
+    out = []
+    for cnt in range(calls):
+        kwargs = {}
+        if cnt == replace_at:
+            replacements += 1  # a new description: a different descriptor, so a real replacement
+            ig.add_item(0x1000, "n", f"y{replacements}", (), dtype="<u4", value=value)
+            out.append("|")
+            kwargs = kwargs_at or {}
+        elif cnt == replace_at + 1:
+            kwargs = kwargs_next or {}
+        out.append(contents(ig.get_heap(**kwargs)))
+    return " ".join(out)
+
+for freq in (None, 1, 2, 3):
+    for at in range(7):
+        print(f"freq {freq} replace at {at}:", schedule(freq, at))
+for label, kwargs in [
+    ("descriptors none at", dict(kwargs_at=dict(descriptors="none"))),
+    ("data none at", dict(kwargs_at=dict(data="none"))),
+    ("descriptors all at", dict(kwargs_at=dict(descriptors="all"))),
+    ("descriptors none after", dict(kwargs_next=dict(descriptors="none"))),
+    ("data none after", dict(kwargs_next=dict(data="none"))),
+    ("value None", dict(value=None)),
+    ("second item", dict(second_item=True)),
+]:
+    print(label, schedule(2, 2, **kwargs), schedule(2, 3, **kwargs))
+"""
+
 CASES = {
     "item_group_updates": ITEM_GROUP_UPDATES,
     "lossy_streams": LOSSY_STREAMS,
     "invalid_arguments": ERROR_CASES,
+    "descriptor_values": DESCRIPTOR_VALUES,
+    "heap_generator_schedules": HEAP_GENERATOR_SCHEDULES,
 }
 
 

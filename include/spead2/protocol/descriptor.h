@@ -39,12 +39,32 @@ struct descriptor
 std::vector<std::uint8_t> encode_descriptor(const descriptor &d, const flavour &f);
 
 /**
- * Decodes the value of a DESCRIPTOR item received on a stream with @a bug_compat. Returns
- * nothing (and logs why) when the bytes are malformed or DESCRIPTOR_ID_ID is missing. If a
- * numpy header is present, format and shape are cleared. Never throws on bad input.
+ * Decodes the value of a DESCRIPTOR item received on a stream with @a bug_compat, when that value
+ * is one packet holding the whole descriptor heap (what senders write). Returns nothing (and logs
+ * why) when the bytes are malformed or DESCRIPTOR_ID_ID is missing. If a numpy header is present,
+ * format and shape are cleared. Never throws on bad input. A value of several packets is
+ * assembled by a stream first (recv::heap::get_descriptors), then decode_descriptor_fields.
  */
 std::optional<descriptor> decode_descriptor(const std::uint8_t *data, std::size_t size,
                                             bug_compat_mask bug_compat);
+
+/// One item of a descriptor heap: an immediate value, or @a length bytes at @a data.
+struct descriptor_field
+{
+    s_item_pointer_t id;
+    bool immediate;
+    item_pointer_t immediate_value;
+    const std::uint8_t *data;
+    std::size_t length;
+};
+
+/**
+ * Builds a descriptor from the items of a descriptor heap, in order (a later field overrides an
+ * earlier one with the same ID; empty addressed fields are ignored). Same results and logging as
+ * decode_descriptor once the packet is parsed.
+ */
+std::optional<descriptor> decode_descriptor_fields(const std::vector<descriptor_field> &fields,
+                                                   int heap_address_bits, bug_compat_mask bug_compat);
 
 } // namespace spead2
 

@@ -9,11 +9,15 @@ _LEGAL = ("stale", "all", "none")
 
 
 class _ItemInfo:
-    """What was last sent for one item object (held weakly, so replacement is noticed)."""
+    """What was last sent for one item ID, and the item object it was sent for (held weakly)."""
 
     def __init__(self, item):
-        self.version = None
         self.descriptor_cnt = None
+        self.reset(item)
+
+    def reset(self, item):
+        """Starts over for a replacement @a item: its value counts as never sent."""
+        self.version = None
         self.item = weakref.ref(item)
 
 
@@ -44,16 +48,21 @@ class HeapGenerator:
 
     def _get_info(self, item):
         info = self._info.get(item.id)
-        if info is None or info.item() is not item:
-            info = _ItemInfo(item)
-            self._info[item.id] = info
+        if info is None:
+            info = self._info[item.id] = _ItemInfo(item)
         return info
 
     def _descriptor_stale(self, item, info):
         if info.descriptor_cnt is None:
             return True
         if self._descriptor_frequency is not None:
-            return self._descriptor_cnt - info.descriptor_cnt >= self._descriptor_frequency
+            if self._descriptor_cnt - info.descriptor_cnt >= self._descriptor_frequency:
+                return True
+        if info.item() is not item:
+            # A replaced item is noticed here only, after the resend test (as spead2 does): when
+            # both are due at once, the next stale heap sends its descriptor and value again.
+            info.reset(item)
+            return True
         return False
 
     def add_to_heap(self, heap, descriptors="stale", data="stale"):
