@@ -51,18 +51,25 @@ namespace
 // Python references that C++ may drop without the GIL
 
 /**
- * What a chunk holds from Python while C++ owns it: a strong reference to the Python Chunk and
- * the exports of its three buffers (zeroed when absent). Releasing needs the GIL.
+ * What a chunk holds from Python while C++ owns it: a strong reference to the Python Chunk, its
+ * three buffer objects (present, data, extra: moved out of the Chunk until it comes back) and
+ * their exports (zeroed when absent). Releasing needs the GIL.
  */
 struct chunk_refs
 {
     PyObject *owner = nullptr;
+    PyObject *buffers[3] = {};
     Py_buffer views[3] = {};
 
     void release() noexcept
     {
         for (Py_buffer &view : views)
             PyBuffer_Release(&view); // a no-op on a zeroed view
+        for (PyObject *&buffer : buffers)
+        {
+            Py_XDECREF(buffer);
+            buffer = nullptr;
+        }
         Py_XDECREF(owner);
         owner = nullptr;
     }
@@ -182,9 +189,11 @@ void set_chunk_buffer(nb::object &field, nb::handle value, bool allow_device = f
 
 /**
  * The C++ chunk that travels through rings and streams on behalf of a Python Chunk: it points
- * into the Chunk's buffers (exported for as long as it lives, so reassigning an attribute of a
- * chunk in flight cannot free memory a worker writes to) and holds a reference to the Chunk, so
- * the very same object (subclass, attributes and all) comes back out of the data ring.
+ * into the Chunk's buffers (exported for as long as it lives) and holds a reference to the
+ * Chunk, so the very same object (subclass, attributes and all) comes back out of the data ring.
+ * As in spead2, the buffers move out of the Chunk meanwhile (its present, data and extra read
+ * None) and are put back when it comes out: so a chunk cannot be queued twice (which would give
+ * two chunk IDs one buffer) and an assignment to a chunk in flight is undone.
  * Created and unwrapped with the GIL held; may be destroyed anywhere.
  */
 class chunk_handle final : public recv::chunk
@@ -194,7 +203,7 @@ private:
 
 public:
     /// @throws std::invalid_argument if data or present is unset; nb::python_error if a buffer fails
-    chunk_handle(nb::handle owner, const py_chunk &c)
+    chunk_handle(nb::handle owner, py_chunk &c)
     {
         if (c.data.is_none())
             throw std::invalid_argument("data buffer is not set");
@@ -212,6 +221,12 @@ public:
             throw;
         }
         refs_.owner = owner.inc_ref().ptr();
+        nb::object *fields[3] = {&c.present, &c.data, &c.extra};
+        for (int i = 0; i < 3; i++)
+        {
+            refs_.buffers[i] = fields[i]->release().ptr();
+            *fields[i] = nb::none();
+        }
         chunk_id = c.chunk_id;
         stream_id = c.stream_id;
         // A zero size would mean "unknown" (unchecked) to the stream, so an empty buffer is
@@ -240,12 +255,18 @@ public:
             get_deferred().add(std::move(refs_));
     }
 
-    /// Gives the reference to the Python Chunk to the caller (a new reference). GIL held.
+    /// Puts the buffers back into the Python Chunk and gives it to the caller (a new reference). GIL held.
     nb::object take_owner()
     {
         nb::object owner = nb::steal(refs_.owner);
         refs_.owner = nullptr;
         py_chunk &c = nb::cast<py_chunk &>(owner);
+        nb::object *fields[3] = {&c.present, &c.data, &c.extra};
+        for (int i = 0; i < 3; i++)
+        {
+            *fields[i] = nb::steal(refs_.buffers[i]);
+            refs_.buffers[i] = nullptr;
+        }
         c.chunk_id = chunk_id;
         c.stream_id = stream_id;
         return owner;
@@ -254,7 +275,7 @@ public:
 
 std::unique_ptr<recv::chunk> make_handle(nb::handle_t<py_chunk> chunk)
 {
-    return std::make_unique<chunk_handle>(chunk, nb::cast<const py_chunk &>(chunk));
+    return std::make_unique<chunk_handle>(chunk, nb::cast<py_chunk &>(chunk));
 }
 
 /// The Python Chunk behind a chunk popped from a ring (all of them are chunk_handles). GIL held.
@@ -264,6 +285,13 @@ nb::object chunk_to_python(std::unique_ptr<recv::chunk> &&c)
     nb::object owner = handle.take_owner();
     c.reset();
     return owner;
+}
+
+/// Gives a chunk that was not queued (full or stopped ring) its buffers back. GIL held.
+void give_back(std::unique_ptr<recv::chunk> &c) noexcept
+{
+    if (c)
+        (void)chunk_to_python(std::move(c));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,15 +341,31 @@ void ring_put(py_ring &ring, nb::handle_t<py_chunk> chunk)
 {
     flush_deferred();
     std::unique_ptr<recv::chunk> c = make_handle(chunk);
-    gil_release release;
-    // If this throws, the ring did not take the chunk; the handle is freed with the GIL back.
-    ring.push(std::move(c), &check_signals);
+    try
+    {
+        gil_release release;
+        ring.push(std::move(c), &check_signals);
+    }
+    catch (...)
+    {
+        give_back(c); // the ring did not take it
+        throw;
+    }
 }
 
 void ring_put_nowait(py_ring &ring, nb::handle_t<py_chunk> chunk)
 {
     flush_deferred();
-    ring.try_push(make_handle(chunk));
+    std::unique_ptr<recv::chunk> c = make_handle(chunk);
+    try
+    {
+        ring.try_push(std::move(c));
+    }
+    catch (...)
+    {
+        give_back(c);
+        throw;
+    }
 }
 
 nb::object ring_next(py_ring &ring)
@@ -562,7 +606,17 @@ void def_ring_pair(Class &cls)
            [](T &self, nb::handle_t<py_chunk> chunk)
            {
                flush_deferred();
-               self.add_free_chunk(make_handle(chunk));
+               std::unique_ptr<recv::chunk> c = make_handle(chunk);
+               try
+               {
+                   self.add_free_chunk(std::move(c));
+               }
+               catch (...)
+               {
+                   give_back(c);
+                   throw;
+               }
+               give_back(c); // not taken: the ring is stopped
            },
            "chunk"_a,
            "Zero the chunk's present flags and queue it on the free ringbuffer without blocking. Raises "
@@ -591,6 +645,23 @@ recv::chunk_stream_group_member &group_at(ring_group_wrapper &group, std::ptrdif
 // ---------------------------------------------------------------------------------------------
 // Binding
 
+/// The item IDs of ChunkStreamConfig.items: any iterable of integers (a set, a generator, ...),
+/// as spead2 takes, except a str, bytes or dict. @throws nb::type_error
+std::vector<item_pointer_t> item_ids(nb::handle items)
+{
+    if (nb::isinstance<nb::str>(items) || nb::isinstance<nb::bytes>(items) || nb::isinstance<nb::dict>(items))
+        throw nb::type_error("items must be an iterable of integers");
+    std::vector<item_pointer_t> out;
+    for (nb::handle id : nb::iter(items))
+    {
+        item_pointer_t value;
+        if (!nb::try_cast(id, value))
+            throw nb::type_error("items must be an iterable of integers");
+        out.push_back(value);
+    }
+    return out;
+}
+
 void bind_chunk_config(nb::module_ &m)
 {
     nb::class_<py_chunk_stream_config> cls(m, "ChunkStreamConfig",
@@ -598,8 +669,8 @@ void bind_chunk_config(nb::module_ &m)
     cls.def("__init__", &init_from_kwargs<py_chunk_stream_config>)
         .def_prop_rw(
             "items", [](const py_chunk_stream_config &c) { return c.config.get_items(); },
-            [](py_chunk_stream_config &c, const std::vector<item_pointer_t> &items)
-            { c.config.set_items(items); },
+            [](py_chunk_stream_config &c, nb::typed<nb::iterable, item_pointer_t> items)
+            { c.config.set_items(item_ids(items)); },
             "Item IDs whose immediate values are passed to place (a copy).")
         .def_prop_rw(
             "max_chunks", [](const py_chunk_stream_config &c) { return c.config.get_max_chunks(); },
@@ -661,7 +732,9 @@ void bind_chunk(nb::module_ &m)
                          "A chunk: heaps' payload (data), presence flags (present) and per-heap extra data "
                          "(extra), each None or a writable C-contiguous buffer; data may also be a device "
                          "array (__cuda_array_interface__) for a stream with a copy engine. Subclass it "
-                         "freely: the same object comes back out of the rings.")
+                         "freely: the same object comes back out of the rings. While a ring or stream holds "
+                         "it, present, data and extra read None (their buffers are lent to it, and come back "
+                         "with the chunk).")
         .def("__init__", &init_from_kwargs<py_chunk>)
         .def_rw("chunk_id", &py_chunk::chunk_id)
         .def_rw("stream_id", &py_chunk::stream_id)

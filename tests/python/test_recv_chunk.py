@@ -212,6 +212,19 @@ def test_config_keywords_and_items_copy():
         recv.ChunkStreamConfig(max_heap_extra=-1)
 
 
+@pytest.mark.parametrize(
+    "items", [{5}, frozenset([5]), {5: 1}.keys(), (i for i in [5]), range(5, 6), np.array([5], np.uint64)]
+)
+def test_config_items_any_iterable(items):
+    assert recv.ChunkStreamConfig(items=items).items == [5]  # as spead2
+
+
+@pytest.mark.parametrize("items", ["5", b"5", {5: 1}, [1.0], np.array([1.0]), 5])
+def test_config_items_rejects_non_integers(items):
+    with pytest.raises(TypeError):
+        recv.ChunkStreamConfig(items=items)
+
+
 def test_config_max_chunks_zero():
     with pytest.raises(ValueError, match="max_chunks cannot be 0"):
         recv.ChunkStreamConfig(max_chunks=0)
@@ -346,12 +359,16 @@ def test_ringbuffer_round_trip_keeps_identity():
     ring = recv.ChunkRingbuffer(2)
     chunk = MyChunk(present=bytearray(2), data=bytearray(8), extra=bytearray(3), chunk_id=5, stream_id=9)
     chunk.tag = "x"
+    buffers = (chunk.present, chunk.data, chunk.extra)
     refs = sys.getrefcount(chunk)
     ring.put(chunk)
     assert sys.getrefcount(chunk) == refs + 1  # the ring holds it
+    assert (chunk.present, chunk.data, chunk.extra) == (None, None, None)  # lent to the ring
+    chunk.extra = bytearray(1)  # undone when it comes back, as in spead2
     got = ring.get()
     assert got is chunk
     assert type(got) is MyChunk and got.tag == "x" and (got.chunk_id, got.stream_id) == (5, 9)
+    assert all(a is b for a, b in zip((got.present, got.data, got.extra), buffers))
     del got
     assert sys.getrefcount(chunk) == refs
 
@@ -367,6 +384,7 @@ def test_ringbuffer_failed_put_leaves_chunk_unchanged():
     with pytest.raises(spead2.Stopped):
         ring.put(chunk)
     assert (chunk.chunk_id, sys.getrefcount(chunk)) == (4, refs)
+    assert chunk.present is not None and chunk.data is not None  # not queued: buffers kept
 
 
 def test_ringbuffer_empty_and_stop():
@@ -464,16 +482,29 @@ def test_add_free_chunk(thread_pool):
     with pytest.raises(ValueError, match="data buffer is not set"):
         stream.add_free_chunk(recv.Chunk())
     chunk = new_chunk()
-    chunk.present[:] = 1
+    present, data = chunk.present, chunk.data
+    present[:] = 1
     stream.add_free_chunk(chunk)
-    assert list(chunk.present) == [0, 0, 0, 0]
+    assert list(present) == [0, 0, 0, 0]
+    # As in spead2, the buffers are lent to the stream: the chunk shows None until it comes
+    # back, so it cannot be queued twice (two chunk IDs would share one buffer).
+    assert (chunk.present, chunk.data, chunk.extra) == (None, None, None)
+    with pytest.raises(ValueError, match="data buffer is not set"):
+        stream.add_free_chunk(chunk)
+    chunk.data = np.zeros(8, np.uint8)  # undone when the chunk comes back
     other = new_chunk()
-    other.present[:] = 1
+    other_present = other.present
+    other_present[:] = 1
     with pytest.raises(spead2.Full):
         stream.add_free_chunk(other)
-    assert list(other.present) == [0, 0, 0, 0]  # zeroed before the push, as spead2
+    assert list(other_present) == [0, 0, 0, 0]  # zeroed before the push, as spead2
+    assert other.present is other_present  # not queued: the chunk keeps its buffers
+    assert stream.free_ringbuffer.get() is chunk
+    assert chunk.present is present and chunk.data is data and chunk.extra is None
     stream.stop()
-    stream.add_free_chunk(new_chunk())  # a stopped free ring is ignored
+    stopped = new_chunk()
+    stream.add_free_chunk(stopped)  # a stopped free ring is ignored
+    assert stopped.data is not None
 
 
 # ---------------------------------------------------------------------------------------------
