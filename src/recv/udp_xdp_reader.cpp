@@ -258,9 +258,19 @@ void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state, std::si
     spead2::detail::xsk_receiver &receiver = *s.queues[queue]->receiver;
     auto handle = [&](const std::uint8_t *data, std::size_t size) { add_frame(state, data, size); };
     s.receiving = true;
-    std::size_t received = receiver.receive(max_batch, handle);
-    for (int polls = 0; received == 0 && polls < s.max_poll && !s.release_pending; polls++)
-        received = receiver.receive(max_batch, handle);
+    // Look at the ring again until it has been empty max_poll + 1 times in a row: frames that
+    // arrived while the last ones were handled cost a read of shared memory here, where going
+    // back to the reactor would cost a wake-up (system calls and a context switch).
+    std::size_t received = 0;
+    int empty_polls = 0;
+    while (received < max_batch && !s.release_pending && !state.is_stopped())
+    {
+        const std::size_t n = receiver.receive(max_batch - received, handle);
+        received += n;
+        empty_polls = n ? 0 : empty_polls + 1;
+        if (empty_polls > s.max_poll)
+            break;
+    }
     s.receiving = false;
     if (s.release_pending)
     {
