@@ -14,9 +14,12 @@
 ///   --ring-heaps heaps that this thread empties; --quiet prints only the rate in Gb/s.
 ///
 /// Control protocol (C++ flavour; lines over TCP): the master sends `start`, then `name = value`
-/// lines naming receiver settings (the agent's own option names: packet, buffer, bind,
-/// concurrent-heaps, substreams, ring-heaps, mem-max-free, mem-initial, memcpy-nt, pyspead,
-/// heap-size, multicast), then `end_config`; the agent answers `ready` (or `error: <message>`).
+/// lines naming receiver settings (the agent's own option names, the set and order spead2's master
+/// sends: multicast, tcp, pyspead, bind, packet, buffer, concurrent-heaps, substreams, ring-heaps,
+/// mem-pool, mem-lower, mem-upper, mem-max-free, mem-initial, ring, memcpy-nt, ibv, ibv-vector,
+/// ibv-max-poll; then the xdp ones only with --recv-xdp), then `end_config`; the agent answers
+/// `ready` (or `error: <message>`). So our master and agent work with spead2's. The agent also
+/// takes heap-size (a pool for heaps of that size), which our masters sent before.
 /// `stop` is answered with the number of complete heaps received; `exit` ends the session (the
 /// agent then waits for the next master until SIGINT/SIGTERM).
 #include <netdb.h>
@@ -147,12 +150,71 @@ public:
     std::uint64_t get_heaps() const { return heaps_.load(std::memory_order_relaxed); }
 };
 
+/**
+ * The agent's receiver: a stream that counts complete heaps, through callbacks or, with
+ * `ring = 1` (as spead2's agent), through a ring drained by a thread of its own.
+ */
+class agent_receiver
+{
+private:
+    std::unique_ptr<counting_stream> callbacks_;
+    std::unique_ptr<recv::ring_stream<>> ring_;
+    std::thread consumer_;
+    std::atomic<std::uint64_t> ring_heaps_{0};
+
+public:
+    agent_receiver(thread_pool &pool, const recv::stream_config &config, const receiver_options &receiver,
+                   bool ring)
+    {
+        if (!ring)
+        {
+            callbacks_ = std::make_unique<counting_stream>(pool, config);
+            return;
+        }
+        ring_ = std::make_unique<recv::ring_stream<>>(pool, config, receiver.make_ring_config());
+        consumer_ = std::thread(
+            [this]
+            {
+                try
+                {
+                    while (true)
+                        if (ring_->pop_live().is_contiguous())
+                            ring_heaps_.fetch_add(1, std::memory_order_relaxed);
+                }
+                catch (ringbuffer_stopped &)
+                {
+                }
+            });
+    }
+
+    ~agent_receiver() { stop(); }
+
+    recv::stream &stream() { return callbacks_ ? static_cast<recv::stream &>(*callbacks_) : *ring_; }
+
+    /// Stops receiving; returns the complete heaps received.
+    std::uint64_t stop()
+    {
+        if (callbacks_)
+        {
+            callbacks_->stop();
+            return callbacks_->get_heaps();
+        }
+        ring_->stop();
+        if (consumer_.joinable())
+            consumer_.join();
+        return ring_heaps_.load(std::memory_order_relaxed);
+    }
+};
+
 /// Receiver settings that travel from master to agent.
 struct agent_config
 {
     protocol_options protocol;
     receiver_options receiver;
-    std::size_t heap_size = 4194304;
+    /// Sizes a memory pool for the heaps when given (by our older masters); spead2's master sends
+    /// mem-pool, mem-lower and mem-upper instead, which the receiver options turn into a pool.
+    std::size_t heap_size = 0;
+    bool ring = false;
     std::string multicast;
 };
 
@@ -165,6 +227,7 @@ agent_config parse_agent_config(const std::vector<std::string> &lines)
     config.protocol.add_options(app);
     config.receiver.add_options(app);
     app.add_option("--heap-size", config.heap_size);
+    app.add_flag("--ring", config.ring);
     app.add_option("--multicast", config.multicast);
     std::vector<std::string> args;
     for (const auto &line : lines)
@@ -183,7 +246,7 @@ agent_config parse_agent_config(const std::vector<std::string> &lines)
         CLI::Option *opt = app.get_option_no_throw("--" + name);
         if (!opt)
             throw std::invalid_argument("unknown setting '" + name + "'");
-        static const char *const flags[] = {"pyspead", "tcp", "memcpy-nt", "mem-pool", "ibv", "xdp"};
+        static const char *const flags[] = {"pyspead", "tcp", "memcpy-nt", "mem-pool", "ibv", "xdp", "ring"};
         if (std::find(std::begin(flags), std::end(flags), name) != std::end(flags))
         {
             if (value == "1" || value == "true")
@@ -204,7 +267,7 @@ agent_config parse_agent_config(const std::vector<std::string> &lines)
 /// Serves one master connection. Returns when the master sends exit or disconnects.
 void agent_session(line_socket &control, std::uint16_t port, thread_pool &pool)
 {
-    std::unique_ptr<counting_stream> stream;
+    std::unique_ptr<agent_receiver> receiver;
     std::string line;
     while (control.read_line(line))
     {
@@ -215,34 +278,35 @@ void agent_session(line_socket &control, std::uint16_t port, thread_pool &pool)
                 config_lines.push_back(line);
             try
             {
-                stream.reset();
+                receiver.reset();
                 agent_config config = parse_agent_config(config_lines);
                 recv::stream_config sconfig = config.receiver.make_stream_config(config.protocol);
-                // The pool is sized from the heap size, so the memory options are not needed.
-                const std::size_t buffers = config.receiver.max_heaps * config.receiver.substreams + 4;
-                sconfig.set_memory_allocator(
-                    std::make_shared<memory_pool>(config.heap_size, config.heap_size, buffers, buffers));
-                stream = std::make_unique<counting_stream>(pool, sconfig);
+                if (config.heap_size)
+                {
+                    const std::size_t buffers = config.receiver.max_heaps * config.receiver.substreams + 4;
+                    sconfig.set_memory_allocator(
+                        std::make_shared<memory_pool>(config.heap_size, config.heap_size, buffers, buffers));
+                }
+                receiver = std::make_unique<agent_receiver>(pool, sconfig, config.receiver, config.ring);
                 std::string source = std::to_string(port);
                 if (!config.multicast.empty())
                     source = config.multicast + ":" + source;
-                config.receiver.add_readers(*stream, {source}, config.protocol);
+                config.receiver.add_readers(receiver->stream(), {source}, config.protocol);
                 control.write_line("ready");
             }
             catch (const std::exception &e)
             {
-                stream.reset();
+                receiver.reset();
                 control.write_line(std::string("error: ") + e.what());
             }
         }
         else if (line == "stop")
         {
             std::uint64_t heaps = 0;
-            if (stream)
+            if (receiver)
             {
-                stream->stop();
-                heaps = stream->get_heaps();
-                stream.reset();
+                heaps = receiver->stop();
+                receiver.reset();
             }
             control.write_line(std::to_string(heaps));
         }
@@ -327,6 +391,7 @@ int run_agent(std::uint16_t port)
 struct master_options
 {
     bool quiet = false;
+    bool ring = false;
     std::size_t heap_size = 4194304;
     std::string multicast;
     double run_bytes = 1e9;
@@ -399,6 +464,9 @@ private:
             out << name << " = " << value;
             control_.write_line(out.str());
         };
+        // The settings and their order are spead2's, so that either agent understands us.
+        set("multicast", opts_.multicast);
+        set("tcp", 0);
         set("pyspead", opts_.protocol.pyspead ? 1 : 0);
         set("bind", r.bind);
         set("packet", r.packet);
@@ -406,9 +474,17 @@ private:
         set("concurrent-heaps", r.max_heaps);
         set("substreams", r.substreams);
         set("ring-heaps", r.ring_heaps);
+        // A pool of buffers that fit one heap (with spead2's 1 KiB of slack).
+        set("mem-pool", 1);
+        set("mem-lower", opts_.heap_size);
+        set("mem-upper", opts_.heap_size + 1024);
         set("mem-max-free", r.mem_max_free);
         set("mem-initial", r.mem_initial);
+        set("ring", opts_.ring ? 1 : 0);
         set("memcpy-nt", r.memcpy_nt ? 1 : 0);
+        set("ibv", r.ibv ? 1 : 0);
+        set("ibv-vector", r.ibv_comp_vector);
+        set("ibv-max-poll", r.ibv_max_poll);
         if (r.xdp) // only then: an agent without AF_XDP (the reference's) knows none of these
         {
             set("xdp", 1);
@@ -420,8 +496,6 @@ private:
             set("xdp-copy", r.xdp_copy);
             set("xdp-max-poll", r.xdp_max_poll);
         }
-        set("heap-size", opts_.heap_size);
-        set("multicast", opts_.multicast);
         control_.write_line("end_config");
         if (read_reply() != "ready")
             throw std::runtime_error("agent did not answer ready");
@@ -683,6 +757,7 @@ int main(int argc, char **argv)
     setup_app(*master_cmd);
     master_cmd->add_option("endpoint", mopts.endpoint_text, "Agent host:port")->required();
     master_cmd->add_flag("--quiet", mopts.quiet, "Print only the final result");
+    master_cmd->add_flag("--ring", mopts.ring, "Use ringbuffer instead of callbacks (in the agent)");
     master_cmd->add_option("--heap-size", mopts.heap_size, "Payload size for heap")
         ->check(CLI::PositiveNumber);
     master_cmd->add_option("--multicast", mopts.multicast,

@@ -563,6 +563,72 @@ def test_bench_agent_master():
             agent.communicate()
 
 
+# What spead2 4.5.1's C++ `spead2_bench master --heap-size 65536` sends to its agent (captured from
+# the reference's tool with a TCP listener); `ring = 1` with --ring.
+REFERENCE_MASTER_SETTINGS = [
+    ("multicast", ""), ("tcp", "0"), ("pyspead", "0"), ("bind", ""), ("packet", "9200"),
+    ("buffer", "8388608"), ("concurrent-heaps", "4"), ("substreams", "1"), ("ring-heaps", "4"),
+    ("mem-pool", "1"), ("mem-lower", "65536"), ("mem-upper", "66560"), ("mem-max-free", "12"),
+    ("mem-initial", "8"), ("ring", "0"), ("memcpy-nt", "0"), ("ibv", "0"), ("ibv-vector", "0"),
+    ("ibv-max-poll", "10"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("ring", ["0", "1"])
+def test_bench_agent_takes_reference_master_settings(ring):
+    """Our agent serves spead2's master: its settings (ring, mem-pool, ibv, ...) are understood,
+    and heaps sent to it are counted through callbacks or a ring."""
+    port = free_port()
+    agent = start([find_tool("spead2_bench"), "agent", str(port)])
+    try:
+        wait_bound(port, "tcp", agent)
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            f = s.makefile("rw")
+            settings = [(k, ring if k == "ring" else v) for k, v in REFERENCE_MASTER_SETTINGS]
+            f.write("start\n" + "".join(f"{k} = {v}\n" for k, v in settings) + "end_config\n")
+            f.flush()
+            assert f.readline() == "ready\n"
+            sender = run([find_tool("spead2_send"), "--heaps", "20", "--heap-size", "65536", "--packet", "9200",
+                          "--rate", "0.5", f"127.0.0.1:{port}"])  # fmt: skip
+            assert sender.returncode == 0, sender.stderr
+            time.sleep(0.2)
+            f.write("stop\n")
+            f.flush()
+            # 20 data heaps (and the end-of-stream heap, which also counts as complete)
+            assert int(f.readline()) >= 20
+            f.write("exit\n")
+            f.flush()
+    finally:
+        finish(agent, signal.SIGINT)
+
+
+@pytest.mark.parametrize("ring", [False, True])
+def test_bench_master_sends_reference_settings(ring):
+    """Our master sends spead2's settings, in spead2's order, so spead2's agent understands it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        args = [find_tool("spead2_bench"), "master", "--heap-size", "65536", f"127.0.0.1:{port}"]
+        master = start(args + (["--ring"] if ring else []))
+        try:
+            listener.settimeout(TIMEOUT)
+            conn, _ = listener.accept()
+            with conn:
+                f = conn.makefile("rw")
+                assert f.readline() == "start\n"
+                lines = []
+                while (line := f.readline()) != "end_config\n":
+                    lines.append(tuple(part.strip() for part in line.split("=", 1)))
+                expected = [(k, ("1" if ring else "0") if k == "ring" else v) for k, v in REFERENCE_MASTER_SETTINGS]
+                assert lines == expected
+                f.write("error: test over\n")
+                f.flush()
+        finally:
+            rc, _, err = finish(master)
+        assert rc != 0 and "test over" in err
+
+
 def test_net_raw_usage():
     tool = find_tool("spead2_net_raw")
     result = run([tool])
