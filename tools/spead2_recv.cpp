@@ -48,17 +48,17 @@ struct options
     receiver_options receiver;
 };
 
+// --descriptors prints descriptors as spead2's spead2_recv does, byte for byte:
+// "[(u, 8), (f, 32)]", "(?, 4)", "(5)", and an empty dtype line when there is no numpy header.
 std::string format_list(const std::vector<std::pair<char, s_item_pointer_t>> &format)
 {
-    if (format.empty())
-        return "None";
     std::ostringstream out;
     out << '[';
     for (std::size_t i = 0; i < format.size(); i++)
     {
         if (i > 0)
             out << ", ";
-        out << "('" << format[i].first << "', " << format[i].second << ')';
+        out << '(' << format[i].first << ", " << format[i].second << ')';
     }
     out << ']';
     return out.str();
@@ -73,12 +73,10 @@ std::string shape_tuple(const std::vector<s_item_pointer_t> &shape)
         if (i > 0)
             out << ", ";
         if (shape[i] < 0)
-            out << "None";
+            out << '?';
         else
             out << shape[i];
     }
-    if (shape.size() == 1)
-        out << ',';
     out << ')';
     return out.str();
 }
@@ -95,24 +93,35 @@ private:
 
     void verify(const recv::heap &h)
     {
-        for (const auto &it : h.get_items())
+        const auto &items = h.get_items();
+        for (const auto &it : items)
         {
             if (it.is_immediate || it.id < first_item_id)
                 continue;
-            const std::size_t item = std::size_t(it.id - first_item_id);
-            bool ok = it.length % 4 == 0;
-            for (std::size_t j = 0; ok && j < it.length / 4; j++)
+            if (it.length % 4 != 0)
+            {
+                verify_failures_++;
+                std::cerr << "Verification failed in heap " << h.get_cnt() << ", item 0x" << std::hex << it.id
+                          << std::dec << ": " << it.length << " bytes is not a whole number of 32-bit values\n";
+                continue;
+            }
+            const std::size_t elements = it.length / 4;
+            verify_sequence expected(h.get_cnt(), items.size(), std::size_t(it.id - first_item_id), elements);
+            for (std::size_t j = 0; j < elements; j++)
             {
                 const std::uint8_t *p = it.ptr + 4 * j;
                 std::uint32_t value = std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 |
                                       std::uint32_t(p[2]) << 8 | std::uint32_t(p[3]);
-                ok = value == verify_value(h.get_cnt(), item, j);
-            }
-            if (!ok)
-            {
-                verify_failures_++;
-                std::cerr << "Verification failed for heap " << h.get_cnt() << " item 0x" << std::hex << it.id
-                          << std::dec << '\n';
+                std::uint32_t want = expected.next();
+                if (value != want)
+                {
+                    // spead2's message; it stops at the first mismatch, we count them all.
+                    verify_failures_++;
+                    std::cerr << "Verification mismatch in heap " << h.get_cnt() << ", item 0x" << std::hex
+                              << it.id << std::dec << " offset " << j << "\nexpected 0x" << std::hex << want
+                              << ", actual 0x" << value << std::dec << '\n';
+                    break;
+                }
             }
         }
     }
@@ -126,11 +135,11 @@ private:
         {
             for (const auto &d : h.get_descriptors())
             {
-                out << "    Descriptor for " << d.name << " (0x" << std::hex << d.id << std::dec << ")\n"
-                    << "      description: " << d.description << '\n'
-                    << "      format:      " << format_list(d.format) << '\n'
-                    << "      dtype:       " << (d.numpy_header.empty() ? "None" : d.numpy_header) << '\n'
-                    << "      shape:       " << shape_tuple(d.shape) << '\n';
+                out << "Descriptor for " << d.name << " (0x" << std::hex << d.id << std::dec << ")\n"
+                    << "  description: " << d.description << '\n'
+                    << "  format:      " << format_list(d.format) << '\n'
+                    << "  dtype:       " << d.numpy_header << '\n'
+                    << "  shape:       " << shape_tuple(d.shape) << '\n';
             }
         }
         for (const auto &it : h.get_items())

@@ -41,7 +41,7 @@ struct options
 {
     std::size_t heap_size = 4194304;
     std::size_t items = 1;
-    std::int64_t heaps = 1000;
+    std::int64_t heaps = -1;
     bool verify = false;
     std::vector<std::string> destinations;
     protocol_options protocol;
@@ -140,11 +140,11 @@ public:
     }
 };
 
-void fill_verify(std::uint8_t *data, s_item_pointer_t cnt, std::size_t item, std::size_t elements)
+void fill_verify(std::uint8_t *data, verify_sequence values, std::size_t elements)
 {
     for (std::size_t j = 0; j < elements; j++)
     {
-        std::uint32_t v = verify_value(cnt, item, j);
+        std::uint32_t v = values.next();
         data[4 * j] = std::uint8_t(v >> 24);
         data[4 * j + 1] = std::uint8_t(v >> 16);
         data[4 * j + 2] = std::uint8_t(v >> 8);
@@ -170,6 +170,9 @@ int run(const options &opts)
 
     const std::size_t elements = opts.heap_size / (opts.items * 4);
     const std::size_t item_bytes = elements * 4;
+    if (item_bytes * opts.items != opts.heap_size)
+        std::cerr << "Heap size is not an exact multiple: using " << item_bytes * opts.items << " instead of "
+                  << opts.heap_size << '\n';
     std::vector<descriptor> descriptors;
     for (std::size_t i = 0; i < opts.items; i++)
         descriptors.push_back(make_test_descriptor(i, elements));
@@ -198,14 +201,16 @@ int run(const options &opts)
         const s_item_pointer_t cnt = s_item_pointer_t(n % cnt_mask + 1);
         const std::size_t substream = n % n_dest;
         s.heap.emplace(f);
-        if (n < n_dest)
+        const bool with_descriptors = n < n_dest;
+        if (with_descriptors)
             for (const auto &d : descriptors)
                 s.heap->add_descriptor(d);
+        const std::size_t heap_items = opts.items * (with_descriptors ? 2 : 1);
         std::uint8_t *base = opts.verify ? s.data.data() : shared_data.data();
         for (std::size_t i = 0; i < opts.items; i++)
         {
             if (opts.verify)
-                fill_verify(base + i * item_bytes, cnt, i, elements);
+                fill_verify(base + i * item_bytes, verify_sequence(cnt, heap_items, i, elements), elements);
             s.heap->add_item(first_item_id + s_item_pointer_t(i), base + i * item_bytes, item_bytes, false);
         }
         tracker.start();

@@ -219,7 +219,7 @@ def test_send_recv_verify(proto):
     m = SENT_RE.search(sent.stdout)
     assert m and int(m.group(1)) > 20 * 65536
     assert rc == 0, err
-    assert "Verification failed" not in err
+    assert "Verification" not in err
     count, stats = parse_stats(out)
     assert count == 20
     assert list(stats)[: len(CORE_STATS)] == CORE_STATS
@@ -237,8 +237,88 @@ def test_verify_detects_wrong_data():
     )
     assert sent.returncode == 0
     assert rc == 1
-    assert "Verification failed for heap 1 item 0x1000" in err
+    # spead2's message; the sender without --verify sends zeros.
+    assert "Verification mismatch in heap 1, item 0x1000 offset 0\nexpected 0xbc8f, actual 0x0\n" in err
+    assert "3 items failed verification" in err
     assert parse_stats(out)[0] == 3
+
+
+def minstd_values(start, count):
+    """Outputs start .. start + count - 1 of std::minstd_rand with its default seed."""
+    return [pow(48271, k + 1, 2**31 - 1) for k in range(start, start + count)]
+
+
+def test_send_verify_pattern_is_spead2s():
+    """The --verify values are those of spead2 4.5.1's spead2_send (its first heap starts
+    0x0000bc8f 0x0ae257e2 4cf91f46: std::minstd_rand in order), so either tool pairs with the
+    other's: item i of heap c starts at value ((c - 1) * items_in_heap + i) * elements."""
+    import numpy as np
+
+    import spead2.recv
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        dest = "127.0.0.1:%d" % sock.getsockname()[1]
+        sent = run([find_tool("spead2_send"), "--verify", "--heaps", "3", "--heap-size", "64", "--items", "2", dest])
+        assert sent.returncode == 0, sent.stderr
+        sock.settimeout(1)
+        packets = []
+        try:
+            while True:
+                packets.append(sock.recv(65536))
+        except socket.timeout:
+            pass
+    stream = spead2.recv.Stream(spead2.ThreadPool(), spead2.recv.StreamConfig(max_heaps=4))
+    stream.add_buffer_reader(b"".join(packets))
+    values = {}
+    for heap in stream:
+        for item in heap.get_items():
+            values[(heap.cnt, item.id)] = list(np.frombuffer(item, ">u4"))
+    assert values[(1, 0x1000)][:3] == [0x0000BC8F, 0x0AE257E2, 0x4CF91F46]
+    assert values == {
+        (cnt, 0x1000 + i): minstd_values(((cnt - 1) * 2 + i) * 8, 8) for cnt in (1, 2, 3) for i in range(2)
+    }
+
+
+def test_recv_verify_follows_spead2s_rule():
+    """spead2_recv --verify expects what spead2 4.5.1's does: the start of each item follows from
+    the heap's cnt and its number of items, descriptors included, whatever heaps came before.
+    Here heap 5 comes alone, with one descriptor for two test items (3 items in all)."""
+    import numpy as np
+
+    import spead2.send
+
+    def send(first_value):
+        port = free_port()
+        dest = f"127.0.0.1:{port}"
+        recv = start([find_tool("spead2_recv"), "--quiet", "--verify", dest])
+        try:
+            wait_bound(port, "udp", recv)
+            stream = spead2.send.UdpStream(spead2.ThreadPool(), [("127.0.0.1", port)], spead2.send.StreamConfig())
+            flavour = spead2.Flavour(4, 64, 40, 0)
+            ig = spead2.send.ItemGroup(flavour=flavour)
+            heap = spead2.send.Heap(flavour)
+            for i in range(2):
+                item = ig.add_item(0x1000 + i, f"Test item {i}", "", (8,), dtype=">u4")
+                item.value = np.array(minstd_values(first_value + i * 8, 8), ">u4")
+                heap.add_item(item)
+            heap.add_descriptor(ig[0x1000])
+            stream.send_heap(heap, 5)
+            stream.send_heap(ig.get_end())
+            return finish(recv)
+        finally:
+            if recv.poll() is None:
+                recv.kill()
+                recv.communicate()
+
+    rc, out, err = send((5 - 1) * 3 * 8)
+    assert rc == 0, err
+    assert parse_stats(out)[0] == 1
+    rc, out, err = send((5 - 1) * 2 * 8)  # as if descriptors did not count
+    assert rc == 1
+    expected = minstd_values(96, 1)[0]
+    assert f"Verification mismatch in heap 5, item 0x1000 offset 0\nexpected {expected:#x}, actual " in err
 
 
 def test_heap_output_and_descriptors():
@@ -252,8 +332,14 @@ def test_heap_output_and_descriptors():
     assert [line.split()[2] for line in heap_lines] == ["1", "2", "3"]
     assert out.count("Descriptor for Test item 0 (0x1000)") == 1
     assert "Descriptor for Test item 1 (0x1001)" in out
-    assert "description: A test item with arbitrary value" in out
-    assert "dtype:       {'descr': '>u4', 'fortran_order': False, 'shape': (8,)}" in out
+    # spead2's layout and numpy header, byte for byte.
+    assert (
+        "Descriptor for Test item 0 (0x1000)\n"
+        "  description: A test item with arbitrary value\n"
+        "  format:      []\n"
+        "  dtype:       {'shape': (8,), 'fortran_order': False, 'descr': '>u4'}\n"
+        "  shape:       ()\n"
+    ) in out
     assert out.count("0x1000 = [32 bytes]") == 3
     assert out.count("0x1001 = [32 bytes]") == 3
     assert parse_stats(out)[0] == 3

@@ -17,19 +17,40 @@ namespace spead2::tools
 static constexpr s_item_pointer_t first_item_id = 0x1000;
 
 /**
- * The value --verify puts in element @a index of item @a item of heap @a cnt: a fixed mix of the
- * three (so a receiver can check it without any shared state), looking random.
+ * The values --verify puts in the test items, as spead2's tools do: the outputs of
+ * std::minstd_rand with its default seed, in order (the k-th is 48271^(k+1) mod 2^31 - 1). Item
+ * @a item of heap @a cnt starts at k = ((cnt - 1) * heap_items + item) * elements, where
+ * @a heap_items counts every item of the heap, descriptors included: that is what spead2's
+ * receiver expects, so both tools agree with it (and a heap that is lost costs nothing).
  */
-inline std::uint32_t verify_value(s_item_pointer_t cnt, std::size_t item, std::size_t index)
+class verify_sequence
 {
-    std::uint64_t x = std::uint64_t(cnt) * 0x9E3779B97F4A7C15ULL ^ (std::uint64_t(item) << 40) ^ index;
-    x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 27;
-    x *= 0x94D049BB133111EBULL;
-    x ^= x >> 31;
-    return std::uint32_t(x);
-}
+    static constexpr std::uint64_t modulus = 2147483647; // 2^31 - 1
+    static constexpr std::uint64_t multiplier = 48271;
+    std::uint64_t state_; ///< multiplier^k mod modulus: next() returns value k
+
+public:
+    verify_sequence(s_item_pointer_t cnt, std::size_t heap_items, std::size_t item, std::size_t elements)
+    {
+        // Unsigned arithmetic wraps as spead2's does; the generator's period is modulus - 1.
+        std::uint64_t k = ((std::uint64_t(cnt) - 1) * heap_items + item) * elements;
+        k %= modulus - 1;
+        std::uint64_t base = multiplier;
+        state_ = 1;
+        for (; k != 0; k >>= 1)
+        {
+            if (k & 1)
+                state_ = state_ * base % modulus;
+            base = base * base % modulus;
+        }
+    }
+
+    std::uint32_t next()
+    {
+        state_ = state_ * multiplier % modulus;
+        return std::uint32_t(state_);
+    }
+};
 
 /// Descriptor of test item @a item: @a elements big-endian uint32 values (numpy '>u4').
 inline descriptor make_test_descriptor(std::size_t item, std::size_t elements)
@@ -38,7 +59,8 @@ inline descriptor make_test_descriptor(std::size_t item, std::size_t elements)
     d.id = first_item_id + s_item_pointer_t(item);
     d.name = "Test item " + std::to_string(item);
     d.description = "A test item with arbitrary value";
-    d.numpy_header = "{'descr': '>u4', 'fortran_order': False, 'shape': (" + std::to_string(elements) + ",)}";
+    // The same bytes as spead2's tools (keys in this order).
+    d.numpy_header = "{'shape': (" + std::to_string(elements) + ",), 'fortran_order': False, 'descr': '>u4'}";
     return d;
 }
 
