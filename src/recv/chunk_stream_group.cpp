@@ -61,7 +61,12 @@ protected:
         // Publish our progress before asking for new chunks: no one may wait for chunks we no
         // longer need.
         release_below_locked(target);
-        const bool reached = group_.reach_locked(lock, id, get_stream_id(), get_batch_stats());
+        // The chunks of our new window are asked for in order, from its first one: after a jump,
+        // the group fills its window from there as spead2's does (LOSSY groups deliver the same
+        // empty chunks as spead2's then).
+        bool reached = true;
+        for (std::int64_t c = std::max(window_.get_tail(), target); reached && c <= id; c++)
+            reached = group_.reach_locked(lock, c, get_stream_id(), get_batch_stats());
         window_.extend_to(id,
                           [&](std::int64_t chunk_id) -> chunk * {
                               return reached && chunk_id >= group_.window_.get_head()

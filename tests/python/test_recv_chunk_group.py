@@ -203,6 +203,28 @@ def test_lossy_lagging_member():
     assert group[0].stats["heaps"] == 20 and group[0].stats["too_old_heaps"] == 0
 
 
+def test_lossy_jump_delivers_the_chunks_spead2_does():
+    """A member jumping ahead of a LOSSY group window (max 2 chunks) while the other lags: the
+    group fills its new window from the jumping member's new first chunk, so chunks 2 and 8 come
+    out (empty) as in spead2 4.5.1, which delivers 0, 1, 2, 3, 4, 8, 9, 10 here."""
+    group, pools = make_group(max_chunks=2, mode=EvictionMode.LOSSY)
+    queues = [spead2.InprocQueue() for _ in group]
+    for member, queue in zip(group, queues):
+        member.add_inproc_reader(queue)
+    for packet in stream_bytes_packets([0, HEAPS_PER_CHUNK, 4 * HEAPS_PER_CHUNK, 10 * HEAPS_PER_CHUNK]):
+        queues[0].add_packet(packet)
+    assert wait_until(lambda: group[0].stats["heaps"] == 4)
+    for queue in queues:
+        queue.stop()
+    got = [(c.chunk_id, list(c.present)) for c in group.data_ringbuffer]
+    first_only = [1] + [0] * (HEAPS_PER_CHUNK - 1)
+    empty = [0] * HEAPS_PER_CHUNK
+    assert got == [
+        (0, first_only), (1, first_only), (2, empty), (3, empty), (4, first_only),
+        (8, empty), (9, empty), (10, first_only),
+    ]  # fmt: skip
+
+
 def test_lossless_lagging_member_stalls_group():
     """LOSSLESS: member 0 waits for the idle member 1 instead of moving on; no heap is lost."""
     group, pools = make_group(mode=EvictionMode.LOSSLESS)
