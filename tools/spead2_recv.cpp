@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <spead2/common/endian.h>
 #include <spead2/common/ringbuffer.h>
 #include <spead2/common/thread_pool.h>
 #include <spead2/recv/heap.h>
@@ -102,17 +103,16 @@ private:
             {
                 verify_failures_++;
                 std::cerr << "Verification failed in heap " << h.get_cnt() << ", item 0x" << std::hex << it.id
-                          << std::dec << ": " << it.length << " bytes is not a whole number of 32-bit values\n";
+                          << std::dec << ": " << it.length
+                          << " bytes is not a whole number of 32-bit values\n";
                 continue;
             }
             const std::size_t elements = it.length / 4;
             verify_sequence expected(h.get_cnt(), items.size(), std::size_t(it.id - first_item_id), elements);
             for (std::size_t j = 0; j < elements; j++)
             {
-                const std::uint8_t *p = it.ptr + 4 * j;
-                std::uint32_t value = std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 |
-                                      std::uint32_t(p[2]) << 8 | std::uint32_t(p[3]);
-                std::uint32_t want = expected.next();
+                const auto value = load_be<std::uint32_t>(it.ptr + 4 * j);
+                const std::uint32_t want = expected.next();
                 if (value != want)
                 {
                     // spead2's message; it stops at the first mismatch, we count them all.

@@ -21,6 +21,7 @@
 #include <string>
 #include <system_error>
 #include <vector>
+#include <spead2/common/endian.h>
 #include <spead2/common/thread_pool.h>
 #include <spead2/send/heap.h>
 #include <spead2/send/stream.h>
@@ -143,13 +144,7 @@ public:
 void fill_verify(std::uint8_t *data, verify_sequence values, std::size_t elements)
 {
     for (std::size_t j = 0; j < elements; j++)
-    {
-        std::uint32_t v = values.next();
-        data[4 * j] = std::uint8_t(v >> 24);
-        data[4 * j + 1] = std::uint8_t(v >> 16);
-        data[4 * j + 2] = std::uint8_t(v >> 8);
-        data[4 * j + 3] = std::uint8_t(v);
-    }
+        store_be<std::uint32_t>(data + 4 * j, values.next());
 }
 
 int run(const options &opts)
