@@ -9,7 +9,10 @@ target_compile_options(spead2_warnings INTERFACE
   # Optimised GCC builds report a false "potential null pointer dereference" in Asio's scheduler
   # (header-only, inlined into every file using sockets; system-header suppression does not cover
   # inlined code). Debug builds (the dev preset) keep the warning.
-  $<$<AND:$<CXX_COMPILER_ID:GNU>,$<NOT:$<CONFIG:Debug>>>:-Wno-null-dereference>)
+  $<$<AND:$<CXX_COMPILER_ID:GNU>,$<NOT:$<CONFIG:Debug>>>:-Wno-null-dereference>
+  # GCC 12 at -O2 and above reports a false overlap in std::string's operator+(const char *,
+  # string &&) (GCC bug 105651, fixed in 13), which the C++ tests use to build expectations.
+  $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>,$<NOT:$<CONFIG:Debug>>>:-Wno-restrict>)
 
 if(SPEAD2_SANITIZE)
   string(REPLACE ";" "," _spead2_san "${SPEAD2_SANITIZE}")
