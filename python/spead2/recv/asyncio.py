@@ -78,38 +78,61 @@ class Stream(spead2.recv.Stream):
         if not waiters:
             self._stop_listening()
 
+    def _take_ready(self):
+        """A heap that is ready and ours to take (nobody waits ahead of us), else None.
+
+        Taking it at once and only yielding saves watching the fd for it (two epoll_ctl calls
+        and a poll per heap)."""
+        if self._waiters:
+            return None
+        try:
+            return self._next_heap()
+        except (spead2.Empty, spead2.Stopped):
+            return None  # wait (the fd of a stopped stream is readable)
+
+    def _give_back(self, heap):
+        """Keeps @a heap for the next taker: the one that took it was cancelled."""
+        self._returned.appendleft(heap)
+        if self._waiters:
+            asyncio.get_running_loop().call_soon(self._process)
+
     async def get(self):
         """Coroutine that waits for the next heap and returns it.
 
         It always yields to the event loop at least once, even when a heap is ready. Raises
         :py:exc:`spead2.Stopped` once the stream has stopped and every heap has been returned.
         """
-        return await self._get(False)
+        # The fast path is written out here and in _next rather than shared through a coroutine:
+        # a second coroutine per heap costs about as much as the rest of the fast path.
+        heap = self._take_ready()
+        if heap is None:
+            return await self._wait(False)
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            self._give_back(heap)
+            raise
+        return heap
 
-    async def _get(self, iterating):
-        """get(), raising StopAsyncIteration instead of Stopped when @a iterating (so that
-        ``async for`` runs one coroutine per heap, not two), and yielding only every
-        ``_yield_interval`` when iterating over ready heaps."""
-        if not self._waiters:
-            # Fast path: nobody is ahead of us, so a ready heap is ours. Take it now and only
-            # yield, instead of watching the fd for it (two epoll_ctl calls and a poll per heap).
+    async def _next(self):
+        """The next heap for ``async for``: yields only every ``_yield_interval`` while heaps are
+        ready, and raises StopAsyncIteration once the stream has stopped."""
+        heap = self._take_ready()
+        if heap is None:
+            return await self._wait(True)
+        if time.monotonic() >= self._next_yield:
             try:
-                heap = self._next_heap()
-            except (spead2.Empty, spead2.Stopped):
-                pass  # wait below (the fd of a stopped stream is readable)
-            else:
-                if iterating and time.monotonic() < self._next_yield:
-                    return heap
-                try:
-                    await asyncio.sleep(0)
-                except asyncio.CancelledError:
-                    self._returned.appendleft(heap)
-                    if self._waiters:
-                        asyncio.get_running_loop().call_soon(self._process)
-                    raise
-                if iterating:
-                    self._next_yield = time.monotonic() + self._yield_interval
-                return heap
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                self._give_back(heap)
+                raise
+            self._next_yield = time.monotonic() + self._yield_interval
+        return heap
+
+    async def _wait(self, iterating):
+        """Waits for a heap behind the other waiters; when @a iterating, raises
+        StopAsyncIteration instead of Stopped (so that ``async for`` runs one coroutine per heap,
+        not two)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiters.append(future)
@@ -129,9 +152,7 @@ class Stream(spead2.recv.Stream):
             if future.done() and not future.cancelled() and future.exception() is None:
                 holder = future.result()
                 if holder:
-                    self._returned.appendleft(holder.pop())
-                    if self._waiters:
-                        loop.call_soon(self._process)
+                    self._give_back(holder.pop())
             raise
         if iterating:
             self._next_yield = time.monotonic() + self._yield_interval
@@ -141,4 +162,4 @@ class Stream(spead2.recv.Stream):
         return self
 
     def __anext__(self):
-        return self._get(True)
+        return self._next()
