@@ -353,6 +353,8 @@ nb::object literal_to_python(const py_literal &lit)
                 return nb::int_(v);
             else if constexpr (std::is_same_v<T, std::string>)
                 return nb::str(v.data(), v.size());
+            else if constexpr (std::is_same_v<T, py_bytes>)
+                return nb::bytes(v.data.data(), v.data.size());
             else if constexpr (std::is_same_v<T, py_list>)
             {
                 nb::list out;

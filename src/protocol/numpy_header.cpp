@@ -83,11 +83,30 @@ private:
     bool at_end() const { return pos_ >= text_.size(); }
     char peek() const { return at_end() ? '\0' : text_[pos_]; }
 
+    /// Skips what Python's tokenizer skips between tokens: blanks, comments and backslash line
+    /// continuations.
     void skip_space()
     {
-        while (!at_end() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-                             text_[pos_] == '\r' || text_[pos_] == '\f'))
-            pos_++;
+        while (!at_end())
+        {
+            const char c = text_[pos_];
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f')
+                pos_++;
+            else if (c == '#')
+            {
+                while (!at_end() && text_[pos_] != '\n' && text_[pos_] != '\r')
+                {
+                    if (text_[pos_] == '\0')
+                        fail("NUL byte");
+                    pos_++;
+                }
+            }
+            else if (c == '\\' && pos_ + 1 < text_.size() &&
+                     (text_[pos_ + 1] == '\n' || text_[pos_ + 1] == '\r'))
+                pos_ += 2;
+            else
+                break;
+        }
     }
 
     static bool is_ident_char(char c)
@@ -186,131 +205,265 @@ private:
         return value;
     }
 
-    std::string parse_string()
+    /// Whether a string literal (with its prefix, if any) starts here.
+    bool at_string() const
     {
-        if (peek() == 'u' || peek() == 'U')
-            pos_++;
-        const char quote = peek();
-        pos_++;
-        std::string out;
+        std::size_t p = pos_;
+        while (p < text_.size() && p - pos_ < 2 && text_[p] != '\0' &&
+               std::string_view("rRuUbB").find(text_[p]) != std::string_view::npos)
+            p++;
+        return p < text_.size() && (text_[p] == '\'' || text_[p] == '"');
+    }
+
+    /// The escape after a backslash in a str (@a bytes false) or bytes literal, appended to @a out.
+    void parse_escape(std::string &out, bool bytes)
+    {
+        if (at_end())
+            fail("unterminated string");
+        const char e = text_[pos_++];
+        switch (e)
+        {
+        case '\n':
+            break; // line continuation
+        case '\r':
+            if (peek() == '\n')
+                pos_++;
+            break;
+        case '\\':
+        case '\'':
+        case '"':
+            out += e;
+            break;
+        case 'a':
+            out += '\a';
+            break;
+        case 'b':
+            out += '\b';
+            break;
+        case 'f':
+            out += '\f';
+            break;
+        case 'n':
+            out += '\n';
+            break;
+        case 'r':
+            out += '\r';
+            break;
+        case 't':
+            out += '\t';
+            break;
+        case 'v':
+            out += '\v';
+            break;
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        {
+            std::uint32_t value = std::uint32_t(e - '0');
+            for (int i = 0; i < 2 && peek() >= '0' && peek() <= '7'; i++)
+                value = value * 8 + std::uint32_t(text_[pos_++] - '0');
+            if (bytes)
+                out += char(value & 0xff); // as Python: b'\777' is b'\xff'
+            else
+                append_utf8(out, value);
+            break;
+        }
+        case 'x':
+        {
+            const std::uint32_t value = parse_hex_escape(2);
+            if (bytes)
+                out += char(value);
+            else
+                append_utf8(out, value);
+            break;
+        }
+        case 'u':
+        case 'U':
+        {
+            if (bytes)
+            {
+                out += '\\'; // not an escape in bytes
+                out += e;
+                break;
+            }
+            const std::uint32_t cp = parse_hex_escape(e == 'u' ? 4 : 8);
+            if (cp > 0x10ffff)
+                fail("escape out of the Unicode range");
+            if (cp >= 0xd800 && cp <= 0xdfff)
+                fail("surrogate escapes are not supported");
+            append_utf8(out, cp);
+            break;
+        }
+        case 'N':
+            if (bytes)
+            {
+                out += "\\N";
+                break;
+            }
+            fail("\\N{...} escapes are not supported");
+        default:
+            // Python keeps unknown escapes as they are (with a warning).
+            if (static_cast<unsigned char>(e) >= 0x80 || e == '\0')
+                fail("unsupported escape");
+            out += '\\';
+            out += e;
+            break;
+        }
+    }
+
+    /// One string literal, appended to @a out; returns whether it is bytes.
+    bool parse_string(std::string &out)
+    {
+        const std::size_t start = pos_;
+        bool raw = false, bytes = false, unicode = false;
+        while (text_[pos_] != '\'' && text_[pos_] != '"')
+        {
+            const char c = text_[pos_++];
+            bool &flag = (c == 'r' || c == 'R') ? raw : (c == 'b' || c == 'B') ? bytes : unicode;
+            if (flag)
+            {
+                pos_ = start;
+                fail("invalid string prefix");
+            }
+            flag = true;
+        }
+        if (unicode && (raw || bytes))
+        {
+            pos_ = start;
+            fail("invalid string prefix");
+        }
+        const char quote = text_[pos_];
+        const std::string_view triple_quote = quote == '"' ? "\"\"\"" : "\'\'\'";
+        const bool triple = text_.substr(pos_, 3) == triple_quote;
+        pos_ += triple ? 3 : 1;
         while (true)
         {
             if (at_end())
                 fail("unterminated string");
             const char c = text_[pos_];
-            if (c == quote)
+            if (c == quote && (!triple || text_.substr(pos_, 3) == triple_quote))
             {
-                pos_++;
-                break;
+                pos_ += triple ? 3 : 1;
+                return bytes;
             }
-            if (c == '\n' || c == '\r')
-                fail("newline in string");
             if (c == '\0')
                 fail("NUL byte");
+            if ((c == '\n' || c == '\r') && !triple)
+                fail("newline in string");
             if (static_cast<unsigned char>(c) >= 0x80)
             {
+                if (bytes)
+                    fail("bytes can only contain ASCII literal characters");
                 copy_utf8(out);
                 continue;
             }
             pos_++;
-            if (c != '\\')
+            if (c == '\r') // a newline in the source reads as \n, as in Python
             {
-                out += c;
-                continue;
-            }
-            if (at_end())
-                fail("unterminated string");
-            const char e = text_[pos_++];
-            switch (e)
-            {
-            case '\n':
-                break; // line continuation
-            case '\\':
-            case '\'':
-            case '"':
-                out += e;
-                break;
-            case 'a':
-                out += '\a';
-                break;
-            case 'b':
-                out += '\b';
-                break;
-            case 'f':
-                out += '\f';
-                break;
-            case 'n':
+                if (peek() == '\n')
+                    pos_++;
                 out += '\n';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case 'v':
-                out += '\v';
-                break;
-            case '0':
-            case '1':
-            case '2':
-            case '3':
-            case '4':
-            case '5':
-            case '6':
-            case '7':
-            {
-                std::uint32_t value = std::uint32_t(e - '0');
-                for (int i = 0; i < 2 && peek() >= '0' && peek() <= '7'; i++)
-                    value = value * 8 + std::uint32_t(text_[pos_++] - '0');
-                append_utf8(out, value);
-                break;
             }
-            case 'x':
-                append_utf8(out, parse_hex_escape(2));
-                break;
-            case 'u':
-            case 'U':
+            else if (c != '\\')
+                out += c;
+            else if (!raw)
+                parse_escape(out, bytes);
+            else
             {
-                const std::uint32_t cp = parse_hex_escape(e == 'u' ? 4 : 8);
-                if (cp > 0x10ffff)
-                    fail("escape out of the Unicode range");
-                if (cp >= 0xd800 && cp <= 0xdfff)
-                    fail("surrogate escapes are not supported");
-                append_utf8(out, cp);
-                break;
-            }
-            case 'N':
-                fail("\\N{...} escapes are not supported");
-            default:
-                // Python keeps unknown escapes as they are (with a warning).
-                if (static_cast<unsigned char>(e) >= 0x80 || e == '\r' || e == '\0')
-                    fail("unsupported escape");
+                // Raw: the backslash stays, and the character after it (a quote too) is plain.
                 out += '\\';
-                out += e;
-                break;
+                if (at_end())
+                    fail("unterminated string");
+                const char next = text_[pos_];
+                if (next == '\0')
+                    fail("NUL byte");
+                if (static_cast<unsigned char>(next) < 0x80)
+                {
+                    out += next;
+                    pos_++;
+                }
             }
         }
-        return out;
+    }
+
+    /// Adjacent string literals, joined as Python joins them: one str or one bytes.
+    py_literal parse_strings()
+    {
+        std::string out;
+        const bool bytes = parse_string(out);
+        while (true)
+        {
+            skip_space();
+            if (!at_string())
+                break;
+            const std::size_t start = pos_;
+            if (parse_string(out) != bytes)
+            {
+                pos_ = start;
+                fail("cannot mix bytes and str literals");
+            }
+        }
+        if (bytes)
+            return py_literal{py_bytes{std::move(out)}};
+        return py_literal{std::move(out)};
+    }
+
+    /// The value of @a c as a digit in bases up to 36 (36 or more if it is not one).
+    static unsigned digit_value(char c)
+    {
+        if (c >= '0' && c <= '9')
+            return unsigned(c - '0');
+        if (c >= 'a' && c <= 'z')
+            return unsigned(c - 'a') + 10;
+        if (c >= 'A' && c <= 'Z')
+            return unsigned(c - 'A') + 10;
+        return 36;
     }
 
     std::int64_t parse_int(bool negative)
     {
         const std::size_t start = pos_;
-        std::uint64_t magnitude = 0;
-        while (peek() >= '0' && peek() <= '9')
+        unsigned base = 10;
+        if (peek() == '0' && pos_ + 1 < text_.size())
         {
-            const auto d = std::uint64_t(text_[pos_] - '0');
-            if (magnitude > (std::numeric_limits<std::uint64_t>::max() - d) / 10)
+            const char prefix = char(text_[pos_ + 1] | 0x20); // lower case
+            base = prefix == 'x' ? 16 : prefix == 'o' ? 8 : prefix == 'b' ? 2 : 10;
+            if (base != 10)
+                pos_ += 2;
+        }
+        std::uint64_t magnitude = 0;
+        std::size_t digits = 0;
+        while (true)
+        {
+            if (peek() == '_')
+            {
+                // Only between digits, or right after a base prefix (0x_ff).
+                const char next = pos_ + 1 < text_.size() ? text_[pos_ + 1] : '\0';
+                if ((digits == 0 && base == 10) || digit_value(next) >= base)
+                    fail("invalid number");
+                pos_++;
+                continue;
+            }
+            const unsigned d = digit_value(peek());
+            if (d >= base)
+                break;
+            if (magnitude > (std::numeric_limits<std::uint64_t>::max() - d) / base)
                 fail("integer out of range");
-            magnitude = magnitude * 10 + d;
+            magnitude = magnitude * base + d;
+            digits++;
             pos_++;
         }
-        if (pos_ == start)
-            fail("expected a number");
-        if (text_[start] == '0' && magnitude != 0)
+        if (digits == 0)
+            fail(base == 10 ? "expected a number" : "invalid number");
+        if (base == 10 && text_[start] == '0' && magnitude != 0)
             fail("leading zeros in a decimal integer");
-        if (peek() == '.' || peek() == 'e' || peek() == 'E' || peek() == 'j' || peek() == 'J')
+        if (peek() == '.' || (base == 10 && (peek() == 'e' || peek() == 'E')) || peek() == 'j' ||
+            peek() == 'J')
             fail("only integers are supported");
         if (is_ident_char(peek()))
             fail("invalid number");
@@ -421,16 +574,8 @@ private:
             return py_literal{std::move(dict)};
         }
         count_element();
-        if (c == '\'' || c == '"' ||
-            ((c == 'u' || c == 'U') && pos_ + 1 < text_.size() &&
-             (text_[pos_ + 1] == '\'' || text_[pos_ + 1] == '"')))
-        {
-            std::string s = parse_string();
-            skip_space();
-            if (peek() == '\'' || peek() == '"')
-                fail("string concatenation is not supported");
-            return py_literal{std::move(s)};
-        }
+        if (at_string())
+            return parse_strings();
         if (c == '-' || c == '+')
         {
             pos_++;
@@ -556,6 +701,39 @@ void repr_string(std::string &out, const std::string &s)
     out += quote;
 }
 
+void repr_bytes(std::string &out, const std::string &s)
+{
+    const bool has_single = s.find('\'') != std::string::npos;
+    const bool has_double = s.find('"') != std::string::npos;
+    const char quote = (has_single && !has_double) ? '"' : '\'';
+    out += 'b';
+    out += quote;
+    char buf[8];
+    for (const char c : s)
+    {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == quote || c == '\\')
+        {
+            out += '\\';
+            out += c;
+        }
+        else if (c == '\t')
+            out += "\\t";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (u < 0x20 || u >= 0x7f)
+        {
+            std::snprintf(buf, sizeof(buf), "\\x%02x", unsigned(u));
+            out += buf;
+        }
+        else
+            out += c;
+    }
+    out += quote;
+}
+
 void repr_into(std::string &out, const py_literal &value);
 
 void repr_items(std::string &out, const std::vector<py_literal> &items)
@@ -577,6 +755,7 @@ void repr_into(std::string &out, const py_literal &value)
         void operator()(bool b) const { out += b ? "True" : "False"; }
         void operator()(std::int64_t i) const { out += std::to_string(i); }
         void operator()(const std::string &s) const { repr_string(out, s); }
+        void operator()(const py_bytes &b) const { repr_bytes(out, b.data); }
         void operator()(const py_list &l) const
         {
             out += '[';

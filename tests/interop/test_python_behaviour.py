@@ -444,12 +444,65 @@ for label, kwargs in [
     print(label, schedule(2, 2, **kwargs), schedule(2, 3, **kwargs))
 """
 
+NUMPY_HEADERS = r"""
+# Numpy headers as other writers may produce them: spead2 reads them with ast.literal_eval, so any
+# Python literal spelling of the dict counts (bases, digit separators, bytes and raw strings,
+# adjacent literals, comments), and the checks after it decide. (Left out on purpose: ints beyond
+# int64, which we refuse; (True,) as a shape, which we return as (1,); a bytes key beside str keys,
+# where sorting the keys for its message makes spead2 raise TypeError, and us ValueError.)
+import spead2._spead2
+
+HEADERS = [
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3)}",
+    b"{'descr': b'<u2', 'fortran_order': False, 'shape': (2, 3)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (0x10, 0X1f, 0o10, 0b11, 1_000, 0x_f)}",
+    b"{'descr': '\\x3cu2', 'fortran_order': False, 'shape': ()}",
+    b"{'descr': r'<u2', 'fortran_order': True, 'shape': (2,)}",
+    b"{'descr': '<' 'u2', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': '''<u2''', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': '<u2', # the type\n 'fortran_order': False, 'shape': (2,)} # end",
+    b"{'descr': '<u2', 'fortran_order': False, \\\n 'shape': (2,)}",
+    b"{'shape': (2,), 'fortran_order': True, 'descr': '>f8'}",
+    b"  {'descr': '<u2', 'fortran_order': False, 'shape': (2,),}  \n",
+    b"{'descr': [('a', '<u2'), ('b', '>f4', (3,))], 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': [(b'a', '<u2')], 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (-1,)}",
+    b"{'descr': '<u2', 'fortran_order': 0, 'shape': (2,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': [2]}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (2,), 'x': 1}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (2.0,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (2**3,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (1__0,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (0_1,)}",
+    b"{'descr': '<u2' b'x', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': ur'<u2', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': f'<u2', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': 'O', 'fortran_order': False, 'shape': (2,)}",
+    b"{'descr': '<u2', 'fortran_order': False, 'shape': (2,)",
+    b"{'descr': '\xc3\xa9', 'fortran_order': False, 'shape': (2,)}",
+    b"",
+]
+for i, header in enumerate(HEADERS):
+    raw = spead2._spead2.RawDescriptor()
+    raw.id = 0x1000
+    raw.name = b"x"
+    raw.description = b"d"
+    raw.numpy_header = header
+    try:
+        d = spead2.Descriptor.from_raw(raw, FLAVOUR)
+    except ValueError:  # the message is the parser's own
+        print(f"header {i}: ValueError")
+    else:
+        print(f"header {i}: {d.shape} {d.order} {d.dtype}")
+"""
+
 CASES = {
     "item_group_updates": ITEM_GROUP_UPDATES,
     "lossy_streams": LOSSY_STREAMS,
     "invalid_arguments": ERROR_CASES,
     "descriptor_values": DESCRIPTOR_VALUES,
     "heap_generator_schedules": HEAP_GENERATOR_SCHEDULES,
+    "numpy_headers": NUMPY_HEADERS,
 }
 
 

@@ -24,6 +24,14 @@ struct py_none
     bool operator==(const py_none &) const = default;
 };
 
+/// Python bytes (a `b'...'` literal).
+struct py_bytes
+{
+    std::string data;
+
+    bool operator==(const py_bytes &) const = default;
+};
+
 /// Python list.
 struct py_list
 {
@@ -76,12 +84,12 @@ struct py_dict
 };
 
 /**
- * One Python literal: None, bool, int (limited to int64), str (UTF-8), list, tuple or dict.
+ * One Python literal: None, bool, int (limited to int64), str (UTF-8), bytes, list, tuple or dict.
  * Plain value type. operator== compares structure exactly (True != 1), unlike Python.
  */
 struct py_literal
 {
-    std::variant<py_none, bool, std::int64_t, std::string, py_list, py_tuple, py_dict> value;
+    std::variant<py_none, bool, std::int64_t, std::string, py_bytes, py_list, py_tuple, py_dict> value;
 
     bool operator==(const py_literal &other) const = default;
 };
@@ -94,9 +102,11 @@ static constexpr int py_literal_max_depth = 32;
 static constexpr std::size_t py_literal_max_elements = 16384;
 
 /**
- * Parses @a text like Python's `ast.literal_eval`, restricted to the types of py_literal
- * (decimal ints with optional sign, str with '' or "" quotes, optional u prefix and Python escapes,
- * True/False/None, list, tuple, dict; trailing commas allowed). Any thread.
+ * Parses @a text like Python's `ast.literal_eval` (which is what the reference reads numpy headers
+ * with), restricted to the types of py_literal: ints with optional sign in decimal, hex, octal or
+ * binary, with `_` between digits; str and bytes with any valid prefix (u, r, b, br, rb in either
+ * case), single or triple quotes, Python's escapes, adjacent literals joined; True/False/None,
+ * list, tuple, dict; trailing commas, comments and backslash line continuations. Any thread.
  * @throws std::invalid_argument with the offset and reason for anything else, including input
  * over the limits above, ints outside int64, floats, sets, calls, names and unhashable dict keys.
  */

@@ -66,6 +66,36 @@ const accept_case accept_cases[] = {
     {"{1: 'a', True: 'b'}", "{1: 'b'}"},
     {"{'a': 1, 'b': 2, 'a': 3}", "{'a': 3, 'b': 2}"},
     {"{(1, 'x'): None}", "{(1, 'x'): None}"},
+    // The rest of what ast.literal_eval reads: other bases, digit separators, bytes, raw and
+    // triple-quoted strings, adjacent literals, comments and line continuations.
+    {"0x10", "16"},
+    {"-0X1f", "-31"},
+    {"0o17", "15"},
+    {"0B101", "5"},
+    {"1_000", "1000"},
+    {"0x_ff", "255"},
+    {"00_0", "0"},
+    {"b'x'", "b'x'"},
+    {"B\"it's\"", "b\"it's\""},
+    {"r'a\\nb'", "'a\\\\nb'"},
+    {"R'\\''", "\"\\\\'\""},
+    {"rb'\\x41'", "b'\\\\x41'"},
+    {"Br'\\n'", "b'\\\\n'"},
+    {"b'\\x00\\x7f\\xff\\t\\n\\r\\\\'", "b'\\x00\\x7f\\xff\\t\\n\\r\\\\'"},
+    {"b'\\101\\777'", "b'A\\xff'"},
+    {"b'\\u1234\\N'", "b'\\\\u1234\\\\N'"},
+    {"'a' 'b' \"c\"", "'abc'"},
+    {"u'a' 'b'", "'ab'"},
+    {"b'a' B'b'", "b'ab'"},
+    {"'''x'''", "'x'"},
+    {"\"\"\"a\nb\"\"\"", "'a\\nb'"},
+    {"'''a\r\nb'''", "'a\\nb'"},
+    {"'''it's'''", "\"it's\""},
+    {"(1, # one\n 2)", "(1, 2)"},
+    {"[1,\\\n2]", "[1, 2]"},
+    {"# lead\n{}", "{}"},
+    {"{'descr': b'<u2', 'fortran_order': False, 'shape': (0x10,)}",
+     "{'descr': b'<u2', 'fortran_order': False, 'shape': (16,)}"},
 };
 
 TEST(ProtocolPyLiteral, Accepts)
@@ -109,7 +139,6 @@ const reject_case reject_cases[] = {
     {"1.5", "only integers are supported"},
     {"1e3", "only integers are supported"},
     {"1j", "only integers are supported"},
-    {"0x10", "invalid number"},
     {"01", "leading zeros"},
     {"9223372036854775808", "integer out of range"},
     {"-9223372036854775809", "integer out of range"},
@@ -122,12 +151,8 @@ const reject_case reject_cases[] = {
     {"{[1]: 2}", "unhashable dict key"},
     {"{(1, [2]): 2}", "unhashable dict key"},
     {"{{}: 2}", "unhashable dict key"},
-    {"b'x'", "names are not allowed"},
-    {"r'x'", "names are not allowed"},
     {"'abc", "unterminated string"},
     {"'a\nb'", "newline in string"},
-    {"'a' 'b'", "string concatenation is not supported"},
-    {"'''x'''", "string concatenation is not supported"},
     {"'\\x4'", "truncated"},
     {"'\\u12'", "truncated"},
     {"'\\U00110000'", "escape out of the Unicode range"},
@@ -147,6 +172,20 @@ const reject_case reject_cases[] = {
     {"lambda: 0", "names are not allowed"},
     {"[1] + [2]", "trailing characters"},
     {"@", "unexpected character '@'"},
+    {"1__0", "invalid number"},
+    {"1_", "invalid number"},
+    {"0x", "invalid number"},
+    {"0b102", "invalid number"},
+    {"0o8", "invalid number"},
+    {"0_1", "leading zeros"},
+    {"0x1.5", "only integers are supported"},
+    {"f'x'", "names are not allowed"},
+    {"ur'x'", "invalid string prefix"},
+    {"bb'x'", "invalid string prefix"},
+    {"'a' b'b'", "cannot mix bytes and str literals"},
+    {"b'\xc3\xa9'", "bytes can only contain ASCII literal characters"},
+    {"'''abc''", "unterminated string"},
+    {"r'\\'", "unterminated string"},
 };
 
 TEST(ProtocolPyLiteral, Rejects)
@@ -172,6 +211,8 @@ TEST(ProtocolPyLiteral, RejectsNulByte)
 {
     EXPECT_THROW(parse_py_literal(std::string("'a\0b'", 5)), std::invalid_argument);
     EXPECT_THROW(parse_py_literal(std::string("1\0", 2)), std::invalid_argument);
+    EXPECT_THROW(parse_py_literal(std::string("1 #\0", 4)), std::invalid_argument);   // in a comment
+    EXPECT_THROW(parse_py_literal(std::string("r'\\\0'", 5)), std::invalid_argument); // after a raw backslash
 }
 
 TEST(ProtocolPyLiteral, DepthLimit)
