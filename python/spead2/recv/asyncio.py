@@ -131,8 +131,7 @@ class Stream(spead2.recv.Stream):
 
     async def _wait(self, iterating):
         """Waits for a heap behind the other waiters; when @a iterating, raises
-        StopAsyncIteration instead of Stopped (so that ``async for`` runs one coroutine per heap,
-        not two)."""
+        StopAsyncIteration instead of Stopped, as ``async for`` needs."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiters.append(future)
