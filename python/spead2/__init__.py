@@ -29,7 +29,7 @@ from ._descriptor import (  # noqa: E402
 from ._item import Item  # noqa: E402
 from ._item_group import ItemGroup  # noqa: E402
 
-__version__ = "4.5.1"
+from ._version import __version__  # noqa: E402
 
 # Present the classes under their public home, as in spead2 (reprs, pickling, docs).
 for _cls in (Descriptor, Item, ItemGroup):

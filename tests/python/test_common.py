@@ -61,6 +61,13 @@ class TestConstants:
         assert _spead2.recv.__name__ == "spead2._spead2.recv"
         assert _spead2.send.__name__ == "spead2._spead2.send"
 
+    def test_version_lives_in_spead2_version(self):
+        # Programs read it from either place, as spead2 has both.
+        import spead2
+        import spead2._version
+
+        assert spead2.__version__ == spead2._version.__version__ == "4.5.1"
+
 
 class TestFlavour:
     def test_default(self):
