@@ -312,6 +312,31 @@ TEST(udp_reader, gro_coalesced_datagrams_are_split)
     }
 }
 
+// A receive rewrites the control length of each header it fills (to 0 for a datagram without a
+// GRO message), so the reader re-arms those headers: a plain datagram, then, in a later batch and
+// the same header, coalesced ones that need the full control space to be split.
+TEST(udp_reader, headers_are_rearmed_between_batches)
+{
+    raw_socket probe;
+    if (!spead2::detail::udp_gso_supported(probe.fd))
+        GTEST_SKIP() << "kernel has no UDP GSO";
+    thread_pool tp(1);
+    const std::uint16_t port = free_port();
+    ring_stream<> s(tp, config_with_drops(), ring_stream_config().set_heaps(64));
+    s.emplace_reader<udp_reader>("127.0.0.1", port, 9200, 0);
+    send_to_port(port, heap_packet(1, "plain"));
+    heap first = s.pop(); // its batch is over
+    EXPECT_EQ(item_text(first, 0x1000), "plain");
+    raw_socket tx;
+    raw_socket dest(false, false);
+    reinterpret_cast<sockaddr_in *>(&dest.addr)->sin_port = htons(port);
+    send_gso(tx, dest, {heap_packet(2, std::string(1000, 'b')), heap_packet(3, std::string(1000, 'c'))});
+    send_to_port(port, stop_packet(4));
+    EXPECT_EQ(drain(s),
+              (std::vector<std::string>{"2:" + std::string(1000, 'b'), "3:" + std::string(1000, 'c')}));
+    EXPECT_EQ(s.get_stats()["udp_dropped"], 0u);
+}
+
 TEST(udp_reader, gro_segment_larger_than_max_size_is_dropped)
 {
     raw_socket probe;
