@@ -25,6 +25,13 @@ if(SPEAD2_SANITIZE)
   endif()
 endif()
 
+if(SPEAD2_FUZZ)
+  # libFuzzer's coverage for the library as well as the fuzz targets (which link
+  # -fsanitize=fuzzer themselves): without it the fuzzers are guided by their own file's few
+  # branches only.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 find_package(Threads REQUIRED)
 
 # spead2_add_layer(<layer> [DEPENDS <layer>...])

@@ -655,11 +655,42 @@ bool is_printable_non_ascii(std::uint32_t cp)
     return (cp & 0xfffe) != 0xfffe;
 }
 
-void repr_string(std::string &out, const std::string &s)
+/// The quote Python's repr puts around @a s: ' unless @a s holds a ' and no ".
+char repr_quote(const std::string &s)
 {
     const bool has_single = s.find('\'') != std::string::npos;
     const bool has_double = s.find('"') != std::string::npos;
-    const char quote = (has_single && !has_double) ? '"' : '\'';
+    return (has_single && !has_double) ? '"' : '\'';
+}
+
+/// Appends an ASCII character (@a c < 0x80) as Python's repr writes it inside @a quote quotes
+/// (the same for str and bytes).
+void repr_ascii(std::string &out, unsigned char c, char quote)
+{
+    if (c == static_cast<unsigned char>(quote) || c == '\\')
+    {
+        out += '\\';
+        out += char(c);
+    }
+    else if (c == '\t')
+        out += "\\t";
+    else if (c == '\n')
+        out += "\\n";
+    else if (c == '\r')
+        out += "\\r";
+    else if (c < 0x20 || c == 0x7f)
+    {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\x%02x", unsigned(c));
+        out += buf;
+    }
+    else
+        out += char(c);
+}
+
+void repr_string(std::string &out, const std::string &s)
+{
+    const char quote = repr_quote(s);
     out += quote;
     std::size_t pos = 0;
     char buf[16];
@@ -667,24 +698,8 @@ void repr_string(std::string &out, const std::string &s)
     {
         const std::size_t start = pos;
         const std::uint32_t cp = next_code_point(s, pos);
-        if (cp == std::uint32_t(quote) || cp == '\\')
-        {
-            out += '\\';
-            out += char(cp);
-        }
-        else if (cp == '\t')
-            out += "\\t";
-        else if (cp == '\n')
-            out += "\\n";
-        else if (cp == '\r')
-            out += "\\r";
-        else if (cp < 0x20 || cp == 0x7f)
-        {
-            std::snprintf(buf, sizeof(buf), "\\x%02x", unsigned(cp));
-            out += buf;
-        }
-        else if (cp < 0x7f)
-            out += char(cp);
+        if (cp < 0x80)
+            repr_ascii(out, static_cast<unsigned char>(cp), quote);
         else if (is_printable_non_ascii(cp))
             out.append(s, start, pos - start);
         else
@@ -703,33 +718,20 @@ void repr_string(std::string &out, const std::string &s)
 
 void repr_bytes(std::string &out, const std::string &s)
 {
-    const bool has_single = s.find('\'') != std::string::npos;
-    const bool has_double = s.find('"') != std::string::npos;
-    const char quote = (has_single && !has_double) ? '"' : '\'';
+    const char quote = repr_quote(s);
     out += 'b';
     out += quote;
     char buf[8];
     for (const char c : s)
     {
         const auto u = static_cast<unsigned char>(c);
-        if (c == quote || c == '\\')
-        {
-            out += '\\';
-            out += c;
-        }
-        else if (c == '\t')
-            out += "\\t";
-        else if (c == '\n')
-            out += "\\n";
-        else if (c == '\r')
-            out += "\\r";
-        else if (u < 0x20 || u >= 0x7f)
+        if (u < 0x80)
+            repr_ascii(out, u, quote);
+        else
         {
             std::snprintf(buf, sizeof(buf), "\\x%02x", unsigned(u));
             out += buf;
         }
-        else
-            out += c;
     }
     out += quote;
 }
