@@ -255,9 +255,13 @@ TEST(udp_reader, without_recvmmsg)
     EXPECT_EQ(s.get_stats()["max_batch"], 64u);
 }
 
-/// Sends @a packets (equal sizes except maybe the last) as one GSO message.
-void send_gso(const raw_socket &tx, const raw_socket &dest, const std::vector<bytes> &packets)
+/// Sends @a packets (equal sizes except maybe the last) as one GSO message to @a port on
+/// 127.0.0.1.
+void send_gso(std::uint16_t port, const std::vector<bytes> &packets)
 {
+    raw_socket tx;
+    raw_socket dest(false, false);
+    reinterpret_cast<sockaddr_in *>(&dest.addr)->sin_port = htons(port);
     bytes all;
     for (const auto &p : packets)
         all.insert(all.end(), p.begin(), p.end());
@@ -287,9 +291,6 @@ TEST(udp_reader, gro_coalesced_datagrams_are_split)
         const std::uint16_t port = free_port();
         ring_stream<> s(tp, config_with_drops(), ring_stream_config().set_heaps(64));
         s.emplace_reader<udp_reader>("127.0.0.1", port, 9200, 0);
-        raw_socket tx;
-        raw_socket dest(false, false);
-        reinterpret_cast<sockaddr_in *>(&dest.addr)->sin_port = htons(port);
         std::vector<bytes> packets;
         std::vector<std::string> expected;
         for (int i = 1; i <= 10; i++)
@@ -300,7 +301,7 @@ TEST(udp_reader, gro_coalesced_datagrams_are_split)
         }
         packets.push_back(heap_packet(11, "short")); // the shorter last segment
         expected.push_back("11:short");
-        send_gso(tx, dest, packets);
+        send_gso(port, packets);
         send_to_port(port, stop_packet(12));
         EXPECT_EQ(drain(s), expected);
         EXPECT_EQ(s.get_stats()["udp_dropped"], 0u);
@@ -327,10 +328,7 @@ TEST(udp_reader, headers_are_rearmed_between_batches)
     send_to_port(port, heap_packet(1, "plain"));
     heap first = s.pop(); // its batch is over
     EXPECT_EQ(item_text(first, 0x1000), "plain");
-    raw_socket tx;
-    raw_socket dest(false, false);
-    reinterpret_cast<sockaddr_in *>(&dest.addr)->sin_port = htons(port);
-    send_gso(tx, dest, {heap_packet(2, std::string(1000, 'b')), heap_packet(3, std::string(1000, 'c'))});
+    send_gso(port, {heap_packet(2, std::string(1000, 'b')), heap_packet(3, std::string(1000, 'c'))});
     send_to_port(port, stop_packet(4));
     EXPECT_EQ(drain(s),
               (std::vector<std::string>{"2:" + std::string(1000, 'b'), "3:" + std::string(1000, 'c')}));
@@ -346,10 +344,7 @@ TEST(udp_reader, gro_segment_larger_than_max_size_is_dropped)
     const std::uint16_t port = free_port();
     ring_stream<> s(tp, config_with_drops());
     s.emplace_reader<udp_reader>("127.0.0.1", port, 500, 0);
-    raw_socket tx;
-    raw_socket dest(false, false);
-    reinterpret_cast<sockaddr_in *>(&dest.addr)->sin_port = htons(port);
-    send_gso(tx, dest, {heap_packet(1, std::string(900, 'z')), heap_packet(2, std::string(900, 'z'))});
+    send_gso(port, {heap_packet(1, std::string(900, 'z')), heap_packet(2, std::string(900, 'z'))});
     send_to_port(port, heap_packet(3, "fine"));
     send_to_port(port, stop_packet(4));
     EXPECT_EQ(drain(s), (std::vector<std::string>{"3:fine"}));
