@@ -4,6 +4,7 @@
 #ifndef SPEAD2_TOOLS_CMDLINE_PROTOCOL_OPTIONS_H
 #define SPEAD2_TOOLS_CMDLINE_PROTOCOL_OPTIONS_H
 
+#include <string>
 #include <spead2/protocol/constants.h>
 #include "app.h"
 
@@ -22,6 +23,10 @@ public:
 
     /// Bug-compatibility mask implied by --pyspead.
     bug_compat_mask get_bug_compat() const { return pyspead ? BUG_COMPAT_PYSPEAD_0_5_2 : 0; }
+
+    /// Checks a kernel-bypass choice (--ibv, --xdp) against the transport, the interface address
+    /// (@a bind) and this build; throws std::invalid_argument naming the clash.
+    void check_kernel_bypass(bool ibv, bool xdp, const std::string &bind) const;
 };
 
 } // namespace spead2::tools

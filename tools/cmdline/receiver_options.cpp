@@ -64,28 +64,7 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
 
 void receiver_options::finalize(const protocol_options &protocol)
 {
-    if (ibv)
-    {
-        if (protocol.tcp)
-            throw std::invalid_argument("--ibv and --tcp are incompatible");
-        if (xdp)
-            throw std::invalid_argument("--ibv and --xdp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--ibv requires --bind");
-#if !SPEAD2_USE_IBV
-        throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
-#endif
-    }
-    if (xdp)
-    {
-        if (protocol.tcp)
-            throw std::invalid_argument("--xdp and --tcp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--xdp requires --bind");
-#if !SPEAD2_USE_XDP
-        throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
-#endif
-    }
+    protocol.check_kernel_bypass(ibv, xdp, bind);
     if (!packet_opt_ || packet_opt_->count() == 0)
         packet = protocol.tcp ? recv::tcp_reader::default_max_size : recv::udp_reader::default_max_size;
     if (!buffer_opt_ || buffer_opt_->count() == 0)

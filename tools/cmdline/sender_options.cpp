@@ -50,28 +50,7 @@ void sender_options::add_options(CLI::App &app, const option_namer &names)
 
 void sender_options::finalize(const protocol_options &protocol)
 {
-    if (ibv)
-    {
-        if (protocol.tcp)
-            throw std::invalid_argument("--ibv and --tcp are incompatible");
-        if (xdp)
-            throw std::invalid_argument("--ibv and --xdp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--ibv requires --bind");
-#if !SPEAD2_USE_IBV
-        throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
-#endif
-    }
-    if (xdp)
-    {
-        if (protocol.tcp)
-            throw std::invalid_argument("--xdp and --tcp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--xdp requires --bind");
-#if !SPEAD2_USE_XDP
-        throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
-#endif
-    }
+    protocol.check_kernel_bypass(ibv, xdp, bind);
     std::transform(rate_method.begin(), rate_method.end(), rate_method.begin(),
                    [](unsigned char c) { return char(std::toupper(c)); });
     if (rate_method != "SW" && rate_method != "HW" && rate_method != "AUTO")
