@@ -7,7 +7,10 @@ find_path(SPEAD2_ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 
 add_library(spead2_deps INTERFACE)
 target_include_directories(spead2_deps SYSTEM INTERFACE $<BUILD_INTERFACE:${SPEAD2_ASIO_INCLUDE_DIR}>)
-target_compile_definitions(spead2_deps INTERFACE ASIO_NO_DEPRECATED)
+# Asio picks aligned_alloc/free or operator new/delete for its handler memory by whether a libstdc++
+# header came before its own, so files that include asio first disagree with the others (memory
+# from operator new freed with free; ASan reports the mismatch). One choice for every file.
+target_compile_definitions(spead2_deps INTERFACE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(spead2_deps INTERFACE Threads::Threads)
 if(SPEAD2_CHECK_BLOCKING)
   # Only for this build's own code: the check's inline functions must agree in every file.

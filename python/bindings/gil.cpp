@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 #include "gil.h"
 
-#include <cxxabi.h>
 #include <unistd.h>
 
 namespace spead2::python
@@ -19,13 +18,16 @@ namespace
 
 } // namespace
 
+// Both catch with `...`: only the forced unwind can arrive (these are C calls), and it has no C++
+// object, so catching it as `abi::__forced_unwind &` binds a reference to null (UBSan says so).
+
 void restore_thread_or_park(PyThreadState *state) noexcept
 {
     try
     {
         PyEval_RestoreThread(state);
     }
-    catch (abi::__forced_unwind &)
+    catch (...)
     {
         park_forever();
     }
@@ -37,7 +39,7 @@ PyGILState_STATE gil_ensure_or_park() noexcept
     {
         return PyGILState_Ensure();
     }
-    catch (abi::__forced_unwind &)
+    catch (...)
     {
         park_forever();
     }

@@ -7,6 +7,11 @@
 #include <spead2/features.h>
 #include <spead2/protocol/flavour.h>
 
+// Asio's handler memory is shared with the library, so both must pick the same allocation functions.
+#ifndef ASIO_DISABLE_STD_ALIGNED_ALLOC
+#error "the package does not pass ASIO_DISABLE_STD_ALIGNED_ALLOC to its users"
+#endif
+
 int main()
 {
     spead2::flavour f(4, 64, 48, spead2::BUG_COMPAT_SWAP_ENDIAN);

@@ -212,7 +212,7 @@ async def test_async_flush_ignores_rejected_sends(thread_pool):
     stream, _ = inproc_stream(thread_pool, max_heaps=1, rate=SLOW_RATE, burst_size=BURST)
     f1 = stream.async_send_heap(make_heap())
     f2 = stream.async_send_heap(make_heap())  # queue full
-    await asyncio.sleep(0.001)
+    await asyncio.wait([f2], timeout=10)
     assert f2.done() and isinstance(f2.exception(), BlockingIOError)
     assert not f1.done()
     assert await stream.async_flush() is None

@@ -546,6 +546,10 @@ def test_mcdump_disk_threads(tmp_path, direct_io):
     args = ["-D", "0", "-D", "1", "-D", "0", "--disk-buffer", "0"] + (["--direct-io"] if direct_io else [])
 
     def check_threads(pid):
+        # Each thread names and pins itself as it starts, which may come after the port is bound.
+        deadline = time.monotonic() + 10
+        while _disk_threads(pid) != ["0", "0", "1"] and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert _disk_threads(pid) == ["0", "0", "1"]
 
     heaps = 400
