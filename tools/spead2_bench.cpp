@@ -495,6 +495,8 @@ private:
             set("xdp-attach", r.xdp_attach);
             set("xdp-copy", r.xdp_copy);
             set("xdp-max-poll", r.xdp_max_poll);
+            if (r.xdp_busy_poll) // only then: our older agents know no busy polling
+                set("xdp-busy-poll", r.xdp_busy_poll);
         }
         control_.write_line("end_config");
         if (read_reply() != "ready")
@@ -775,6 +777,7 @@ int main(int argc, char **argv)
                                                           {"xdp-attach", "recv-xdp-attach"},
                                                           {"xdp-copy", "recv-xdp-copy"},
                                                           {"xdp-max-poll", "recv-xdp-max-poll"},
+                                                          {"xdp-busy-poll", "recv-xdp-busy-poll"},
                                                           {"mem-pool", ""},
                                                           {"mem-lower", ""},
                                                           {"mem-upper", ""}}));
@@ -808,7 +811,8 @@ int main(int argc, char **argv)
                                                      {"xdp-queue", ""},
                                                      {"xdp-attach", ""},
                                                      {"xdp-copy", ""},
-                                                     {"xdp-max-poll", ""}}));
+                                                     {"xdp-max-poll", ""},
+                                                     {"xdp-busy-poll", ""}}));
 
     parse_or_exit(app, argc, argv);
     try

@@ -83,6 +83,9 @@ void bind_recv_xdp_config(nb::module_ &m)
         .def_prop_rw(
             "max_poll", &cfg::get_max_poll, [](cfg &c, int v) { c.set_max_poll(v); },
             "empty polls of the receive ring before sleeping")
+        .def_prop_rw(
+            "busy_poll", &cfg::get_busy_poll, [](cfg &c, int v) { c.set_busy_poll(v); },
+            "microseconds the kernel busy-polls the NIC queue after an empty poll (0: off; Linux 5.11)")
         .def_prop_rw("attach_mode", &cfg::get_attach_mode,
                      [](cfg &c, xdp_attach_mode v) { c.set_attach_mode(v); });
     cls.attr("DEFAULT_MAX_POLL") = cfg::default_max_poll;

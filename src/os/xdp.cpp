@@ -28,6 +28,14 @@
 #include <xdp/libxdp.h>
 #include "os/xdp.h"
 
+// Preferred busy polling (Linux 5.11), for headers older than the kernel.
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
 namespace spead2::detail
 {
 
@@ -305,6 +313,36 @@ void xsk_receiver::refill(std::uint32_t count)
     xsk_ring_prod__submit(&fill_, reserved);
     if (xsk_ring_prod__needs_wakeup(&fill_))
         ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+}
+
+void xsk_receiver::set_busy_poll(unsigned int usec, unsigned int budget)
+{
+    const struct
+    {
+        int option;
+        const char *name;
+        unsigned int value;
+    } options[] = {{SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 1},
+                   {SO_BUSY_POLL, "SO_BUSY_POLL", usec},
+                   {SO_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET", budget}};
+    for (const auto &o : options)
+    {
+        const int value = int(o.value);
+        if (::setsockopt(fd(), SOL_SOCKET, o.option, &value, sizeof(value)) < 0)
+        {
+            const int err = errno;
+            // Values above net.core.busy_poll need CAP_NET_ADMIN; kernels before 5.11 lack the
+            // preferred busy polling options.
+            fail(std::string("cannot set ") + o.name + " on the AF_XDP socket" +
+                     (err == ENOPROTOOPT ? " (busy polling needs Linux 5.11 or later)" : ""),
+                 err, "CAP_NET_ADMIN");
+        }
+    }
+}
+
+void xsk_receiver::busy_poll()
+{
+    ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
 }
 
 std::uint64_t xsk_receiver::kernel_drops() const

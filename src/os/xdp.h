@@ -121,6 +121,16 @@ public:
     /// Frames the kernel dropped: RX ring full, or no free frame in the fill ring.
     std::uint64_t kernel_drops() const;
 
+    /**
+     * Preferred busy polling (SO_PREFER_BUSY_POLL, kernel 5.11): each busy_poll() runs the
+     * queue's NAPI loop for up to @a usec microseconds, at most @a budget frames a turn.
+     * @throws std::runtime_error naming the option and the error
+     */
+    void set_busy_poll(unsigned int usec, unsigned int budget);
+    /// Lets the kernel poll the queue (a recvfrom that asks for nothing): busy polls if
+    /// set_busy_poll was given, else only wakes the driver up.
+    void busy_poll();
+
     /// Calls @a f(data, size) for up to @a max received frames, then recycles them; returns how many.
     template<typename F>
     std::size_t receive(std::size_t max, F &&f)

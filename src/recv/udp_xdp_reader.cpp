@@ -51,6 +51,14 @@ udp_xdp_config &udp_xdp_config::set_max_poll(int value)
     return *this;
 }
 
+udp_xdp_config &udp_xdp_config::set_busy_poll(int usec)
+{
+    if (usec < 0)
+        throw std::invalid_argument("busy_poll must be non-negative");
+    busy_poll = usec;
+    return *this;
+}
+
 udp_xdp_config &udp_xdp_config::set_attach_mode(attach_mode mode)
 {
     attach = mode;
@@ -79,6 +87,8 @@ struct xdp_queue
 struct udp_xdp_reader::impl
 {
     spead2::detail::network_interface iface;
+    bool busy_poll;
+    /// Empty looks at the RX ring before sleeping: max_poll, and at least one busy poll with busy_poll.
     int max_poll;
     bool native = false;
     bool zero_copy = false;
@@ -98,15 +108,20 @@ struct udp_xdp_reader::impl
     impl(asio::io_context &io_context, const spead2::detail::network_interface &iface_,
          const udp_xdp_config &config)
         : iface(iface_)
-        , max_poll(config.get_max_poll())
+        , busy_poll(config.get_busy_poll() > 0)
+        , max_poll(busy_poll ? std::max(config.get_max_poll(), 1) : config.get_max_poll())
         , join_socket(io_context)
     {
         const auto &ids = config.get_queue_ids();
         const std::size_t frames =
             config.get_buffer_size() / spead2::detail::xsk_endpoint::frame_size / ids.size();
         for (std::uint32_t id : ids)
+        {
             queues.push_back(
                 std::make_unique<xdp_queue>(io_context, iface, id, frames, config.get_copy_mode()));
+            if (busy_poll)
+                queues.back()->receiver->set_busy_poll(unsigned(config.get_busy_poll()), max_batch);
+        }
         zero_copy = queues.front()->receiver->zero_copy();
         program = std::make_unique<spead2::detail::xdp_program>();
     }
@@ -260,11 +275,14 @@ void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state, std::si
     s.receiving = true;
     // Look at the ring again until it has been empty max_poll + 1 times in a row: frames that
     // arrived while the last ones were handled cost a read of shared memory here, where going
-    // back to the reactor would cost a wake-up (system calls and a context switch).
+    // back to the reactor would cost a wake-up (system calls and a context switch). With busy
+    // polling, the kernel polls the NIC queue before each look after an empty one.
     std::size_t received = 0;
     int empty_polls = 0;
     while (received < max_batch && !s.release_pending && !state.is_stopped())
     {
+        if (empty_polls > 0 && s.busy_poll)
+            receiver.busy_poll();
         const std::size_t n = receiver.receive(max_batch - received, handle);
         received += n;
         empty_polls = n ? 0 : empty_polls + 1;

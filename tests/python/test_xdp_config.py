@@ -19,6 +19,7 @@ def test_recv_defaults_and_keywords():
     assert config.buffer_size == recv.UdpXdpConfig.DEFAULT_BUFFER_SIZE == 16 * 1024 * 1024
     assert config.queue_id == 0
     assert config.max_poll == recv.UdpXdpConfig.DEFAULT_MAX_POLL == 0
+    assert config.busy_poll == 0
     assert config.attach_mode == spead2.XdpAttachMode.AUTO
     assert config.copy_mode == spead2.XdpCopyMode.AUTO
     config = recv.UdpXdpConfig(
@@ -27,12 +28,13 @@ def test_recv_defaults_and_keywords():
         buffer_size=0,
         queue_id=3,
         max_poll=100,
+        busy_poll=50,
         attach_mode=spead2.XdpAttachMode.GENERIC,
         copy_mode=spead2.XdpCopyMode.COPY,
     )
     assert config.endpoints == [("239.1.2.3", 8888), ("10.0.0.1", 7148)]
     assert config.buffer_size == recv.UdpXdpConfig.DEFAULT_BUFFER_SIZE  # 0: the default
-    assert (config.queue_id, config.max_poll) == (3, 100)
+    assert (config.queue_id, config.max_poll, config.busy_poll) == (3, 100, 50)
     assert config.queue_ids == [3]
     config.queue_ids = [0, 2]
     assert (config.queue_id, config.queue_ids) == (0, [0, 2])
@@ -52,6 +54,8 @@ def test_recv_validation():
         recv.UdpXdpConfig(interface_address="::1")
     with pytest.raises(ValueError, match="max_poll must be non-negative"):
         recv.UdpXdpConfig(max_poll=-1)
+    with pytest.raises(ValueError, match="busy_poll must be non-negative"):
+        recv.UdpXdpConfig(busy_poll=-1)
     with pytest.raises(TypeError):
         recv.UdpXdpConfig(no_such_option=1)
 

@@ -90,10 +90,13 @@ def test_tools_xdp_to_xdp_multicast(netns_pair):
     _check_receiver(netns_pair, receiver)
 
 
-def test_tools_kernel_sender_to_xdp_unicast(netns_pair):
+@pytest.mark.parametrize(
+    "options", [[], ["--xdp-attach", "native", "--xdp-busy-poll", "20"]], ids=["plain", "busy-poll"]
+)
+def test_tools_kernel_sender_to_xdp_unicast(netns_pair, options):
     """A kernel UDP sender (spead2_send) to spead2_recv --xdp on the receiver's own address."""
     dest = f"{netns_pair.recv_addr4}:8891"
-    receiver = _start_xdp_receiver(netns_pair, dest)
+    receiver = _start_xdp_receiver(netns_pair, *options, dest)
     _send(netns_pair, dest)
     _check_receiver(netns_pair, receiver)
 

@@ -60,6 +60,7 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
                    xdp_attach_names);
     check_xdp_mode(add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"), xdp_copy_names);
     add("xdp-max-poll", xdp_max_poll, "AF_XDP: empty polls before sleeping");
+    add("xdp-busy-poll", xdp_busy_poll, "AF_XDP: microseconds of kernel busy polling after an empty poll (0: off)");
 }
 
 void receiver_options::finalize(const protocol_options &protocol)
@@ -106,7 +107,7 @@ void receiver_options::add_readers(recv::stream &stream, const std::vector<std::
     if (xdp)
     {
         xdp_config.set_interface_address(bind).set_buffer_size(buffer).set_queue_ids(xdp_queues);
-        xdp_config.set_max_poll(xdp_max_poll);
+        xdp_config.set_max_poll(xdp_max_poll).set_busy_poll(xdp_busy_poll);
         xdp_config.set_attach_mode(xdp_mode(xdp_attach_names, xdp_attach));
         xdp_config.set_copy_mode(xdp_mode(xdp_copy_names, xdp_copy));
     }

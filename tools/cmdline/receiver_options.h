@@ -45,6 +45,7 @@ public:
     std::string xdp_attach = "auto"; ///< auto, native or generic
     std::string xdp_copy = "auto";   ///< auto, zero-copy or copy
     int xdp_max_poll = 0;
+    int xdp_busy_poll = 0;
 
 private:
     CLI::Option *packet_opt_ = nullptr;

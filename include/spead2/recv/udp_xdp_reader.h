@@ -35,6 +35,7 @@ public:
 private:
     std::vector<std::uint32_t> queue_ids{0};
     int max_poll = default_max_poll;
+    int busy_poll = 0;
     attach_mode attach = attach_mode::automatic;
 
 public:
@@ -54,6 +55,17 @@ public:
     /// Empty polls of the RX ring before sleeping until the socket is readable (0: sleep at once).
     /// @throws std::invalid_argument if negative
     udp_xdp_config &set_max_poll(int max_poll);
+
+    int get_busy_poll() const { return busy_poll; }
+    /**
+     * Preferred busy polling, in microseconds (0: off, the default): after an empty look at the
+     * RX ring the kernel polls the NIC queue for up to this long before the next look (at least
+     * one before sleeping, whatever max_poll says). Sets SO_PREFER_BUSY_POLL and SO_BUSY_POLL on
+     * the sockets: Linux 5.11, and CAP_NET_ADMIN beyond net.core.busy_poll. It pays in native
+     * mode on a NIC whose napi_defer_hard_irqs and gro_flush_timeout are set, so that interrupts
+     * stay off while the reader polls. @throws std::invalid_argument if negative
+     */
+    udp_xdp_config &set_busy_poll(int usec);
 
     attach_mode get_attach_mode() const { return attach; }
     udp_xdp_config &set_attach_mode(attach_mode mode);

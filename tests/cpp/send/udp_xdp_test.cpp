@@ -353,6 +353,42 @@ std::vector<s_item_pointer_t> received_cnts(recv::ring_stream<> &rs)
     return cnts;
 }
 
+/// SO_BUSY_POLL and SO_PREFER_BUSY_POLL of each AF_XDP socket this process has open.
+std::vector<std::pair<int, int>> xdp_busy_poll_options()
+{
+    std::vector<std::pair<int, int>> out;
+    for (int fd = 0; fd < 1024; fd++)
+    {
+        int domain = 0, busy_poll = -1, prefer = -1;
+        socklen_t length = sizeof(int);
+        if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) < 0 || domain != AF_XDP)
+            continue;
+        ::getsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &busy_poll, &length);
+        ::getsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &prefer, &length);
+        out.emplace_back(busy_poll, prefer);
+    }
+    return out;
+}
+
+TEST_P(udp_xdp_netns, busy_polling)
+{
+    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    auto c = config(local_address, 8895);
+    c.set_busy_poll(50); // max_poll stays 0: one busy poll before each sleep all the same
+    add_reader(rs, c);
+    EXPECT_EQ(xdp_busy_poll_options(), (std::vector<std::pair<int, int>>{{50, 1}, {50, 1}}));
+    std::unique_ptr<udp_stream> s;
+    in_peer(
+        [&]
+        {
+            s = std::make_unique<udp_stream>(tp,
+                                             std::vector<udp_stream::endpoint_spec>{{local_address, 8895}},
+                                             stream_config().set_max_heaps(16));
+        });
+    send_heaps(*s, 6);
+    expect_heaps(rs, 6);
+}
+
 TEST_P(udp_xdp_netns, several_queues)
 {
     // The veth pair has two queues each way; an AF_XDP sender on the peer's queue q arrives on
@@ -441,6 +477,8 @@ TEST(udp_xdp_config, validation)
     EXPECT_THROW(c.set_interface_address("::1"), std::invalid_argument);
     EXPECT_THROW(c.set_buffer_size(0), std::invalid_argument);
     EXPECT_THROW(c.set_max_poll(-1), std::invalid_argument);
+    EXPECT_THROW(c.set_busy_poll(-1), std::invalid_argument);
+    EXPECT_EQ(c.get_busy_poll(), 0);
     thread_pool tp(1);
     recv::ring_stream<> rs(tp);
     try

@@ -340,6 +340,15 @@ class UdpXdpConfig:
     def max_poll(self, arg: int, /) -> None: ...
 
     @property
+    def busy_poll(self) -> int:
+        """
+        microseconds the kernel busy-polls the NIC queue after an empty poll (0: off; Linux 5.11)
+        """
+
+    @busy_poll.setter
+    def busy_poll(self, arg: int, /) -> None: ...
+
+    @property
     def attach_mode(self) -> spead2._spead2.XdpAttachMode: ...
 
     @attach_mode.setter
