@@ -254,7 +254,9 @@ class PcapTransport:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._drain)
         self._thread.start()
-        config = _with_rate(send_config, UDP_RATE)
+        # The drain is a Python loop, a call per datagram, and the socket buffer holds a few
+        # thousand of them whatever their size: keep the datagram rate, not the byte rate, bounded.
+        config = _with_rate(send_config, UDP_RATE * min(1.0, send_config.max_packet_size / 1472))
         return spead2.send.asyncio.UdpStream(thread_pool, [self._sock.getsockname()], config, UDP_BUFFER), None
 
     def _drain(self):

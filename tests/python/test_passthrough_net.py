@@ -323,9 +323,10 @@ class PcapTransport(_NetTransport):
         thread = threading.Thread(target=drain)
         thread.start()
         try:
-            sender = send.UdpStream(
-                self.thread_pool, [sock.getsockname()], self.real_config(UDP_RATE), UDP_BUFFER
-            )
+            # The drain takes a datagram per Python call, and the socket buffer holds a few
+            # thousand whatever their size: bound the datagram rate, not the byte rate.
+            rate = UDP_RATE * min(1.0, self.send_config.max_packet_size / 1472)
+            sender = send.UdpStream(self.thread_pool, [sock.getsockname()], self.real_config(rate), UDP_BUFFER)
             self.sender.replay(sender)
             del sender
         finally:
