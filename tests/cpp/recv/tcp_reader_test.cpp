@@ -304,7 +304,9 @@ TEST_F(tcp_reader_fixture, only_one_connection_is_accepted)
         }
         catch (std::system_error &e)
         {
-            EXPECT_EQ(e.code(), asio::error::connection_refused);
+            // A connection that reaches the listener while it closes is reset instead.
+            EXPECT_TRUE(e.code() == asio::error::connection_refused || e.code() == asio::error::connection_reset)
+                << e.code().message();
             refused = true;
         }
     }
