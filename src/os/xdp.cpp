@@ -312,23 +312,22 @@ void xsk_receiver::refill(std::uint32_t count)
         *xsk_ring_prod__fill_addr(&fill_, index + i) = recycled_[i] & ~std::uint64_t(frame_size - 1);
     xsk_ring_prod__submit(&fill_, reserved);
     if (xsk_ring_prod__needs_wakeup(&fill_))
-        ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+        poll_kernel();
 }
 
-void xsk_receiver::set_busy_poll(unsigned int usec, unsigned int budget)
+void xsk_receiver::set_busy_poll(int usec, int budget)
 {
     const struct
     {
         int option;
         const char *name;
-        unsigned int value;
+        int value;
     } options[] = {{SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 1},
                    {SO_BUSY_POLL, "SO_BUSY_POLL", usec},
                    {SO_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET", budget}};
     for (const auto &o : options)
     {
-        const int value = int(o.value);
-        if (::setsockopt(fd(), SOL_SOCKET, o.option, &value, sizeof(value)) < 0)
+        if (::setsockopt(fd(), SOL_SOCKET, o.option, &o.value, sizeof(o.value)) < 0)
         {
             const int err = errno;
             // Values above net.core.busy_poll need CAP_NET_ADMIN; kernels before 5.11 lack the
@@ -340,7 +339,7 @@ void xsk_receiver::set_busy_poll(unsigned int usec, unsigned int budget)
     }
 }
 
-void xsk_receiver::busy_poll()
+void xsk_receiver::poll_kernel()
 {
     ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
 }

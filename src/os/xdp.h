@@ -126,10 +126,10 @@ public:
      * queue's NAPI loop for up to @a usec microseconds, at most @a budget frames a turn.
      * @throws std::runtime_error naming the option and the error
      */
-    void set_busy_poll(unsigned int usec, unsigned int budget);
+    void set_busy_poll(int usec, int budget);
     /// Lets the kernel poll the queue (a recvfrom that asks for nothing): busy polls if
     /// set_busy_poll was given, else only wakes the driver up.
-    void busy_poll();
+    void poll_kernel();
 
     /// Calls @a f(data, size) for up to @a max received frames, then recycles them; returns how many.
     template<typename F>

@@ -120,7 +120,7 @@ struct udp_xdp_reader::impl
             queues.push_back(
                 std::make_unique<xdp_queue>(io_context, iface, id, frames, config.get_copy_mode()));
             if (busy_poll)
-                queues.back()->receiver->set_busy_poll(unsigned(config.get_busy_poll()), max_batch);
+                queues.back()->receiver->set_busy_poll(config.get_busy_poll(), int(max_batch));
         }
         zero_copy = queues.front()->receiver->zero_copy();
         program = std::make_unique<spead2::detail::xdp_program>();
@@ -282,7 +282,7 @@ void udp_xdp_reader::receive_batch(stream_base::add_packet_state &state, std::si
     while (received < max_batch && !s.release_pending && !state.is_stopped())
     {
         if (empty_polls > 0 && s.busy_poll)
-            receiver.busy_poll();
+            receiver.poll_kernel();
         const std::size_t n = receiver.receive(max_batch - received, handle);
         received += n;
         empty_polls = n ? 0 : empty_polls + 1;

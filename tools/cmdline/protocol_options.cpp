@@ -18,26 +18,21 @@ void protocol_options::add_options(CLI::App &app, const option_namer &names)
 
 void protocol_options::check_kernel_bypass(bool ibv, bool xdp, const std::string &bind) const
 {
+    auto check = [&](const std::string &option, const char *other, bool built, const char *support)
+    {
+        if (tcp)
+            throw std::invalid_argument(option + " and --tcp are incompatible");
+        if (other)
+            throw std::invalid_argument(option + " and " + other + " are incompatible");
+        if (bind.empty())
+            throw std::invalid_argument(option + " requires --bind");
+        if (!built)
+            throw std::invalid_argument(option + ": this build of spead2 has no " + support + " support");
+    };
     if (ibv)
-    {
-        if (tcp)
-            throw std::invalid_argument("--ibv and --tcp are incompatible");
-        if (xdp)
-            throw std::invalid_argument("--ibv and --xdp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--ibv requires --bind");
-        if (!SPEAD2_USE_IBV)
-            throw std::invalid_argument("--ibv: this build of spead2 has no ibverbs support");
-    }
+        check("--ibv", xdp ? "--xdp" : nullptr, SPEAD2_USE_IBV, "ibverbs");
     if (xdp)
-    {
-        if (tcp)
-            throw std::invalid_argument("--xdp and --tcp are incompatible");
-        if (bind.empty())
-            throw std::invalid_argument("--xdp requires --bind");
-        if (!SPEAD2_USE_XDP)
-            throw std::invalid_argument("--xdp: this build of spead2 has no AF_XDP support");
-    }
+        check("--xdp", nullptr, SPEAD2_USE_XDP, "AF_XDP");
 }
 
 } // namespace spead2::tools

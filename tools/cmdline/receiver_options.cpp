@@ -60,7 +60,8 @@ void receiver_options::add_options(CLI::App &app, const option_namer &names)
                    xdp_attach_names);
     check_xdp_mode(add("xdp-copy", xdp_copy, "AF_XDP: frame copying (auto/zero-copy/copy)"), xdp_copy_names);
     add("xdp-max-poll", xdp_max_poll, "AF_XDP: empty polls before sleeping");
-    add("xdp-busy-poll", xdp_busy_poll, "AF_XDP: microseconds of kernel busy polling after an empty poll (0: off)");
+    add("xdp-busy-poll", xdp_busy_poll,
+        "AF_XDP: microseconds of kernel busy polling after an empty poll (0: off)");
 }
 
 void receiver_options::finalize(const protocol_options &protocol)

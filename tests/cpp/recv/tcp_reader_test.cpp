@@ -305,7 +305,8 @@ TEST_F(tcp_reader_fixture, only_one_connection_is_accepted)
         catch (std::system_error &e)
         {
             // A connection that reaches the listener while it closes is reset instead.
-            EXPECT_TRUE(e.code() == asio::error::connection_refused || e.code() == asio::error::connection_reset)
+            EXPECT_TRUE(e.code() == asio::error::connection_refused ||
+                        e.code() == asio::error::connection_reset)
                 << e.code().message();
             refused = true;
         }

@@ -81,6 +81,20 @@ protected:
         return c;
     }
 
+    /// A kernel UDP sender in the peer to our address.
+    std::unique_ptr<udp_stream> unicast_sender(std::uint16_t port)
+    {
+        std::unique_ptr<udp_stream> s;
+        in_peer(
+            [&]
+            {
+                s = std::make_unique<udp_stream>(
+                    tp, std::vector<udp_stream::endpoint_spec>{{local_address, port}},
+                    stream_config().set_max_heaps(16));
+            });
+        return s;
+    }
+
     /// Adds a reader to @a rs; skips the test if this kernel has no AF_XDP.
     recv::udp_xdp_reader *add_reader(recv::ring_stream<> &rs, const recv::udp_xdp_config &c)
     {
@@ -106,14 +120,7 @@ TEST_P(udp_xdp_netns, unicast_from_kernel_sender)
     recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
     EXPECT_EQ(reader->get_interface_name(), local_if);
     EXPECT_EQ(reader->is_native(), GetParam() == recv::udp_xdp_config::attach_mode::native);
-    std::unique_ptr<udp_stream> s;
-    in_peer(
-        [&]
-        {
-            s = std::make_unique<udp_stream>(tp,
-                                             std::vector<udp_stream::endpoint_spec>{{local_address, 8888}},
-                                             stream_config().set_max_heaps(16));
-        });
+    auto s = unicast_sender(8888);
     send_heaps(*s, 6);
     expect_heaps(rs, 6);
     EXPECT_EQ(reader->get_rejected_datagrams(), 0u);
@@ -377,14 +384,7 @@ TEST_P(udp_xdp_netns, busy_polling)
     c.set_busy_poll(50); // max_poll stays 0: one busy poll before each sleep all the same
     add_reader(rs, c);
     EXPECT_EQ(xdp_busy_poll_options(), (std::vector<std::pair<int, int>>{{50, 1}, {50, 1}}));
-    std::unique_ptr<udp_stream> s;
-    in_peer(
-        [&]
-        {
-            s = std::make_unique<udp_stream>(tp,
-                                             std::vector<udp_stream::endpoint_spec>{{local_address, 8895}},
-                                             stream_config().set_max_heaps(16));
-        });
+    auto s = unicast_sender(8895);
     send_heaps(*s, 6);
     expect_heaps(rs, 6);
 }
