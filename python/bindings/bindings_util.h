@@ -4,6 +4,7 @@
 #ifndef SPEAD2_PYTHON_BINDINGS_UTIL_H
 #define SPEAD2_PYTHON_BINDINGS_UTIL_H
 
+#include <cstdint>
 #include <new>
 #include <string_view>
 #include <nanobind/nanobind.h>
@@ -53,6 +54,23 @@ void init_from_kwargs(nanobind::pointer_and_handle<T> self, const nanobind::kwar
     }
 }
 
+/**
+ * A bool parameter that takes what spead2 4.5.1's bindings take for one: True and False, None
+ * (false), and any number (ints, floats, numpy.bool_), by its truth value. nanobind's bool takes
+ * True and False only, which broke `StreamConfig(allow_out_of_order=1)` and friends.
+ */
+struct truthy
+{
+    bool value = false;
+    operator bool() const { return value; }
+};
+
+/// The setter annotation for a @ref truthy property: nanobind turns None away unless told.
+inline auto truthy_setter()
+{
+    return nanobind::for_setter(nanobind::arg().none());
+}
+
 /// Gives a nanobind enum the repr of enum.Enum (`<Mode.COUNTER: 0>`), as the reference has.
 inline void fix_enum_repr(nanobind::handle enum_type)
 {
@@ -61,5 +79,36 @@ inline void fix_enum_repr(nanobind::handle enum_type)
 }
 
 } // namespace spead2::python
+
+namespace nanobind::detail
+{
+
+template<>
+struct type_caster<spead2::python::truthy>
+{
+    NB_TYPE_CASTER(spead2::python::truthy, const_name("bool"))
+
+    bool from_python(handle src, std::uint8_t, cleanup_list *) noexcept
+    {
+        PyObject *obj = src.ptr();
+        if (obj != Py_True && obj != Py_False && obj != Py_None && !PyNumber_Check(obj))
+            return false;
+        const int result = PyObject_IsTrue(obj);
+        if (result < 0)
+        {
+            PyErr_Clear();
+            return false;
+        }
+        value.value = result != 0;
+        return true;
+    }
+
+    static handle from_cpp(spead2::python::truthy v, rv_policy, cleanup_list *) noexcept
+    {
+        return handle(v.value ? Py_True : Py_False).inc_ref();
+    }
+};
+
+} // namespace nanobind::detail
 
 #endif // SPEAD2_PYTHON_BINDINGS_UTIL_H

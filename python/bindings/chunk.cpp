@@ -664,7 +664,7 @@ std::vector<item_pointer_t> item_ids(nb::handle items)
 
 void bind_chunk_config(nb::module_ &m)
 {
-    nb::class_<py_chunk_stream_config> cls(m, "ChunkStreamConfig",
+    nb::class_<py_chunk_stream_config> cls(m, "ChunkStreamConfig", nb::is_weak_referenceable(),
                                            "Configuration of a chunk stream (keyword arguments).");
     cls.def("__init__", &init_from_kwargs<py_chunk_stream_config>)
         .def_prop_rw(
@@ -840,7 +840,7 @@ void bind_chunk_ring_stream(nb::module_ &m)
 void bind_chunk_group(nb::module_ &m)
 {
     using cfg = recv::chunk_stream_group_config;
-    nb::class_<cfg> cfg_cls(m, "ChunkStreamGroupConfig",
+    nb::class_<cfg> cfg_cls(m, "ChunkStreamGroupConfig", nb::is_weak_referenceable(),
                             "Configuration of a chunk stream group (keyword arguments).");
     nb::enum_<cfg::eviction_mode>(cfg_cls, "EvictionMode",
                                   "What the group does when a member wants a chunk beyond its window.")

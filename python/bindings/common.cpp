@@ -20,7 +20,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/operators.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/logging.h>
 #include <spead2/common/memory_allocator.h>
@@ -31,9 +30,11 @@
 #include <spead2/protocol/flavour.h>
 #include <spead2/protocol/numpy_header.h>
 #include "bindings.h"
+#include "bindings_util.h"
 #include "common.h"
 #include "gil.h"
 #include "xdp_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -449,7 +450,7 @@ void bind_constants(nb::module_ &m)
 void bind_flavour(nb::module_ &m)
 {
     auto cls = nb::class_<flavour>(
-                   m, "Flavour",
+                   m, "Flavour", nb::is_weak_referenceable(),
                    "A SPEAD protocol variant: SPEAD-64-<heap_address_bits> plus bug-compatibility flags.")
                    .def(nb::init<int, int, int, bug_compat_mask>(), "version"_a, "item_pointer_bits"_a,
                         "heap_address_bits"_a, "bug_compat"_a = 0)
@@ -466,7 +467,8 @@ void bind_flavour(nb::module_ &m)
 
 void bind_thread_pool(nb::module_ &m)
 {
-    nb::class_<thread_pool_wrapper>(m, "ThreadPool", "Worker threads that run streams' I/O and processing.")
+    nb::class_<thread_pool_wrapper>(m, "ThreadPool", nb::is_weak_referenceable(),
+                                    "Worker threads that run streams' I/O and processing.")
         .def(nb::new_([](int threads) { return std::make_shared<thread_pool_wrapper>(threads); }),
              "threads"_a = 1)
         .def(nb::new_([](int threads, const std::vector<int> &affinity)
@@ -480,12 +482,13 @@ void bind_thread_pool(nb::module_ &m)
 
 void bind_allocators(nb::module_ &m)
 {
-    nb::class_<memory_allocator>(m, "MemoryAllocator", "Allocates heap memory with new/delete.")
+    nb::class_<memory_allocator>(m, "MemoryAllocator", nb::is_weak_referenceable(),
+                                 "Allocates heap memory with new/delete.")
         .def(nb::new_([] { return std::make_shared<memory_allocator>(); }));
     nb::class_<mmap_allocator, memory_allocator>(m, "MmapAllocator", "Allocates heap memory with mmap.")
-        .def(nb::new_([](int flags, bool prefer_huge)
+        .def(nb::new_([](int flags, truthy prefer_huge)
                       { return std::make_shared<mmap_allocator>(flags, prefer_huge); }),
-             "flags"_a = 0, "prefer_huge"_a = false);
+             "flags"_a = 0, "prefer_huge"_a.none() = truthy{false});
     nb::class_<memory_pool, memory_allocator>(m, "MemoryPool",
                                               "A pool of equal-sized buffers in front of an allocator.")
         .def(nb::new_(
@@ -506,12 +509,15 @@ void bind_allocators(nb::module_ &m)
                  }),
              "thread_pool"_a, "lower"_a, "upper"_a, "max_free"_a, "initial"_a, "low_water"_a,
              "allocator"_a.none() = nb::none())
-        .def_prop_rw("warn_on_empty", &memory_pool::get_warn_on_empty, &memory_pool::set_warn_on_empty);
+        .def_prop_rw(
+            "warn_on_empty", &memory_pool::get_warn_on_empty,
+            [](memory_pool &p, truthy v) { p.set_warn_on_empty(v); }, truthy_setter());
 }
 
 void bind_inproc_queue(nb::module_ &m)
 {
-    nb::class_<inproc_queue_wrapper>(m, "InprocQueue", "An unbounded in-process queue of packets.")
+    nb::class_<inproc_queue_wrapper>(m, "InprocQueue", nb::is_weak_referenceable(),
+                                     "An unbounded in-process queue of packets.")
         .def(nb::new_([] { return std::make_shared<inproc_queue_wrapper>(); }))
         .def(
             "add_packet",
@@ -529,7 +535,8 @@ void bind_inproc_queue(nb::module_ &m)
 
 void bind_raw_descriptor(nb::module_ &m)
 {
-    nb::class_<descriptor>(m, "RawDescriptor", "An item descriptor as it appears on the wire.")
+    nb::class_<descriptor>(m, "RawDescriptor", nb::is_weak_referenceable(),
+                           "An item descriptor as it appears on the wire.")
         .def(nb::init<>())
         .def_rw("id", &descriptor::id)
         .def_prop_rw(

@@ -7,11 +7,12 @@
 #include <string>
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
-#include <nanobind/stl/string.h>
 #include <spead2/common/cuda.h>
 #include <spead2/recv/cuda_copy_engine.h>
+#include "bindings_util.h"
 #include "cuda_bindings.h"
 #include "common/cuda_runtime.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -63,7 +64,7 @@ bool get_cuda_array(nb::handle obj, Py_buffer &view)
         return false;
     nb::dict iface = nb::cast<nb::dict>(obj.attr("__cuda_array_interface__"));
     nb::tuple data = nb::cast<nb::tuple>(iface["data"]);
-    if (nb::cast<bool>(data[1]))
+    if (nb::cast<truthy>(data[1]))
         value_error("chunk data: the device array is read-only");
     const std::string typestr = nb::cast<std::string>(iface["typestr"]);
     const std::size_t itemsize = typestr.size() > 2 ? std::stoul(typestr.substr(2)) : 0;
@@ -132,7 +133,7 @@ void bind_cuda(nb::module_ &recv)
         "Why CUDA cannot be used (empty if it can).");
 
     nb::class_<device_buffer>(
-        m, "DeviceBuffer",
+        m, "DeviceBuffer", nb::is_weak_referenceable(),
         "Device memory (cudaMalloc) for chunk data; exposes __cuda_array_interface__ and "
         "DLPack, so CuPy, PyTorch and numba.cuda use it without copies.")
         .def(nb::init<std::size_t, int>(), "nbytes"_a, "device"_a = 0)
@@ -189,7 +190,7 @@ void bind_cuda(nb::module_ &recv)
         },
         "nbytes"_a, "A numpy uint8 array of nbytes in pinned host memory (cudaHostAlloc).");
 
-    nb::class_<py_copy_engine>(m, "CopyEngine",
+    nb::class_<py_copy_engine>(m, "CopyEngine", nb::is_weak_referenceable(),
                                "For ChunkStreamConfig.copy_engine: chunk data is device memory on this "
                                "device, filled through pinned staging buffers and asynchronous copies "
                                "(one CUDA stream per chunk stream).")

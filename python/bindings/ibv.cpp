@@ -8,12 +8,12 @@
 #include <vector>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/recv/udp_ibv_reader.h>
 #include <spead2/send/udp_ibv_stream.h>
 #include "bindings_util.h"
 #include "ibv_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -69,7 +69,7 @@ send::udp_ibv_config::memory_region buffer_region(nb::handle obj)
 void bind_recv_ibv_config(nb::module_ &m)
 {
     using cfg = recv::udp_ibv_config;
-    nb::class_<cfg> cls(m, "UdpIbvConfig",
+    nb::class_<cfg> cls(m, "UdpIbvConfig", nb::is_weak_referenceable(),
                         "Configuration of an ibverbs reader (keyword arguments); endpoints and the interface "
                         "address are checked by add_udp_ibv_reader.");
     def_common_properties<cfg>(cls);
@@ -82,7 +82,7 @@ void bind_recv_ibv_config(nb::module_ &m)
 void bind_send_ibv_config(nb::module_ &m)
 {
     using cfg = py_send_ibv_config;
-    nb::class_<cfg> cls(m, "UdpIbvConfig",
+    nb::class_<cfg> cls(m, "UdpIbvConfig", nb::is_weak_referenceable(),
                         "Configuration of an ibverbs send stream (keyword arguments); endpoints and the "
                         "interface address are checked by UdpIbvStream.");
     def_common_properties<cfg>(cls);

@@ -13,7 +13,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/memory_allocator.h>
 #include <spead2/protocol/constants.h>
@@ -34,6 +33,7 @@
 #include "common.h"
 #include "recv_bindings.h"
 #include "xdp_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -50,7 +50,7 @@ namespace
 void bind_stat_config(nb::module_ &m)
 {
     using mode = recv::stream_stat_config::mode;
-    nb::class_<recv::stream_stat_config> cls(m, "StreamStatConfig",
+    nb::class_<recv::stream_stat_config> cls(m, "StreamStatConfig", nb::is_weak_referenceable(),
                                              "Name and combining mode of a statistic.");
     nb::enum_<mode>(cls, "Mode", "How values of a statistic are combined.")
         .value("COUNTER", mode::COUNTER)
@@ -75,7 +75,8 @@ void bind_stat_config(nb::module_ &m)
 void bind_stream_config(nb::module_ &m)
 {
     using cfg = recv::stream_config;
-    nb::class_<cfg> cls(m, "StreamConfig", "Configuration of a receive stream (keyword arguments).");
+    nb::class_<cfg> cls(m, "StreamConfig", nb::is_weak_referenceable(),
+                        "Configuration of a receive stream (keyword arguments).");
     cls.def("__init__", &init_from_kwargs<cfg>, nb::sig("def __init__(self, **kwargs) -> None"))
         .def_prop_rw("max_heaps", &cfg::get_max_heaps,
                      [](cfg &c, std::size_t v)
@@ -116,15 +117,19 @@ void bind_stream_config(nb::module_ &m)
                 c.set_memory_allocator(std::move(allocator));
             },
             nb::arg("allocator").none())
-        .def_prop_rw("stop_on_stop_item", &cfg::get_stop_on_stop_item,
-                     [](cfg &c, bool v) { c.set_stop_on_stop_item(v); })
-        .def_prop_rw("allow_unsized_heaps", &cfg::get_allow_unsized_heaps,
-                     [](cfg &c, bool v) { c.set_allow_unsized_heaps(v); })
-        .def_prop_rw("allow_out_of_order", &cfg::get_allow_out_of_order,
-                     [](cfg &c, bool v) { c.set_allow_out_of_order(v); })
+        .def_prop_rw(
+            "stop_on_stop_item", &cfg::get_stop_on_stop_item,
+            [](cfg &c, truthy v) { c.set_stop_on_stop_item(v); }, truthy_setter())
+        .def_prop_rw(
+            "allow_unsized_heaps", &cfg::get_allow_unsized_heaps,
+            [](cfg &c, truthy v) { c.set_allow_unsized_heaps(v); }, truthy_setter())
+        .def_prop_rw(
+            "allow_out_of_order", &cfg::get_allow_out_of_order,
+            [](cfg &c, truthy v) { c.set_allow_out_of_order(v); }, truthy_setter())
         .def_prop_rw("stream_id", &cfg::get_stream_id, [](cfg &c, std::uintptr_t v) { c.set_stream_id(v); })
-        .def_prop_rw("explicit_start", &cfg::get_explicit_start,
-                     [](cfg &c, bool v) { c.set_explicit_start(v); })
+        .def_prop_rw(
+            "explicit_start", &cfg::get_explicit_start, [](cfg &c, truthy v) { c.set_explicit_start(v); },
+            truthy_setter())
         .def_prop_ro("stats", [](const cfg &c) { return c.get_stats(); })
         .def(
             "add_stat",
@@ -152,7 +157,8 @@ void bind_stream_config(nb::module_ &m)
     cls.attr("DEFAULT_MAX_HEAPS") = cfg::default_max_heaps;
 
     using rcfg = recv::ring_stream_config;
-    nb::class_<rcfg> rcls(m, "RingStreamConfig", "Configuration of a ring stream's heap ringbuffer.");
+    nb::class_<rcfg> rcls(m, "RingStreamConfig", nb::is_weak_referenceable(),
+                          "Configuration of a ring stream's heap ringbuffer.");
     rcls.def("__init__", &init_from_kwargs<rcfg>, nb::sig("def __init__(self, **kwargs) -> None"))
         .def_prop_rw("heaps", &rcfg::get_heaps,
                      [](rcfg &c, std::size_t v)
@@ -161,10 +167,12 @@ void bind_stream_config(nb::module_ &m)
                              throw nb::value_error("heaps must be at least 1");
                          c.set_heaps(v);
                      })
-        .def_prop_rw("contiguous_only", &rcfg::get_contiguous_only,
-                     [](rcfg &c, bool v) { c.set_contiguous_only(v); })
-        .def_prop_rw("incomplete_keep_payload_ranges", &rcfg::get_incomplete_keep_payload_ranges,
-                     [](rcfg &c, bool v) { c.set_incomplete_keep_payload_ranges(v); });
+        .def_prop_rw(
+            "contiguous_only", &rcfg::get_contiguous_only,
+            [](rcfg &c, truthy v) { c.set_contiguous_only(v); }, truthy_setter())
+        .def_prop_rw(
+            "incomplete_keep_payload_ranges", &rcfg::get_incomplete_keep_payload_ranges,
+            [](rcfg &c, truthy v) { c.set_incomplete_keep_payload_ranges(v); }, truthy_setter());
     rcls.attr("DEFAULT_HEAPS") = rcfg::default_heaps;
 }
 
@@ -203,7 +211,7 @@ recv::stream_stats add_stats(const recv::stream_stats &a, const recv::stream_sta
 
 void bind_stream_stats(nb::module_ &m)
 {
-    nb::class_<recv::stream_stats> cls(m, "StreamStats",
+    nb::class_<recv::stream_stats> cls(m, "StreamStats", nb::is_weak_referenceable(),
                                        "Statistics of a stream: a mapping from name to value, also indexable "
                                        "by position (no negative indices).");
     cls.def(
@@ -366,7 +374,7 @@ nb::list get_items(nb::handle_t<recv::heap_base> self)
 void bind_heaps(nb::module_ &m)
 {
     raw_item_type =
-        nb::class_<raw_item>(m, "RawItem", nb::type_slots(raw_item_slots),
+        nb::class_<raw_item>(m, "RawItem", nb::is_weak_referenceable(), nb::type_slots(raw_item_slots),
                              "An item of a received heap; its value bytes are available through the buffer "
                              "protocol.")
             .def_prop_ro("id", [](const raw_item &r) { return r.item.id; })

@@ -13,7 +13,6 @@
 #include <vector>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <spead2/common/inproc_queue.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/common/ringbuffer.h>
@@ -40,6 +39,7 @@
 #include "gil.h"
 #include "net_bindings.h"
 #include "recv_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -272,7 +272,7 @@ stream_extras &get_extras(recv::stream &s)
 
 void bind_recv_streams(nb::module_ &m)
 {
-    nb::class_<recv::stream> base(m, "_Stream",
+    nb::class_<recv::stream> base(m, "_Stream", nb::is_weak_referenceable(),
                                   "Base class of the receive streams: readers, start/stop, stats.");
     base.def("add_buffer_reader", &add_buffer_reader, "buffer"_a,
              nb::sig("def add_buffer_reader(self, buffer: collections.abc.Buffer) -> None"),
@@ -350,7 +350,8 @@ void bind_recv_streams(nb::module_ &m)
 
     nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream", nb::is_weak_referenceable(),
                                                       "A stream that delivers heaps through a ringbuffer.");
-    nb::class_<heap_ringbuffer>(cls, "Ringbuffer", "The stream's ringbuffer of heaps.")
+    nb::class_<heap_ringbuffer>(cls, "Ringbuffer", nb::is_weak_referenceable(),
+                                "The stream's ringbuffer of heaps.")
         .def("size", &heap_ringbuffer::size)
         .def("capacity", &heap_ringbuffer::capacity);
     cls.def(

@@ -15,7 +15,6 @@
 #include <vector>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/protocol/descriptor.h>
@@ -34,6 +33,7 @@
 #include "send_bindings.h"
 #include "send_sync.h"
 #include "xdp_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -136,7 +136,8 @@ void bind_send_config(nb::module_ &m)
     fix_enum_repr(m.attr("GroupMode"));
 
     using cfg = send::stream_config;
-    nb::class_<cfg> cls(m, "StreamConfig", "Configuration of a send stream (keyword arguments).");
+    nb::class_<cfg> cls(m, "StreamConfig", nb::is_weak_referenceable(),
+                        "Configuration of a send stream (keyword arguments).");
     cls.def("__init__", &init_from_kwargs<cfg>, nb::sig("def __init__(self, **kwargs) -> None"))
         .def_prop_rw("max_packet_size", &cfg::get_max_packet_size,
                      [](cfg &c, std::size_t v) { c.set_max_packet_size(v); })
@@ -169,10 +170,12 @@ void bind_send_heaps(nb::module_ &m)
         .def("add_start", &heap_wrapper::add_start, "Add a stream-start control item.")
         .def("add_end", &heap_wrapper::add_end, "Add a stream-stop control item.")
         .def_prop_ro("flavour", [](const heap_wrapper &h) { return h.get_flavour(); })
-        .def_prop_rw("repeat_pointers", &heap_wrapper::get_repeat_pointers,
-                     &heap_wrapper::set_repeat_pointers);
+        .def_prop_rw(
+            "repeat_pointers", &heap_wrapper::get_repeat_pointers,
+            [](heap_wrapper &h, truthy v) { h.set_repeat_pointers(v); }, truthy_setter());
 
-    nb::class_<heap_reference_wrapper>(m, "HeapReference", "A heap plus how to send it, for send_heaps.")
+    nb::class_<heap_reference_wrapper>(m, "HeapReference", nb::is_weak_referenceable(),
+                                       "A heap plus how to send it, for send_heaps.")
         .def(nb::init<nb::handle_t<heap_wrapper>, s_item_pointer_t, std::size_t, double>(), "heap"_a,
              nb::kw_only(), "cnt"_a = -1, "substream_index"_a = 0, "rate"_a = -1.0)
         .def_prop_ro("heap", [](const heap_reference_wrapper &r) { return r.heap_obj; })
@@ -180,13 +183,31 @@ void bind_send_heaps(nb::module_ &m)
         .def_rw("substream_index", &heap_reference_wrapper::substream_index)
         .def_rw("rate", &heap_reference_wrapper::rate);
 
-    nb::class_<heap_reference_list>(m, "HeapReferenceList",
+    nb::class_<heap_reference_list>(m, "HeapReferenceList", nb::is_weak_referenceable(),
                                     "An immutable list of HeapReference, converted once for repeated sends.")
-        .def(nb::init<const std::vector<const heap_reference_wrapper *> &>(), "heaps"_a)
+        .def(
+            "__init__",
+            [](heap_reference_list *self, const nb::iterable &heaps)
+            {
+                // Any iterable, as spead2 takes (a generator too), not only a sequence. The list
+                // keeps a generator's HeapReferences alive until they have been converted.
+                const nb::list items(heaps);
+                std::vector<const heap_reference_wrapper *> refs;
+                for (nb::handle h : items)
+                {
+                    const heap_reference_wrapper *ref = nullptr;
+                    if (!nb::try_cast(h, ref) || !ref)
+                        throw nb::type_error("HeapReferenceList: every element must be a HeapReference");
+                    refs.push_back(ref);
+                }
+                new (self) heap_reference_list(refs);
+            },
+            "heaps"_a, nb::sig("def __init__(self, heaps: collections.abc.Iterable[HeapReference]) -> None"))
         .def("__len__", &heap_reference_list::size)
         .def("__getitem__", &heap_reference_list::slice, "slice"_a);
 
-    nb::class_<packet_generator_wrapper>(m, "PacketGenerator", "Iterates over the packets of a heap (bytes).")
+    nb::class_<packet_generator_wrapper>(m, "PacketGenerator", nb::is_weak_referenceable(),
+                                         "Iterates over the packets of a heap (bytes).")
         .def(nb::init<nb::handle_t<heap_wrapper>, item_pointer_t, std::size_t>(), "heap"_a, "cnt"_a,
              "max_packet_size"_a)
         .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
@@ -195,7 +216,7 @@ void bind_send_heaps(nb::module_ &m)
 
 void bind_send_streams(nb::module_ &m)
 {
-    nb::class_<send::stream>(m, "Stream", "Base class of the send streams.")
+    nb::class_<send::stream>(m, "Stream", nb::is_weak_referenceable(), "Base class of the send streams.")
         .def("set_cnt_sequence", &send::stream::set_cnt_sequence, "next"_a, "step"_a,
              "Set the automatic heap counters: next, next + step, ...")
         .def_prop_ro("num_substreams", &send::stream::get_num_substreams);

@@ -19,7 +19,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/inproc_queue.h>
 #include <spead2/common/semaphore.h>
@@ -37,6 +36,7 @@
 #include "net_bindings.h"
 #include "send_bindings.h"
 #include "udp_stream_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;

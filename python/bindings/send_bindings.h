@@ -13,6 +13,7 @@
 #include <spead2/common/io_context_ref.h>
 #include <spead2/protocol/descriptor.h>
 #include <spead2/send/heap.h>
+#include "bindings_util.h"
 #include "common.h"
 
 namespace spead2::python
@@ -34,7 +35,7 @@ public:
     {
         s_item_pointer_t id = nanobind::cast<s_item_pointer_t>(item.attr("id"));
         nanobind::object buffer = item.attr("to_buffer")();
-        bool allow_immediate = nanobind::cast<bool>(item.attr("allow_immediate")());
+        const bool allow_immediate = nanobind::cast<truthy>(item.attr("allow_immediate")());
         auto view = std::make_unique<buffer_view>(buffer);
         add_item(id, view->data(), view->size(), allow_immediate);
         buffers_.push_back(std::move(view));

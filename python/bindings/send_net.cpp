@@ -17,7 +17,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/io_context_ref.h>
 #include <spead2/send/udp_ibv_stream.h>
@@ -32,6 +31,7 @@
 #include "send_bindings.h"
 #include "send_sync.h"
 #include "udp_stream_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;

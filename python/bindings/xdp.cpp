@@ -11,7 +11,6 @@
 #include <vector>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 #include <spead2/common/xdp_mode.h>
 #include <spead2/recv/udp_xdp_reader.h>
@@ -19,6 +18,7 @@
 #include "bindings_util.h"
 #include "gil.h"
 #include "xdp_bindings.h"
+#include "string_caster.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -74,7 +74,8 @@ void bind_xdp_modes(nb::module_ &m)
 void bind_recv_xdp_config(nb::module_ &m)
 {
     using cfg = recv::udp_xdp_config;
-    nb::class_<cfg> cls(m, "UdpXdpConfig", "Configuration of an AF_XDP reader (keyword arguments).");
+    nb::class_<cfg> cls(m, "UdpXdpConfig", nb::is_weak_referenceable(),
+                        "Configuration of an AF_XDP reader (keyword arguments).");
     def_common_properties<cfg>(cls);
     cls.def_prop_rw(
            "queue_ids", [](const cfg &c) { return c.get_queue_ids(); },
@@ -94,7 +95,8 @@ void bind_recv_xdp_config(nb::module_ &m)
 void bind_send_xdp_config(nb::module_ &m)
 {
     using cfg = send::udp_xdp_config;
-    nb::class_<cfg> cls(m, "UdpXdpConfig", "Configuration of an AF_XDP send stream (keyword arguments).");
+    nb::class_<cfg> cls(m, "UdpXdpConfig", nb::is_weak_referenceable(),
+                        "Configuration of an AF_XDP send stream (keyword arguments).");
     def_common_properties<cfg>(cls);
     cls.def_prop_rw("ttl", &cfg::get_ttl, [](cfg &c, std::uint8_t v) { c.set_ttl(v); });
 }

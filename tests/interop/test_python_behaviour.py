@@ -496,7 +496,101 @@ for i, header in enumerate(HEADERS):
         print(f"header {i}: {d.shape} {d.order} {d.dtype}")
 """
 
+# What pybind11 converted for spead2 and nanobind does not by itself: numbers and None for bool
+# parameters (by truth value), bytes for str ones, any iterable for HeapReferenceList; weak
+# references to every extension object; spead2.recv.stream_stat_indices as an importable module.
+ARGUMENT_CONVERSIONS = r"""
+import weakref
+
+pool = spead2.ThreadPool()
+
+
+class Immediate:
+    def __init__(self, allow):
+        self.id, self.allow = 0x1000, allow
+
+    def to_buffer(self):
+        return np.zeros(4, np.uint8)
+
+    def allow_immediate(self):
+        return self.allow
+
+
+def sent_bytes(allow):
+    heap = spead2.send.Heap()
+    heap.add_item(Immediate(allow))
+    stream = spead2.send.BytesStream(pool)
+    stream.send_heap(heap)
+    return len(stream.getvalue())
+
+
+def set_and_get(obj, name, value):
+    setattr(obj, name, value)
+    return getattr(obj, name)
+
+
+def import_indices():
+    from spead2.recv.stream_stat_indices import HEAPS, WORKER_BLOCKED
+
+    return HEAPS, WORKER_BLOCKED, spead2.recv.stream_stat_indices.__name__
+
+
+cases = [
+    ("bool from int", "spead2.recv.StreamConfig(allow_unsized_heaps=0).allow_unsized_heaps"),
+    ("bool from numpy", "spead2.recv.StreamConfig(allow_out_of_order=np.True_).allow_out_of_order"),
+    ("bool from None", "spead2.recv.StreamConfig(stop_on_stop_item=None).stop_on_stop_item"),
+    ("bool from float", "spead2.recv.StreamConfig(explicit_start=2.5).explicit_start"),
+    ("bool from str", "spead2.recv.StreamConfig(explicit_start='yes')"),
+    ("bool from list", "spead2.recv.StreamConfig(explicit_start=[1])"),
+    ("ring bool from int", "spead2.recv.RingStreamConfig(contiguous_only=0).contiguous_only"),
+    ("ring bool from numpy", "spead2.recv.RingStreamConfig(incomplete_keep_payload_ranges=np.True_).incomplete_keep_payload_ranges"),
+    ("repeat_pointers from int", "set_and_get(spead2.send.Heap(), 'repeat_pointers', 1)"),
+    ("warn_on_empty from int", "set_and_get(spead2.MemoryPool(10, 100, 4, 2), 'warn_on_empty', 0)"),
+    ("prefer_huge from int", "type(spead2.MmapAllocator(0, 1)).__name__"),
+    ("allow_immediate numpy", "sent_bytes(np.True_)"),
+    ("allow_immediate int", "sent_bytes(0)"),
+    ("allow_immediate None", "sent_bytes(None)"),
+    ("heap reference list generator", "len(spead2.send.HeapReferenceList(spead2.send.HeapReference(spead2.send.Heap()) for _ in range(3)))"),
+    ("heap reference list tuple", "len(spead2.send.HeapReferenceList((spead2.send.HeapReference(spead2.send.Heap()),)))"),
+    ("stat name bytes", "spead2.recv.StreamConfig().get_stat_index(b'heaps')"),
+    ("stat config bytes", "spead2.recv.StreamStatConfig(b'x').name"),
+    ("stats in bytes", "b'packets' in spead2.recv.StreamStats()"),
+    ("udp bind bytes", "spead2.recv.Stream(pool).add_udp_reader(0, buffer_size=0, bind_hostname=b'127.0.0.1')"),
+    ("send endpoint bytes", "spead2.send.UdpStream(pool, [(b'127.0.0.1', 9)]).num_substreams"),
+    ("stat indices import", "import_indices()"),
+]
+for label, expr in cases:
+    attempt(label, lambda: eval(expr))
+
+makers = {
+    "ThreadPool": lambda: pool,
+    "Flavour": spead2.Flavour,
+    "InprocQueue": spead2.InprocQueue,
+    "MemoryAllocator": spead2.MemoryAllocator,
+    "MemoryPool": lambda: spead2.MemoryPool(10, 100, 4, 2),
+    "send.StreamConfig": spead2.send.StreamConfig,
+    "send.Heap": spead2.send.Heap,
+    "HeapReference": lambda: spead2.send.HeapReference(spead2.send.Heap()),
+    "HeapReferenceList": lambda: spead2.send.HeapReferenceList([]),
+    "PacketGenerator": lambda: spead2.send.PacketGenerator(spead2.send.Heap(), 1, 1472),
+    "BytesStream": lambda: spead2.send.BytesStream(pool),
+    "InprocStream": lambda: spead2.send.InprocStream(pool, [spead2.InprocQueue()]),
+    "UdpStream": lambda: spead2.send.UdpStream(pool, [("127.0.0.1", 9)]),
+    "recv.StreamConfig": spead2.recv.StreamConfig,
+    "RingStreamConfig": spead2.recv.RingStreamConfig,
+    "StreamStats": spead2.recv.StreamStats,
+    "recv.Stream": lambda: spead2.recv.Stream(pool),
+    "ChunkStreamConfig": spead2.recv.ChunkStreamConfig,
+    "ChunkStreamGroupConfig": spead2.recv.ChunkStreamGroupConfig,
+    "recv.UdpIbvConfig": spead2.recv.UdpIbvConfig,
+    "send.UdpIbvConfig": spead2.send.UdpIbvConfig,
+}
+for name, make in makers.items():
+    attempt(f"weakref {name}", lambda: (lambda obj: weakref.ref(obj)() is obj)(make()))
+"""
+
 CASES = {
+    "argument_conversions": ARGUMENT_CONVERSIONS,
     "item_group_updates": ITEM_GROUP_UPDATES,
     "lossy_streams": LOSSY_STREAMS,
     "invalid_arguments": ERROR_CASES,

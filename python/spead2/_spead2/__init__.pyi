@@ -115,7 +115,7 @@ class MemoryAllocator:
 class MmapAllocator(MemoryAllocator):
     """Allocates heap memory with mmap."""
 
-    def __init__(self, flags: int = 0, prefer_huge: bool = False) -> None: ...
+    def __init__(self, flags: int = 0, prefer_huge: bool | None = False) -> None: ...
 
 class MemoryPool(MemoryAllocator):
     """A pool of equal-sized buffers in front of an allocator."""
@@ -130,7 +130,7 @@ class MemoryPool(MemoryAllocator):
     def warn_on_empty(self) -> bool: ...
 
     @warn_on_empty.setter
-    def warn_on_empty(self, arg: bool, /) -> None: ...
+    def warn_on_empty(self, arg: bool | None, /) -> None: ...
 
 class InprocQueue:
     """An unbounded in-process queue of packets."""
