@@ -77,7 +77,7 @@ void inproc_reader::packet_handler(stream_base::add_packet_state &state, const s
             break;
         packet_header packet;
         const std::size_t size = decode_packet(packet, p.data.get(), p.size);
-        if (size == p.size)
+        if (size == p.size && size != 0) // an empty packet "decodes" to its size 0
             state.add_packet(packet);
         else if (size != 0)
             SPEAD2_LOG_INFO("discarding packet due to size mismatch (%zu != %zu)", size, p.size);

@@ -197,6 +197,21 @@ def test_inproc_reader(thread_pool):
     assert [heap.cnt for heap in stream] == [1, 2, 3, 4, 5]
 
 
+def test_inproc_reader_drops_bad_packets(thread_pool):
+    """An empty packet or a short one is dropped, not taken as a heap with a garbage header."""
+    queue = spead2.InprocQueue()
+    for packet in (b"", b"\x53\x04", bytes(8)):
+        queue.add_packet(packet)
+    for packet in send.PacketGenerator(_heap_with_item(), 7, 1472):
+        queue.add_packet(packet)
+    queue.stop()
+    stream = recv.Stream(thread_pool)
+    stream.add_inproc_reader(queue)
+    heaps = list(stream)
+    assert [(type(heap), heap.cnt) for heap in heaps] == [(recv.Heap, 7)]
+    assert stream.stats["incomplete_heaps_flushed"] == 0
+
+
 def test_stop_on_stop_item_false(thread_pool):
     stream = recv.Stream(thread_pool, recv.StreamConfig(stop_on_stop_item=False))
     queue = spead2.InprocQueue()
