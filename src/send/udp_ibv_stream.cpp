@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -50,13 +52,25 @@ void check_config(const udp_ibv_config &config)
         throw std::invalid_argument("endpoints is empty");
     for (const auto &[host, port] : config.get_endpoints())
     {
-        asio::error_code ec;
-        const asio::ip::address address = asio::ip::make_address(host, ec);
-        if (ec || !address.is_v4() || !address.is_multicast())
+        // A name is resolved (an unknown one throws "resolve: Host not found"), as spead2 does.
+        const asio::ip::address address = spead2::detail::resolve_address(host);
+        if (!address.is_v4() || !address.is_multicast())
             throw std::invalid_argument("endpoint is not an IPv4 multicast address");
     }
     if (config.get_interface_address().empty())
         throw std::invalid_argument("interface address has not been specified");
+    // Before any device is opened, so that these errors do not depend on the machine.
+    std::vector<udp_ibv_config::memory_region> regions = config.get_memory_regions();
+    std::sort(regions.begin(), regions.end(),
+              [](const auto &a, const auto &b) { return std::less<>()(a.first, b.first); });
+    for (std::size_t i = 0; i < regions.size(); i++)
+    {
+        if (regions[i].second == 0)
+            throw std::invalid_argument("memory region must have non-zero size");
+        const auto *end = static_cast<const std::uint8_t *>(regions[i].first) + regions[i].second;
+        if (i + 1 < regions.size() && std::less<>()(regions[i + 1].first, end))
+            throw std::invalid_argument("memory regions overlap");
+    }
 }
 
 #if SPEAD2_USE_IBV

@@ -529,6 +529,18 @@ def set_and_get(obj, name, value):
     return getattr(obj, name)
 
 
+BUFFER = np.zeros(64, np.uint8)
+
+
+def ibv_sender(**kwargs):
+    # Checked before any device is opened: the same outcome with and without ibverbs.
+    kwargs = {"endpoints": [("239.1.2.3", 7)], "interface_address": "127.0.0.1", **kwargs}
+    try:
+        spead2.send.UdpIbvStream(pool, spead2.send.StreamConfig(), spead2.send.UdpIbvConfig(**kwargs))
+    except RuntimeError as exc:
+        return f"RuntimeError {str(exc).split(' (')[0]}"  # the rest names asio's source file
+
+
 def import_indices():
     from spead2.recv.stream_stat_indices import HEAPS, WORKER_BLOCKED
 
@@ -558,6 +570,9 @@ cases = [
     ("udp bind bytes", "spead2.recv.Stream(pool).add_udp_reader(0, buffer_size=0, bind_hostname=b'127.0.0.1')"),
     ("send endpoint bytes", "spead2.send.UdpStream(pool, [(b'127.0.0.1', 9)]).num_substreams"),
     ("stat indices import", "import_indices()"),
+    ("ibv send empty region", "ibv_sender(memory_regions=[np.zeros(0, np.uint8)])"),
+    ("ibv send overlapping regions", "ibv_sender(memory_regions=[BUFFER[:16], BUFFER[8:24]])"),
+    ("ibv send unknown name", "ibv_sender(endpoints=[('no.such.invalid', 7)])"),
 ]
 for label, expr in cases:
     attempt(label, lambda: eval(expr))

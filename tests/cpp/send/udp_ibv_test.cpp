@@ -596,6 +596,47 @@ TEST(udp_ibv_config, validation)
         std::invalid_argument);
 }
 
+/// The sender's checks that come before any device is opened, so they give the same errors on
+/// every machine: names are resolved, memory regions are not empty and do not overlap.
+TEST(udp_ibv_config, send_validation_before_device)
+{
+    thread_pool tp;
+    const auto sender_error = [&tp](const udp_ibv_config &c) -> std::string
+    {
+        try
+        {
+            udp_ibv_stream stream(tp, stream_config(), c);
+        }
+        catch (const std::invalid_argument &e)
+        {
+            return std::string("invalid_argument: ") + e.what();
+        }
+        catch (const std::system_error &)
+        {
+            return "system_error";
+        }
+        catch (const std::runtime_error &)
+        {
+            return "runtime_error";
+        }
+        return "none";
+    };
+    const auto base = []
+    { return udp_ibv_config().add_endpoint("239.1.1.1", 8888).set_interface_address("10.0.0.1"); };
+    std::uint8_t buffer[64];
+    EXPECT_EQ(sender_error(
+                  udp_ibv_config().add_endpoint("no.such.invalid", 8888).set_interface_address("10.0.0.1")),
+              "system_error");
+    EXPECT_EQ(sender_error(base().add_memory_region(buffer, 0)),
+              "invalid_argument: memory region must have non-zero size");
+    EXPECT_EQ(sender_error(base().add_memory_region(buffer + 16, 32).add_memory_region(buffer, 17)),
+              "invalid_argument: memory regions overlap");
+    // Adjacent regions pass the checks (and then fail for want of a device, or send with one).
+    EXPECT_EQ(
+        sender_error(base().add_memory_region(buffer + 16, 32).add_memory_region(buffer, 16)).find("invalid"),
+        std::string::npos);
+}
+
 } // namespace
 } // namespace spead2::send
 
