@@ -38,6 +38,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -308,6 +309,7 @@ void agent_session(line_socket &control, std::uint16_t port, thread_pool &pool)
                 heaps = receiver->stop();
                 receiver.reset();
             }
+            std::cout << heaps << std::endl; // as spead2's agent does, one line per run
             control.write_line(std::to_string(heaps));
         }
         else if (line == "exit")
@@ -610,6 +612,15 @@ int run_master(const master_options &opts)
     m.run_once(0.0); // warm-up
     auto [good, actual] = m.probe(0.0);
     double best = 0.0;
+    // spead2's output, three decimals of Gb/s.
+    const auto gbps = [](double bytes_per_second)
+    {
+        std::ostringstream out;
+        out << std::fixed << std::setprecision(3) << bytes_per_second * 8e-9;
+        return out.str();
+    };
+    if (!opts.quiet)
+        std::cout << "Send rate: " << gbps(actual) << " Gbps\n" << std::flush;
     if (good)
     {
         if (!opts.quiet)
@@ -618,15 +629,13 @@ int run_master(const master_options &opts)
     }
     else
     {
-        if (!opts.quiet)
-            std::cout << "Send rate " << actual * 8e-9 << " Gbps is too fast; searching\n" << std::flush;
         double low = 0.0, high = actual;
         while (high - low > high * 0.02)
         {
             double mid = (low + high) / 2;
             auto [ok, achieved] = m.probe(mid);
             if (!opts.quiet)
-                std::cout << "Rate: " << mid * 8e-9 << " Gbps (" << achieved * 8e-9
+                std::cout << "Rate: " << gbps(mid) << " Gbps (" << gbps(achieved)
                           << " actual): " << (ok ? "GOOD" : "BAD") << '\n'
                           << std::flush;
             if (ok)
@@ -641,7 +650,7 @@ int run_master(const master_options &opts)
     if (opts.quiet)
         std::cout << best * 8e-9 << '\n';
     else
-        std::cout << "Sustainable rate: " << best * 8e-9 << " Gbps\n";
+        std::cout << "Sustainable rate: " << gbps(best) << " Gbps\n";
     return 0;
 }
 

@@ -625,7 +625,14 @@ def test_bench_agent_master():
         args = [find_tool("spead2_bench"), "master", "--heap-size", "65536", "--run-bytes", "1000000"]
         result = run(args + [f"127.0.0.1:{port}"])
         assert result.returncode == 0, result.stderr
-        m = re.search(r"^Sustainable rate: ([0-9.e+-]+) Gbps$", result.stdout, re.M)
+        # spead2's format: the first rate, then "Limited by send speed" or the search, then the result.
+        lines = result.stdout.splitlines()
+        assert re.fullmatch(r"Send rate: \d+\.\d{3} Gbps", lines[0]), lines
+        for line in lines[1:-1]:
+            assert line == "Limited by send speed" or re.fullmatch(
+                r"Rate: \d+\.\d{3} Gbps \(\d+\.\d{3} actual\): (GOOD|BAD)", line
+            ), lines
+        m = re.fullmatch(r"Sustainable rate: (\d+\.\d{3}) Gbps", lines[-1])
         assert m and float(m.group(1)) > 0
         result = run(args + ["--quiet", f"127.0.0.1:{port}"])
         assert result.returncode == 0, result.stderr
@@ -647,6 +654,9 @@ def test_bench_agent_master():
             assert f.readline() == ""
         rc, out, err = finish(agent, signal.SIGINT)
         assert rc == 0, err
+        # The agent prints each run's heap count, as spead2's does; the raw session's run got none.
+        counts = out.splitlines()
+        assert all(c.isdigit() for c in counts) and counts[-1] == "0", counts
     finally:
         if agent.poll() is None:
             agent.kill()

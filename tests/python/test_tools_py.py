@@ -199,6 +199,64 @@ def test_joint_max_heaps_bare_port():
     assert not any(line.startswith("Shutting down") for line in lines)
 
 
+def _udp_local_addresses(port):
+    """The local addresses of the UDP sockets bound to @a port (from /proc/net/udp)."""
+    found = []
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            address, local_port = line.split()[1].split(":")
+            if int(local_port, 16) == port:
+                found.append(socket.inet_ntoa(int(address, 16).to_bytes(4, "little")))
+    return found
+
+
+@pytest.mark.parametrize("source", ["{port}", ":{port}"])
+def test_recv_bind_applies_to_a_bare_port(source):
+    """--bind gives the address to bind a bare port to, as spead2's tool does (not 0.0.0.0)."""
+    port = free_port()
+    recv = start_receiver("--bind", "127.0.0.2", source.format(port=port))
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not _udp_local_addresses(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _udp_local_addresses(port) == ["127.0.0.2"]
+    finally:
+        recv.send_signal(signal.SIGINT)
+        finish(recv)
+
+
+def test_recv_bind_must_be_ipv4():
+    result = subprocess.run(
+        [*tool("recv_asyncio"), "--bind", "::1", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "ValueError: interface address is not an IPv4 address" in result.stderr
+
+
+def test_send_errors_are_counted_not_fatal():
+    """A heap that cannot be sent (a packet over the UDP limit) is counted and reported once at the
+    end; the rest are sent and the exit status is 0, as with spead2's tool."""
+    port = free_port()
+    result = subprocess.run(
+        [*tool("send_asyncio"), "--heaps", "2", "--packet", "70000", "--heap-size", "100000", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "WARNING:root:2 errors, last one: [Errno 90] Message too long" in result.stderr
+    assert result.stdout.startswith("Sent 57 bytes in ")  # the two stop heaps got through
+
+
+def test_send_warns_when_heap_size_is_rounded():
+    port = free_port()
+    result = subprocess.run(
+        [*tool("send_asyncio"), "--heaps", "1", "--heap-size", "1000", "--items", "3", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "WARNING:root:Heap size is not an exact multiple: using 984 instead of 1000" in result.stderr
+
+
 def test_sigint_prints_stats():
     port = free_port()
     recv = start_receiver(f"127.0.0.1:{port}")

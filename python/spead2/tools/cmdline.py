@@ -44,11 +44,11 @@ def _unbracket(host: str) -> str:
     return host
 
 
-def _is_multicast(host: str) -> bool:
+def _is_ipv6(host: str) -> bool:
     import ipaddress
 
     try:
-        return ipaddress.ip_address(_unbracket(host)).is_multicast
+        return ipaddress.ip_address(_unbracket(host)).version == 6
     except ValueError:
         return False
 
@@ -262,8 +262,9 @@ class ReceiverOptions(SharedOptions):
                 stream.add_tcp_reader(port, self.packet, self.buffer, host)
             elif self.ibv:
                 ibv_endpoints.append((host, port))
-            elif self.bind and _is_multicast(host):
-                stream.add_udp_reader(host, port, self.packet, self.buffer, self.bind)
+            elif self.bind and not _is_ipv6(host):
+                # Binds to --bind for a bare port too (and joins a group on that interface).
+                stream.add_udp_reader(host or "0.0.0.0", port, self.packet, self.buffer, self.bind)
             else:
                 stream.add_udp_reader(port, self.packet, self.buffer, host)
         if ibv_endpoints:

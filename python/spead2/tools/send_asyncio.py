@@ -61,6 +61,9 @@ def get_args(argv=None):
 def make_item_group(args, flavour):
     dtype = np.dtype(args.dtype)
     elements = args.heap_size // (args.items * dtype.itemsize)
+    heap_size = elements * args.items * dtype.itemsize
+    if heap_size != args.heap_size:
+        logging.warning("Heap size is not an exact multiple: using %d instead of %d", heap_size, args.heap_size)
     item_group = spead2.send.ItemGroup(descriptor_frequency=args.descriptors, flavour=flavour)
     for i in range(args.items):
         item_group.add_item(
@@ -83,6 +86,19 @@ async def run(args, sender) -> int:
 
     in_flight: collections.deque = collections.deque()
     total = 0
+    errors = 0
+    last_error = None
+
+    async def sent_bytes(future) -> int:
+        # A heap that fails is counted and reported at the end, as spead2's tool does.
+        nonlocal errors, last_error
+        try:
+            return await future
+        except Exception as exc:  # noqa: BLE001 - whatever the stream reports for the heap
+            errors += 1
+            last_error = exc
+            return 0
+
     start = time.perf_counter()
     counter = range(args.heaps) if args.heaps is not None else itertools.count()
     for n in counter:
@@ -91,15 +107,17 @@ async def run(args, sender) -> int:
         # descriptor frequency of the item group.
         heap = item_group.get_heap(descriptors="all" if n < substreams else "stale", data="all")
         while len(in_flight) >= sender.max_heaps:
-            total += await in_flight.popleft()
+            total += await sent_bytes(in_flight.popleft())
         in_flight.append(stream.async_send_heap(heap, substream_index=substream))
     for substream in range(substreams):
         while len(in_flight) >= sender.max_heaps:
-            total += await in_flight.popleft()
+            total += await sent_bytes(in_flight.popleft())
         in_flight.append(stream.async_send_heap(item_group.get_end(), substream_index=substream))
     while in_flight:
-        total += await in_flight.popleft()
+        total += await sent_bytes(in_flight.popleft())
     elapsed = time.perf_counter() - start
+    if errors:
+        logging.warning("%d errors, last one: %s", errors, last_error)
     print(f"Sent {total} bytes in {elapsed:.6f}s, {total * 8 / elapsed / 1e9:.6f} Gb/s")
     return 0
 
