@@ -35,10 +35,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <string>

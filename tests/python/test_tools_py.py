@@ -87,10 +87,15 @@ def start_receiver(*args):
     )
 
 
-def send(*args):
-    result = subprocess.run(
-        [*tool("send_asyncio"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT
+def run_tool(name, *args):
+    """Runs spead2.tools.<name> to the end; returns the CompletedProcess (text output)."""
+    return subprocess.run(
+        [*tool(name), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT
     )
+
+
+def send(*args):
+    result = run_tool("send_asyncio", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -226,10 +231,7 @@ def test_recv_bind_applies_to_a_bare_port(source):
 
 
 def test_recv_bind_must_be_ipv4():
-    result = subprocess.run(
-        [*tool("recv_asyncio"), "--bind", "::1", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
-    )  # fmt: skip
+    result = run_tool("recv_asyncio", "--bind", "::1", str(free_port()))
     assert result.returncode == 1
     assert "ValueError: interface address is not an IPv4 address" in result.stderr
 
@@ -238,10 +240,7 @@ def test_send_errors_are_counted_not_fatal():
     """A heap that cannot be sent (a packet over the UDP limit) is counted and reported once at the
     end; the rest are sent and the exit status is 0, as with spead2's tool."""
     port = free_port()
-    result = subprocess.run(
-        [*tool("send_asyncio"), "--heaps", "2", "--packet", "70000", "--heap-size", "100000", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
-    )  # fmt: skip
+    result = run_tool("send_asyncio", "--heaps", "2", "--packet", "70000", "--heap-size", "100000", f"127.0.0.1:{port}")
     assert result.returncode == 0, result.stderr
     assert "WARNING:root:2 errors, last one: [Errno 90] Message too long" in result.stderr
     assert result.stdout.startswith("Sent 57 bytes in ")  # the two stop heaps got through
@@ -249,10 +248,7 @@ def test_send_errors_are_counted_not_fatal():
 
 def test_send_warns_when_heap_size_is_rounded():
     port = free_port()
-    result = subprocess.run(
-        [*tool("send_asyncio"), "--heaps", "1", "--heap-size", "1000", "--items", "3", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
-    )  # fmt: skip
+    result = run_tool("send_asyncio", "--heaps", "1", "--heap-size", "1000", "--items", "3", f"127.0.0.1:{port}")
     assert result.returncode == 0, result.stderr
     assert "WARNING:root:Heap size is not an exact multiple: using 984 instead of 1000" in result.stderr
 
@@ -317,7 +313,7 @@ def test_pcap_source(tmp_path):
     ],
 )
 def test_send_bad_options(args, message):
-    result = subprocess.run([*tool("send_asyncio"), *args], stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    result = run_tool("send_asyncio", *args)
     assert result.returncode == 2
     assert message in result.stderr
 
