@@ -58,6 +58,8 @@ class ItemGroup:
                 old.value = item.value
             return
         new_version = item.version
+        if old is not None or old_by_name is not None:
+            _logger.info("Descriptor replacement for ID %#x, name %s", item.id, item.name)
         if old is not None:
             self._remove_item(old)
             new_version = max(new_version, old.version + 1)

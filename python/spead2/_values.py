@@ -235,7 +235,9 @@ def from_buffer(desc, raw, is_immediate, new_order="="):
     if numpy_path:
         dtype = desc._internal_dtype
         array = raw.view(dtype).reshape(shape, order=desc.order)
-        array = array.astype(dtype.newbyteorder(new_order), copy=False)
+        # The base: a subarray dtype became trailing axes in the view, and astype to it would add
+        # them again.
+        array = array.astype(dtype.base.newbyteorder(new_order), copy=False)
     else:
         data = raw.tobytes()
         if desc._fastpath == _FASTPATH_IMMEDIATE and itemsize_bits % 8 == 0:
@@ -337,9 +339,10 @@ def decode_raw_item(desc, raw_item, new_order="="):
             array = array.reshape(plan.shape, order=plan.order)
         out = plan.out_dtypes.get(new_order)
         if out is None:
-            out = plan.internal_dtype.newbyteorder(new_order)
+            base = plan.internal_dtype.base  # as in from_buffer
+            out = base.newbyteorder(new_order)
             # astype(copy=False) returns the array itself when no conversion is needed.
-            plan.out_dtypes[new_order] = out = None if out == plan.internal_dtype else out
+            plan.out_dtypes[new_order] = out = None if out == base else out
         if out is not None:
             array = array.astype(out, copy=False)
         if plan.scalar:

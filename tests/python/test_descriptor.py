@@ -383,6 +383,21 @@ class TestFromRaw:
         with pytest.raises(UnicodeDecodeError):
             Descriptor.from_raw(raw_descriptor(name=b"\xe9", format=[("u", 8)]), FLAVOUR)
 
+    @staticmethod
+    def nested_dtype(levels):
+        dtype = np.dtype("<u2")
+        for _ in range(levels):
+            dtype = np.dtype([("x", dtype)])
+        return dtype
+
+    # spead2 reads these: a header of about 60 KiB, and structs nested 30 deep.
+    @pytest.mark.parametrize(
+        "dtype", [np.dtype([("field%05d" % i, "<u2") for i in range(3000)]), nested_dtype(30)], ids=["wide", "deep"]
+    )
+    def test_large_headers(self, dtype):
+        d = Descriptor.from_raw(Descriptor(0x1000, "x", "", (1,), dtype).to_raw(FLAVOUR), FLAVOUR)
+        assert d.dtype == dtype
+
     def test_item_from_raw(self):
         item = spead2.Item.from_raw(raw_descriptor(format=[("u", 8)]), FLAVOUR)
         assert isinstance(item, spead2.Item)

@@ -259,6 +259,13 @@ class TestSetFromRaw:
         assert value.dtype == np.dtype(expected)
         assert value.tolist() == [0x0102, 0x0304]
 
+    @pytest.mark.parametrize("new_order", ["=", "|", "<", ">"])
+    def test_new_order_subarray(self, new_order):
+        # The subarray becomes a trailing axis, once, whatever the byte order asked for.
+        value = decoded(FakeRawItem(b"\x00\x01\x02\x03\xff\xff"), (1,), new_order, dtype=("<u2", (2,)))
+        assert value.shape == (1, 2)
+        assert value.tolist() == [[0x0100, 0x0302]]
+
     def test_new_order_structured(self):
         value = decoded(FakeRawItem(bytes.fromhex("013f000000ffc0000000")), (2,), format=[("u", 8), ("f", 32)])
         assert value.dtype == np.dtype([("f0", "u1"), ("f1", "=f4")])

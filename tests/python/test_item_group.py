@@ -121,6 +121,21 @@ class TestReplacement:
         assert ig[0x1000] is new
         assert 0x1001 not in ig and "x" not in ig
 
+    def test_replacement_logged(self, caplog):
+        ig = ItemGroup()
+        with caplog.at_level(logging.INFO, logger="spead2"):
+            ig.add_item(0x1000, "a", "d", (), format=[("u", 8)])
+            ig.add_item(0x1000, "a", "d", (), format=[("u", 8)])  # identical: not a replacement
+            ig.add_item(0x1000, "a", "changed", (), format=[("u", 8)])
+            ig.add_item(0x1001, "a", "d", (), format=[("u", 8)])  # by name
+            ig.add_item(0x1002, "c", "d", (), format=[("u", 8)])
+            ig.add_item(0x1001, "c", "d", (), format=[("u", 8)])  # both, logged once
+        assert [r.getMessage() for r in caplog.records] == [
+            "Descriptor replacement for ID 0x1000, name a",
+            "Descriptor replacement for ID 0x1001, name a",
+            "Descriptor replacement for ID 0x1001, name c",
+        ]
+
 
 class TestUpdate:
     def test_descriptor_then_values(self):

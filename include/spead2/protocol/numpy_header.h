@@ -94,12 +94,15 @@ struct py_literal
     bool operator==(const py_literal &other) const = default;
 };
 
+// The limits bound the memory and stack that a header from the wire can make the parser use,
+// while taking every header numpy writes for a dtype users send: a structured dtype with
+// 3000 fields has a header of about 60 KiB and 9000 literals.
 /// Longest input accepted by parse_py_literal.
-static constexpr std::size_t py_literal_max_size = 65536;
-/// Deepest nesting of containers accepted by parse_py_literal.
-static constexpr int py_literal_max_depth = 32;
+static constexpr std::size_t py_literal_max_size = 4 * 1024 * 1024;
+/// Deepest nesting of containers accepted by parse_py_literal: Python's own parser stops at 200.
+static constexpr int py_literal_max_depth = 200;
 /// Most literals (of any kind, nested ones included) in one input.
-static constexpr std::size_t py_literal_max_elements = 16384;
+static constexpr std::size_t py_literal_max_elements = 262144;
 
 /**
  * Parses @a text like Python's `ast.literal_eval` (which is what the reference reads numpy headers
