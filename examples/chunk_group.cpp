@@ -105,7 +105,7 @@ int main()
         senders.emplace_back([&, s] { send(queues[s], s); });
 
     int chunks = 0, heaps = 0, errors = 0;
-    for (std::unique_ptr<spead2::recv::chunk> &c : *data_ring) // stops when both members have stopped
+    for (std::unique_ptr<spead2::recv::chunk> c : *data_ring) // stops when both members have stopped
     {
         for (std::size_t h = 0; h < c->present_size; h++)
         {

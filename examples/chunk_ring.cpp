@@ -90,7 +90,7 @@ int main()
 
     int chunks = 0, heaps = 0, errors = 0;
     std::int64_t expected_id = 0;
-    for (std::unique_ptr<spead2::recv::chunk> &c : *data_ring) // until the data ring stops
+    for (std::unique_ptr<spead2::recv::chunk> c : *data_ring) // until the data ring stops
     {
         if (c->chunk_id != expected_id++)
             errors++;

@@ -188,7 +188,7 @@ std::uint64_t &stat_at(recv::stream_stats &s, std::size_t index)
 
 std::uint64_t &stat_at(recv::stream_stats &s, const std::string &name)
 {
-    std::size_t index = s.find(name);
+    std::size_t index = s.find_index(name);
     if (index == s.size())
         throw nb::key_error(name.c_str());
     return s[index];
@@ -232,7 +232,7 @@ void bind_stream_stats(nb::module_ &m)
             "get",
             [](const recv::stream_stats &s, const std::string &name, nb::object default_) -> nb::object
             {
-                std::size_t index = s.find(name);
+                std::size_t index = s.find_index(name);
                 if (index == s.size())
                     return default_;
                 return nb::int_(s[index]);

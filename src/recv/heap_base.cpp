@@ -164,6 +164,15 @@ protected:
     }
 };
 
+/// The items of @a h, as fields of the descriptor that @a h is.
+std::optional<descriptor> decode_descriptor_heap(const heap &h, bug_compat_mask bug_compat)
+{
+    std::vector<descriptor_field> fields;
+    for (const item &it : h.get_items())
+        fields.push_back({it.id, it.is_immediate, it.immediate_value, it.ptr, it.length});
+    return decode_descriptor_fields(fields, h.get_flavour().get_heap_address_bits(), bug_compat);
+}
+
 /**
  * Decodes a DESCRIPTOR value of several packets as spead2 does: through a private stream of one
  * heap at a time, each complete heap giving a descriptor (several back to back, or one split).
@@ -176,11 +185,7 @@ void decode_descriptor_packets(const std::uint8_t *data, std::size_t size, bug_c
     mem_to_stream(s, data, size);
     for (live_heap &assembled : s.heaps)
     {
-        const heap h(std::move(assembled));
-        std::vector<descriptor_field> fields;
-        for (const item &it : h.get_items())
-            fields.push_back({it.id, it.is_immediate, it.immediate_value, it.ptr, it.length});
-        auto d = decode_descriptor_fields(fields, h.get_flavour().get_heap_address_bits(), bug_compat);
+        auto d = decode_descriptor_heap(heap(std::move(assembled)), bug_compat);
         if (d)
             out.push_back(std::move(*d));
     }
@@ -208,6 +213,11 @@ std::vector<descriptor> heap::get_descriptors() const
             decode_descriptor_packets(it.ptr, it.length, bug_compat, out);
     }
     return out;
+}
+
+descriptor heap::to_descriptor() const
+{
+    return decode_descriptor_heap(*this, get_flavour().get_bug_compat()).value_or(descriptor{});
 }
 
 incomplete_heap::incomplete_heap(live_heap &&h, bool keep_payload, bool keep_payload_ranges)

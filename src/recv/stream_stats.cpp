@@ -134,7 +134,7 @@ const std::uint64_t &stream_stats::at(std::size_t index) const
     return const_cast<stream_stats *>(this)->at(index);
 }
 
-std::size_t stream_stats::find(const std::string &name) const
+std::size_t stream_stats::find_index(const std::string &name) const
 {
     const auto &config = *config_;
     for (std::size_t i = 0; i < config.size(); i++)
@@ -145,7 +145,7 @@ std::size_t stream_stats::find(const std::string &name) const
 
 std::uint64_t &stream_stats::at(const std::string &name)
 {
-    const std::size_t index = find(name);
+    const std::size_t index = find_index(name);
     if (index == size())
         throw std::out_of_range("stream_stats: no statistic called '" + name + "'");
     return (*this)[index];

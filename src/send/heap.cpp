@@ -23,6 +23,11 @@ item_handle heap::add_item(s_item_pointer_t id, const std::string &value, bool a
     return add_item(id, value.data(), value.size(), allow_immediate);
 }
 
+item_handle heap::add_item(s_item_pointer_t id, const std::vector<std::uint8_t> &value, bool allow_immediate)
+{
+    return add_item(id, value.data(), value.size(), allow_immediate);
+}
+
 item_handle heap::add_item(s_item_pointer_t id, std::uint64_t value)
 {
     items_.emplace_back(id, item_pointer_t(value));

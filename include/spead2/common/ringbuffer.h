@@ -345,7 +345,7 @@ public:
         typedef T value_type;
         typedef std::ptrdiff_t difference_type;
         typedef T *pointer;
-        typedef T &reference;
+        typedef T &&reference;
 
         iterator() = default;
         explicit iterator(ringbuffer &owner)
@@ -353,8 +353,9 @@ public:
         {
             advance();
         }
-        T &operator*() const { return *value_; }
-        T *operator->() const { return &**this; }
+        // An rvalue, so that `for (T x : ring)` moves the item out (T may be move-only).
+        T &&operator*() const { return std::move(*value_); }
+        T *operator->() const { return &*value_; }
         iterator &operator++()
         {
             advance();

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -212,6 +213,46 @@ public:
     /// @throws std::out_of_range
     chunk_stream_group_member &at(std::size_t index);
     chunk_stream_group_member &operator[](std::size_t index) { return at(index); }
+
+    /// Forward iterator over the members, by index (what at() gives), as over a std::vector.
+    class iterator
+    {
+    private:
+        chunk_stream_group *group_ = nullptr;
+        std::size_t index_ = 0;
+
+    public:
+        typedef std::forward_iterator_tag iterator_category;
+        typedef chunk_stream_group_member value_type;
+        typedef std::ptrdiff_t difference_type;
+        typedef chunk_stream_group_member *pointer;
+        typedef chunk_stream_group_member &reference;
+
+        iterator() = default;
+        iterator(chunk_stream_group &group, std::size_t index)
+            : group_(&group)
+            , index_(index)
+        {
+        }
+        reference operator*() const { return group_->at(index_); }
+        pointer operator->() const { return &**this; }
+        iterator &operator++()
+        {
+            index_++;
+            return *this;
+        }
+        iterator operator++(int)
+        {
+            iterator old = *this;
+            index_++;
+            return old;
+        }
+        bool operator==(const iterator &other) const = default;
+    };
+
+    /// The members there are now (a member added during the loop is not visited).
+    iterator begin() { return iterator(*this, 0); }
+    iterator end() { return iterator(*this, size()); }
 
     /// Stops every member (interrupting waits for the group). Idempotent; any thread.
     virtual void stop();

@@ -23,6 +23,13 @@ public:
 
     /// Decodes every DESCRIPTOR item; malformed ones are dropped (and logged), never thrown.
     std::vector<descriptor> get_descriptors() const;
+
+    /**
+     * Reads this heap as a descriptor heap (its items are a descriptor's fields), as spead2's
+     * heap::to_descriptor does. A heap without DESCRIPTOR_ID_ID, or with malformed fields, gives
+     * a default descriptor (id 0), with the reason logged.
+     */
+    descriptor to_descriptor() const;
 };
 
 } // namespace spead2::recv

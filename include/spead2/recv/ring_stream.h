@@ -5,7 +5,10 @@
 #define SPEAD2_RECV_RING_STREAM_H
 
 #include <cinttypes>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <optional>
 #include <utility>
 #include <spead2/common/logging.h>
 #include <spead2/common/ringbuffer.h>
@@ -132,9 +135,52 @@ public:
         stream::stop();
     }
 
-    /// Iterates over live heaps until the stream stops (pops as it goes).
-    auto begin() { return ready_heaps_.begin(); }
-    auto end() { return ready_heaps_.end(); }
+    /// Input iterator over the heaps that pop() returns; reaches end() once the stream stops.
+    class iterator
+    {
+    private:
+        ring_stream *owner_ = nullptr;
+        std::optional<heap> value_;
+
+        void advance()
+        {
+            try
+            {
+                value_.emplace(owner_->pop());
+            }
+            catch (ringbuffer_stopped &)
+            {
+                value_.reset();
+                owner_ = nullptr;
+            }
+        }
+
+    public:
+        typedef std::input_iterator_tag iterator_category;
+        typedef heap value_type;
+        typedef std::ptrdiff_t difference_type;
+
+        iterator() = default;
+        explicit iterator(ring_stream &owner)
+            : owner_(&owner)
+        {
+            advance();
+        }
+        // An rvalue, so that `for (heap h : stream)` moves the heap out.
+        heap &&operator*() { return std::move(*value_); }
+        heap *operator->() { return &*value_; }
+        iterator &operator++()
+        {
+            advance();
+            return *this;
+        }
+        void operator++(int) { advance(); }
+        bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
+    };
+
+    /// Iterates over complete heaps, as pop() does, until the stream stops. Blocks for the first.
+    iterator begin() { return iterator(*this); }
+    std::default_sentinel_t end() { return std::default_sentinel; }
 };
 
 } // namespace spead2::recv

@@ -7,8 +7,11 @@
 #include <cstddef>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace spead2::recv
@@ -60,15 +63,87 @@ public:
     bool operator==(const stream_stat_config &other) const = default;
 };
 
+class stream_stats;
+
+namespace detail
+{
+
+/**
+ * Iterator over a stream_stats as over a map from name to value, in index order: `*it` is a
+ * (name, value) pair of references, as `for (const auto &[name, value] : stats)` wants.
+ */
+template<typename Stats, typename Value>
+class stream_stats_iterator
+{
+private:
+    Stats *owner_ = nullptr;
+    std::size_t index_ = 0;
+
+public:
+    typedef std::forward_iterator_tag iterator_category;
+    typedef std::pair<const std::string, std::uint64_t> value_type;
+    typedef std::pair<const std::string &, Value &> reference;
+    typedef std::ptrdiff_t difference_type;
+
+    /// What operator-> returns: the pair, held for the expression.
+    struct pointer
+    {
+        reference pair;
+        const reference *operator->() const { return &pair; }
+    };
+
+    stream_stats_iterator() = default;
+    stream_stats_iterator(Stats &owner, std::size_t index)
+        : owner_(&owner)
+        , index_(index)
+    {
+    }
+    /// A const iterator from a mutable one.
+    template<typename S, typename V>
+        requires(!std::is_same_v<S, Stats>)
+    stream_stats_iterator(const stream_stats_iterator<S, V> &other)
+        : owner_(other.owner_)
+        , index_(other.index_)
+    {
+    }
+
+    reference operator*() const { return {owner_->get_config()[index_].get_name(), (*owner_)[index_]}; }
+    pointer operator->() const { return {**this}; }
+    stream_stats_iterator &operator++()
+    {
+        index_++;
+        return *this;
+    }
+    stream_stats_iterator operator++(int)
+    {
+        stream_stats_iterator old = *this;
+        index_++;
+        return old;
+    }
+    bool operator==(const stream_stats_iterator &other) const = default;
+    /// Position of the statistic (its index in the stream's stream_stat_config list).
+    std::size_t index() const { return index_; }
+
+    template<typename S, typename V>
+    friend class stream_stats_iterator;
+};
+
+} // namespace detail
+
 /**
  * A set of statistic values together with their (shared, immutable) configuration. A stream's
  * get_stats() returns one as a consistent snapshot. Plain value type; not thread-safe.
  *
  * The core statistics are also reachable through the reference members (heaps, packets, ...),
- * which always refer to this object's own values.
+ * which always refer to this object's own values. As in spead2 it is also a map from name to
+ * value: begin()/end() give (name, value) pairs in index order, find() an iterator.
  */
 class stream_stats
 {
+public:
+    typedef detail::stream_stats_iterator<stream_stats, std::uint64_t> iterator;
+    typedef detail::stream_stats_iterator<const stream_stats, const std::uint64_t> const_iterator;
+
 private:
     std::shared_ptr<const std::vector<stream_stat_config>> config_;
     // The core values live in a fixed array so that the reference members below never dangle.
@@ -121,8 +196,20 @@ public:
     std::uint64_t &at(const std::string &name);
     const std::uint64_t &at(const std::string &name) const;
     /// Index of @a name, or size() if there is none.
-    std::size_t find(const std::string &name) const;
-    bool contains(const std::string &name) const { return find(name) != size(); }
+    std::size_t find_index(const std::string &name) const;
+    bool contains(const std::string &name) const { return find_index(name) != size(); }
+    /// 1 if there is a statistic called @a name, else 0 (as std::map::count).
+    std::size_t count(const std::string &name) const { return contains(name) ? 1 : 0; }
+
+    iterator begin() { return iterator(*this, 0); }
+    iterator end() { return iterator(*this, size()); }
+    const_iterator begin() const { return const_iterator(*this, 0); }
+    const_iterator end() const { return const_iterator(*this, size()); }
+    const_iterator cbegin() const { return begin(); }
+    const_iterator cend() const { return end(); }
+    /// The statistic called @a name, or end().
+    iterator find(const std::string &name) { return iterator(*this, find_index(name)); }
+    const_iterator find(const std::string &name) const { return const_iterator(*this, find_index(name)); }
 
     /// Combines value by value. @throws std::invalid_argument if the configurations differ
     stream_stats operator+(const stream_stats &other) const;

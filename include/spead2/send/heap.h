@@ -55,6 +55,20 @@ public:
         data.buffer.length = length;
     }
 
+    /// A buffer item referring to the bytes of @a value (not copied: it must outlive the sends).
+    item(s_item_pointer_t item_id, const std::string &value, bool immediate_ok)
+        : item(item_id, value.data(), value.size(), immediate_ok)
+    {
+    }
+    item(s_item_pointer_t item_id, std::string &&value, bool immediate_ok) = delete;
+
+    /// A buffer item referring to the bytes of @a value (not copied: it must outlive the sends).
+    item(s_item_pointer_t item_id, const std::vector<std::uint8_t> &value, bool immediate_ok)
+        : item(item_id, value.data(), value.size(), immediate_ok)
+    {
+    }
+    item(s_item_pointer_t item_id, std::vector<std::uint8_t> &&value, bool immediate_ok) = delete;
+
     /// An inline immediate; @a value is truncated to HAB bits on the wire.
     item(s_item_pointer_t item_id, item_pointer_t value)
         : id(item_id)
@@ -84,6 +98,10 @@ typedef std::size_t item_handle;
  */
 class heap
 {
+public:
+    /// The namespace-level item_handle, also reachable as heap::item_handle (spead2's spelling).
+    typedef send::item_handle item_handle;
+
 private:
     flavour flavour_;
     std::vector<item> items_;
@@ -109,6 +127,9 @@ public:
      */
     item_handle add_item(s_item_pointer_t id, const std::string &value, bool allow_immediate);
     item_handle add_item(s_item_pointer_t id, std::string &&value, bool allow_immediate) = delete;
+    /// Adds an item referring to the bytes of @a value, with the same rules as for a string.
+    item_handle add_item(s_item_pointer_t id, const std::vector<std::uint8_t> &value, bool allow_immediate);
+    item_handle add_item(s_item_pointer_t id, std::vector<std::uint8_t> &&value, bool allow_immediate) = delete;
 
     /// Adds an integer item that is always sent as an immediate (truncated to HAB bits).
     item_handle add_item(s_item_pointer_t id, std::uint64_t value);

@@ -25,6 +25,16 @@ TEST(memory_allocator, allocate_write_free)
     EXPECT_EQ(ptr.get_deleter().get_allocator(), alloc);
 }
 
+TEST(memory_allocator, pointer_takes_over_a_unique_ptr)
+{
+    // As spead2's chunk tutorial writes it: chunk->present = std::make_unique<std::uint8_t[]>(n).
+    memory_allocator::pointer p = std::make_unique<std::uint8_t[]>(16);
+    p[15] = 1;
+    EXPECT_EQ(p.get_deleter().get_allocator(), nullptr); // freed with delete[] (ASan checks)
+    p = std::make_unique<std::uint8_t[]>(4);
+    EXPECT_EQ(p[0], 0);
+}
+
 TEST(memory_allocator, small_buffers_are_recycled)
 {
     auto alloc = std::make_shared<memory_allocator>();

@@ -212,9 +212,21 @@ TYPED_TEST(ringbuffer_test, range_for_until_stopped)
         rb.push(int(i));
     rb.stop();
     std::vector<int> seen;
-    for (int &x : rb)
+    for (int x : rb)
         seen.push_back(x);
     EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TYPED_TEST(ringbuffer_test, range_for_moves_out_move_only_items)
+{
+    typename TestFixture::template ring<std::unique_ptr<int>> rb(3);
+    for (int i = 0; i < 3; i++)
+        rb.push(std::make_unique<int>(i));
+    rb.stop();
+    std::vector<int> seen;
+    for (std::unique_ptr<int> p : rb) // by value, as spead2's documentation writes it
+        seen.push_back(*p);
+    EXPECT_EQ(seen, (std::vector<int>{0, 1, 2}));
 }
 
 TYPED_TEST(ringbuffer_test, blocked_pop_woken_by_stop)

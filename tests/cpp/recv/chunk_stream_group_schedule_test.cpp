@@ -168,7 +168,7 @@ outcome run_schedule(const schedule &s, std::chrono::milliseconds limit)
         [&]
         {
             std::vector<received_chunk> got;
-            for (auto &c : *data)
+            for (auto c : *data)
             {
                 got.push_back({c->chunk_id, presence(*c),
                                std::vector<std::uint8_t>(c->data.get(), c->data.get() + c->data_size)});

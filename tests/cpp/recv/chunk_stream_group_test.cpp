@@ -126,6 +126,10 @@ TEST(chunk_stream_group, two_members_fill_shared_chunks)
     EXPECT_EQ(ids, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}));
     EXPECT_EQ(m0.get_stats()["heaps"], 6u);
     EXPECT_EQ(m1.get_stats()["too_old_heaps"], 0u);
+    std::vector<chunk_stream_group_member *> members;
+    for (chunk_stream_group_member &m : *f.group) // as over a std::vector, as spead2's documentation says
+        members.push_back(&m);
+    EXPECT_EQ(members, (std::vector<chunk_stream_group_member *>{&m0, &m1}));
 }
 
 TEST(chunk_stream_group, lossy_leader_forces_laggard_to_release)

@@ -150,9 +150,34 @@ TEST(stream_stats, access)
     EXPECT_EQ(s.at(9), 7u);
     EXPECT_THROW(s.at(10), std::out_of_range);
     EXPECT_THROW(s.at("bar"), std::out_of_range);
-    EXPECT_EQ(s.find("foo"), 9u);
-    EXPECT_EQ(s.find("bar"), 10u);
+    EXPECT_EQ(s.find_index("foo"), 9u);
+    EXPECT_EQ(s.find_index("bar"), 10u);
     EXPECT_TRUE(s.contains("worker_blocked"));
+    // The map interface, as spead2 has it.
+    EXPECT_EQ(s.count("foo"), 1u);
+    EXPECT_EQ(s.count("bar"), 0u);
+    EXPECT_EQ(s.find("bar"), s.end());
+    auto it = s.find("foo");
+    ASSERT_NE(it, s.end());
+    EXPECT_EQ(it->first, "foo");
+    it->second = 8;
+    EXPECT_EQ(s["foo"], 8u);
+    EXPECT_EQ(it.index(), 9u);
+    std::vector<std::string> names;
+    std::uint64_t total = 0;
+    for (const auto &[name, value] : s)
+    {
+        names.push_back(name);
+        total += value;
+    }
+    EXPECT_EQ(names.size(), 10u);
+    EXPECT_EQ(names.front(), "heaps");
+    EXPECT_EQ(names.back(), "foo");
+    EXPECT_EQ(total, 5u + 8u);
+    const stream_stats &cs = s;
+    stream_stats::const_iterator cit = s.find("heaps"); // from a mutable iterator
+    EXPECT_EQ(cit, cs.begin());
+    EXPECT_EQ(std::distance(cs.begin(), cs.end()), 10);
     // Copies have their own values (the reference members must not alias the source).
     stream_stats t = s;
     t.heaps = 6;
@@ -161,7 +186,7 @@ TEST(stream_stats, access)
     stream_stats u;
     u = t;
     EXPECT_EQ(u.heaps, 6u);
-    EXPECT_EQ(u["foo"], 7u);
+    EXPECT_EQ(u["foo"], 8u);
     u.packets = 1;
     EXPECT_EQ(t.packets, 0u);
 }

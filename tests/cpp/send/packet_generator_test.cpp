@@ -325,6 +325,25 @@ TEST(packet_generator, payload_is_referenced_not_copied)
     EXPECT_EQ(pieces[1].size, 1432u);
 }
 
+/// Strings and byte vectors are referenced in place, through heap::add_item and item's constructors.
+TEST(packet_generator, containers_are_referenced)
+{
+    const std::string text = "hello";
+    const std::vector<std::uint8_t> bytes{1, 2, 3, 4, 5, 6, 7};
+    heap h;
+    heap::item_handle a = h.add_item(0x1000, text, false);
+    heap::item_handle b = h.add_item(0x1001, bytes, false);
+    const item c(0x1002, bytes, true);
+    const item d(0x1003, text, true);
+    EXPECT_EQ(h.get_item(a).data.buffer.ptr, reinterpret_cast<const std::uint8_t *>(text.data()));
+    EXPECT_EQ(h.get_item(a).data.buffer.length, 5u);
+    EXPECT_EQ(h.get_item(b).data.buffer.ptr, bytes.data());
+    EXPECT_EQ(h.get_item(b).data.buffer.length, 7u);
+    EXPECT_EQ(c.data.buffer.ptr, bytes.data());
+    EXPECT_TRUE(c.allow_immediate && !c.is_inline);
+    EXPECT_EQ(d.data.buffer.length, 5u);
+}
+
 /// The immediate/addressed choice: allow_immediate and length <= HAB/8; inline always.
 TEST(packet_generator, immediate_choice)
 {
