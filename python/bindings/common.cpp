@@ -52,6 +52,7 @@ struct stoppable_entry
 {
     const void *key;
     std::function<void()> stop;
+    bool thread_pool;
 };
 
 struct stoppable_registry
@@ -71,18 +72,21 @@ void stop_all_stoppables()
 {
     stoppable_registry &registry = get_registry();
     std::lock_guard<std::mutex> lock(registry.mutex);
-    // Newest first: streams are created after (and stopped before) the thread pools they use.
-    for (auto it = registry.entries.rbegin(); it != registry.entries.rend(); ++it)
-    {
-        try
+    // Newest first, thread pools last (see register_stoppable).
+    for (bool thread_pools : {false, true})
+        for (auto it = registry.entries.rbegin(); it != registry.entries.rend(); ++it)
         {
-            it->stop();
+            if (it->thread_pool != thread_pools)
+                continue;
+            try
+            {
+                it->stop();
+            }
+            catch (std::exception &e)
+            {
+                log_warning("exception while stopping at exit: %s", e.what());
+            }
         }
-        catch (std::exception &e)
-        {
-            log_warning("exception while stopping at exit: %s", e.what());
-        }
-    }
     registry.entries.clear();
 }
 
@@ -595,11 +599,11 @@ void bind_raw_descriptor(nb::module_ &m)
 // ---------------------------------------------------------------------------------------------
 // Definitions of common.h
 
-void register_stoppable(const void *key, std::function<void()> stop)
+void register_stoppable(const void *key, std::function<void()> stop, bool thread_pool)
 {
     stoppable_registry &registry = get_registry();
     std::lock_guard<std::mutex> lock(registry.mutex);
-    registry.entries.push_back(stoppable_entry{key, std::move(stop)});
+    registry.entries.push_back(stoppable_entry{key, std::move(stop), thread_pool});
 }
 
 void unregister_stoppable(const void *key) noexcept
@@ -612,13 +616,13 @@ void unregister_stoppable(const void *key) noexcept
 thread_pool_wrapper::thread_pool_wrapper(int num_threads)
     : thread_pool(num_threads)
 {
-    register_stoppable(this, [this] { stop(); });
+    register_stoppable(this, [this] { stop(); }, true);
 }
 
 thread_pool_wrapper::thread_pool_wrapper(int num_threads, const std::vector<int> &affinity)
     : thread_pool(num_threads, affinity)
 {
-    register_stoppable(this, [this] { stop(); });
+    register_stoppable(this, [this] { stop(); }, true);
 }
 
 thread_pool_wrapper::~thread_pool_wrapper()

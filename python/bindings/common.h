@@ -19,12 +19,14 @@ namespace spead2::python
 
 /**
  * Adds @a stop to what the atexit hook runs before the interpreter shuts down: live streams,
- * thread pools and the like must stop while Python still works. Entries run newest first (a
- * stream is stopped before the thread pool it was created on), with the GIL released and the
- * registry's lock held, so @a stop must not call Python or (un)register anything. @a key
- * identifies the entry for unregister_stoppable. Any thread.
+ * thread pools and the like must stop while Python still works. Entries run newest first, and
+ * those with @a thread_pool set after all others: a stream (or a group member made on a pool
+ * newer than its group) must stop before the pool's threads are joined, or a worker blocked in
+ * it keeps the join waiting. They run with the GIL released and the registry's lock held, so
+ * @a stop must not call Python or (un)register anything. @a key identifies the entry for
+ * unregister_stoppable. Any thread.
  */
-void register_stoppable(const void *key, std::function<void()> stop);
+void register_stoppable(const void *key, std::function<void()> stop, bool thread_pool = false);
 
 /**
  * Removes the entry for @a key (no-op if absent, e.g. after the atexit hook ran). Call it from the

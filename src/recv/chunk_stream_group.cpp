@@ -201,7 +201,8 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
     chunk_stream_group_member *added;
     {
         std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
-        if (started_)
+        // A member that has stopped counts as started, as in spead2: the data ring may be gone.
+        if (started_ || live_members_ < members_.size())
             throw std::runtime_error("Cannot add a stream after group has started receiving data");
         members_.reserve(members_.size() + 1);
         heads_.reserve(heads_.size() + 1);
@@ -375,6 +376,14 @@ void chunk_stream_group::member_stopped_locked(std::size_t index)
     changed_.notify_all();
     if (--live_members_ == 0)
         retire_locked(window_.get_tail());
+    else if (!extending_) // else the extending member retires them when it looks again
+    {
+        // Chunks that only this member still held go to the consumer now, as in spead2, rather
+        // than when another member next moves.
+        const std::int64_t released = std::min(min_head_locked(), window_.get_tail());
+        if (released > window_.get_head())
+            retire_locked(released);
+    }
 }
 
 void chunk_stream_group::stop_members()

@@ -116,6 +116,33 @@ def consumer_outcome():
 checks.append(("consumer", consumer_outcome))
 print("main done", flush=True)
 """,
+    # A chunk stream group member on a thread pool made after the group, its worker waiting for a
+    # free chunk that never comes: the hook must stop the member before joining the pool.
+    "group_member_blocked": single_heap_packets(1)
+    + """
+import numba
+import scipy
+from numba import types
+from spead2.recv.numba import chunk_place_data
+
+@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t), nopython=True)
+def place(data_ptr, data_size):
+    data = numba.carray(data_ptr, 1)
+    data[0].chunk_id = 0
+
+group = spead2.recv.ChunkStreamRingGroup(
+    spead2.recv.ChunkStreamGroupConfig(), spead2.recv.ChunkRingbuffer(4), spead2.recv.ChunkRingbuffer(4)
+)
+pool = spead2.ThreadPool(1)
+chunk_config = spead2.recv.ChunkStreamConfig(place=scipy.LowLevelCallable(place.ctypes, signature="void (void *, size_t)"))
+member = group.emplace_back(pool, spead2.recv.StreamConfig(), chunk_config)
+queue = spead2.InprocQueue()
+for packet in _make_packets():
+    queue.add_packet(packet)
+member.add_inproc_reader(queue)
+time.sleep(0.2)
+print("main done", flush=True)
+""",
     # Several streams and pools, some shared, with readers that still have data: each ring fills
     # up (worker blocked) only after both readers are added.
     "many_streams": single_heap_packets(20)
@@ -198,6 +225,7 @@ EXPECTED = {
     "worker_blocked_on_full_ring": ["worker blocked: True", "main done"],
     "consumer_blocked_in_get": ["main done", "consumer: no exception"],
     "many_streams": ["main done"],
+    "group_member_blocked": ["main done"],
     "senders_in_flight": ["main done"],
     "memory_pool_refill": ["main done"],
     "already_stopped": ["main done", "get after stop: Stopped"],

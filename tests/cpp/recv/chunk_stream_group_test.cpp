@@ -132,6 +132,61 @@ TEST(chunk_stream_group, two_members_fill_shared_chunks)
     EXPECT_EQ(members, (std::vector<chunk_stream_group_member *>{&m0, &m1}));
 }
 
+/// Pops a chunk id, or -1 after @a timeout (so that a missing chunk fails instead of hanging).
+std::int64_t pop_id(chunk_ring &ring, std::chrono::milliseconds timeout = 2000ms)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline)
+    {
+        try
+        {
+            return ring.try_pop()->chunk_id;
+        }
+        catch (ringbuffer_empty &)
+        {
+            std::this_thread::sleep_for(1ms);
+        }
+    }
+    return -1;
+}
+
+TEST(chunk_stream_group, member_stop_releases_what_only_it_held)
+{
+    for (eviction_mode mode : {eviction_mode::LOSSY, eviction_mode::LOSSLESS})
+    {
+        group_fixture f(mode, 4);
+        auto q0 = std::make_shared<inproc_queue>();
+        auto q1 = std::make_shared<inproc_queue>();
+        auto &m0 = f.group->emplace_back(f.tp0, stream_config(), member_config(2));
+        auto &m1 = f.group->emplace_back(f.tp1, stream_config(), member_config(2));
+        m0.emplace_reader<inproc_reader>(q0);
+        m1.emplace_reader<inproc_reader>(q1);
+        // m0 gets chunks 0..3 and keeps 2 and 3 in its window; m1 gets nothing and holds 0..3.
+        send_all(*q0, heaps_for(0, 3, 0, 100));
+        std::this_thread::sleep_for(50ms);
+        EXPECT_THROW(f.data->try_pop(), ringbuffer_empty);
+        // m1 ends: chunks 0 and 1, which only it still held, come out now (not when m0 moves).
+        q1->stop();
+        EXPECT_EQ(pop_id(*f.data), 0);
+        EXPECT_EQ(pop_id(*f.data), 1);
+        EXPECT_EQ(pop_id(*f.data, 50ms), -1);
+        q0->stop();
+        EXPECT_EQ(pop_id(*f.data), 2);
+        EXPECT_EQ(pop_id(*f.data), 3);
+        EXPECT_THROW(f.data->pop(), ringbuffer_stopped);
+    }
+}
+
+TEST(chunk_stream_group, no_member_after_one_has_stopped)
+{
+    group_fixture f(eviction_mode::LOSSY);
+    auto &m = f.group->emplace_back(f.tp0, stream_config(), member_config());
+    const std::uint8_t nothing[1] = {};
+    m.emplace_reader<mem_reader>(nothing, 0); // ends at once, before any data
+    std::this_thread::sleep_for(50ms);
+    EXPECT_THROW(f.group->emplace_back(f.tp1, stream_config(), member_config()), std::runtime_error);
+}
+
 TEST(chunk_stream_group, lossy_leader_forces_laggard_to_release)
 {
     group_fixture f(eviction_mode::LOSSY);
