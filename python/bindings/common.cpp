@@ -616,13 +616,15 @@ void unregister_stoppable(const void *key) noexcept
 thread_pool_wrapper::thread_pool_wrapper(int num_threads)
     : thread_pool(num_threads)
 {
-    register_stoppable(this, [this] { stop(); }, true);
+    register_stoppable(
+        this, [this] { stop(); }, true);
 }
 
 thread_pool_wrapper::thread_pool_wrapper(int num_threads, const std::vector<int> &affinity)
     : thread_pool(num_threads, affinity)
 {
-    register_stoppable(this, [this] { stop(); }, true);
+    register_stoppable(
+        this, [this] { stop(); }, true);
 }
 
 thread_pool_wrapper::~thread_pool_wrapper()

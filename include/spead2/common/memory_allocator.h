@@ -33,7 +33,8 @@ public:
 
     public:
         deleter() = default;
-        /// Frees with delete[], as std::default_delete does: a pointer takes over a std::unique_ptr<std::uint8_t[]>.
+        /// Frees with delete[], as std::default_delete does: a pointer takes over a
+        /// std::unique_ptr<std::uint8_t[]>.
         deleter(std::default_delete<std::uint8_t[]>) {}
         deleter(std::shared_ptr<memory_allocator> allocator, void *user = nullptr)
             : allocator_(std::move(allocator))

@@ -100,8 +100,7 @@ public:
     }
     /// A const iterator from a mutable one.
     template<typename S, typename V>
-        requires(!std::is_same_v<S, Stats>)
-    stream_stats_iterator(const stream_stats_iterator<S, V> &other)
+    requires(!std::is_same_v<S, Stats>) stream_stats_iterator(const stream_stats_iterator<S, V> &other)
         : owner_(other.owner_)
         , index_(other.index_)
     {

@@ -129,7 +129,8 @@ public:
     item_handle add_item(s_item_pointer_t id, std::string &&value, bool allow_immediate) = delete;
     /// Adds an item referring to the bytes of @a value, with the same rules as for a string.
     item_handle add_item(s_item_pointer_t id, const std::vector<std::uint8_t> &value, bool allow_immediate);
-    item_handle add_item(s_item_pointer_t id, std::vector<std::uint8_t> &&value, bool allow_immediate) = delete;
+    item_handle add_item(s_item_pointer_t id, std::vector<std::uint8_t> &&value,
+                         bool allow_immediate) = delete;
 
     /// Adds an integer item that is always sent as an immediate (truncated to HAB bits).
     item_handle add_item(s_item_pointer_t id, std::uint64_t value);

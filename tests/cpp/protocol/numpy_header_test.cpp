@@ -231,7 +231,9 @@ TEST(ProtocolPyLiteral, DepthLimit)
         }
         catch (const std::invalid_argument &e)
         {
-            EXPECT_NE(std::string(e.what()).find("nesting deeper than " + std::to_string(max)), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("nesting deeper than " + std::to_string(max)),
+                      std::string::npos)
+                << e.what();
         }
     }
 }
@@ -270,7 +272,10 @@ TEST(ProtocolPyLiteral, ElementLimit)
     }
     catch (const std::invalid_argument &e)
     {
-        EXPECT_NE(std::string(e.what()).find("more than " + std::to_string(py_literal_max_elements) + " elements"), std::string::npos) << e.what();
+        EXPECT_NE(
+            std::string(e.what()).find("more than " + std::to_string(py_literal_max_elements) + " elements"),
+            std::string::npos)
+            << e.what();
     }
 }
 
