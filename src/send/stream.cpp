@@ -81,6 +81,19 @@ bool stream::commit_locked(std::uint64_t group_start, completion_handler &&handl
     return false;
 }
 
+stream::completion_handler stream::future_handler(std::future<item_pointer_t> &future)
+{
+    auto promise = std::make_shared<std::promise<item_pointer_t>>();
+    future = promise->get_future();
+    return [promise = std::move(promise)](const std::error_code &ec, item_pointer_t bytes_transferred)
+    {
+        if (ec)
+            promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
+        else
+            promise->set_value(bytes_transferred);
+    };
+}
+
 void stream::post_error(completion_handler &&handler, const std::error_code &ec)
 {
     asio::post(writer_->get_io_context(), [handler = std::move(handler), ec]() { handler(ec, 0); });

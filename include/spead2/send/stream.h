@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,14 @@
 #include <spead2/send/heap.h>
 #include <spead2/send/stream_config.h>
 #include <spead2/send/writer.h>
+
+namespace asio
+{
+// Declared (not defined) here so that streams take asio::use_future without this header
+// including Asio: the token is only ever passed by reference.
+template<typename Allocator>
+class use_future_t;
+} // namespace asio
 
 namespace spead2::send
 {
@@ -77,6 +86,8 @@ private:
     bool commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline);
     /// Calls @a handler with @a ec from the io_context (never inline).
     void post_error(completion_handler &&handler, const std::error_code &ec);
+    /// A handler that fulfils a promise whose future it stores in @a future.
+    static completion_handler future_handler(std::future<item_pointer_t> &future);
     void fail_full(completion_handler &&handler);
     void fail_empty(completion_handler &&handler);
     /// Called by the writer after the handlers of heaps before @a end returned, if anyone waits.
@@ -139,6 +150,21 @@ public:
                          std::size_t substream_index = 0, double rate = -1.0);
 
     /**
+     * Queues one heap, as spead2 with the `asio::use_future` completion token: the future holds
+     * the bytes sent, or throws std::system_error with the error the handler would have had
+     * (EAGAIN and EINVAL included).
+     */
+    template<typename Allocator>
+    std::future<item_pointer_t> async_send_heap(const heap &h, const asio::use_future_t<Allocator> &,
+                                                s_item_pointer_t cnt = -1, std::size_t substream_index = 0,
+                                                double rate = -1.0)
+    {
+        std::future<item_pointer_t> result;
+        async_send_heap(h, future_handler(result), cnt, substream_index, rate);
+        return result;
+    }
+
+    /**
      * Queues a group of heaps (elements convertible to const heap_reference &; forward iterators)
      * that completes as one: @a handler is called once. All or nothing: an empty group, any
      * invalid heap or too little room queues none of them (EINVAL / EAGAIN as above).
@@ -147,6 +173,16 @@ public:
     bool async_send_heaps(Iterator first, Iterator last, completion_handler handler, group_mode mode)
     {
         return send_heaps_impl(first, last, std::move(handler), mode, false);
+    }
+
+    /// Queues a group of heaps, with the `asio::use_future` token (see async_send_heap).
+    template<typename Iterator, typename Allocator>
+    std::future<item_pointer_t> async_send_heaps(Iterator first, Iterator last,
+                                                 const asio::use_future_t<Allocator> &, group_mode mode)
+    {
+        std::future<item_pointer_t> result;
+        send_heaps_impl(first, last, future_handler(result), mode, false);
+        return result;
     }
 
     /**

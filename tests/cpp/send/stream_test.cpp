@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 #include <gtest/gtest.h>
+#include <asio/use_future.hpp>
 #include <spead2/common/thread_pool.h>
 #include <spead2/send/heap.h>
 #include <spead2/send/packet_generator.h>
@@ -121,6 +122,30 @@ TEST_F(stream_fixture, completions_in_order_with_byte_counts)
     EXPECT_EQ(packets[0].cnt, 1u);
     EXPECT_EQ(packets[4].cnt, 2u);
     EXPECT_EQ(packets[5].cnt, 3u);
+}
+
+/// The asio::use_future token, as spead2's tutorials send with it.
+TEST_F(stream_fixture, use_future_token)
+{
+    streambuf_stream s(tp, sb);
+    heap h;
+    h.add_item(0x1000, std::uint64_t(5));
+    std::future<item_pointer_t> sent = s.async_send_heap(h, asio::use_future);
+    EXPECT_EQ(sent.get(), heap_bytes(h, 1));
+    std::future<item_pointer_t> bad = s.async_send_heap(h, asio::use_future, -1, 1); // no substream 1
+    try
+    {
+        bad.get();
+        ADD_FAILURE() << "no exception";
+    }
+    catch (std::system_error &e)
+    {
+        EXPECT_EQ(e.code(), std::errc::invalid_argument);
+    }
+    std::vector<heap_reference> group{heap_reference(h), heap_reference(h)};
+    std::future<item_pointer_t> both =
+        s.async_send_heaps(group.begin(), group.end(), asio::use_future, group_mode::SERIAL);
+    EXPECT_EQ(both.get(), heap_bytes(h, 2) + heap_bytes(h, 3));
 }
 
 TEST_F(stream_fixture, output_matches_packet_generator)
