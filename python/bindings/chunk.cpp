@@ -946,6 +946,21 @@ class ChunkRingPair(metaclass=abc.ABCMeta):
     def __new__(cls, *args, **kwargs):
         raise TypeError(f"{recv.__name__}.ChunkRingPair: No constructor defined!")
 
+    # As in spead2, where this is a real base: ChunkRingPair.add_free_chunk(stream, chunk) works.
+    def add_free_chunk(self, chunk):
+        """Add a chunk to the free ringbuffer, clearing its present flags."""
+        return type(self).add_free_chunk(self, chunk)
+
+    @property
+    def data_ringbuffer(self):
+        """Ringbuffer of chunks holding received data."""
+        return type(self).data_ringbuffer.__get__(self)
+
+    @property
+    def free_ringbuffer(self):
+        """Ringbuffer of chunks that are free to receive data."""
+        return type(self).free_ringbuffer.__get__(self)
+
 
 ChunkRingPair.register(recv.ChunkRingStream)
 ChunkRingPair.register(recv.ChunkStreamRingGroup)

@@ -52,7 +52,7 @@ struct stoppable_entry
 {
     const void *key;
     std::function<void()> stop;
-    bool thread_pool;
+    stop_phase phase;
 };
 
 struct stoppable_registry
@@ -72,11 +72,11 @@ void stop_all_stoppables()
 {
     stoppable_registry &registry = get_registry();
     std::lock_guard<std::mutex> lock(registry.mutex);
-    // Newest first, thread pools last (see register_stoppable).
-    for (bool thread_pools : {false, true})
+    // Phase by phase, newest first (see register_stoppable).
+    for (stop_phase phase : {stop_phase::streams, stop_phase::thread_pools})
         for (auto it = registry.entries.rbegin(); it != registry.entries.rend(); ++it)
         {
-            if (it->thread_pool != thread_pools)
+            if (it->phase != phase)
                 continue;
             try
             {
@@ -599,11 +599,11 @@ void bind_raw_descriptor(nb::module_ &m)
 // ---------------------------------------------------------------------------------------------
 // Definitions of common.h
 
-void register_stoppable(const void *key, std::function<void()> stop, bool thread_pool)
+void register_stoppable(const void *key, std::function<void()> stop, stop_phase phase)
 {
     stoppable_registry &registry = get_registry();
     std::lock_guard<std::mutex> lock(registry.mutex);
-    registry.entries.push_back(stoppable_entry{key, std::move(stop), thread_pool});
+    registry.entries.push_back(stoppable_entry{key, std::move(stop), phase});
 }
 
 void unregister_stoppable(const void *key) noexcept
@@ -617,14 +617,14 @@ thread_pool_wrapper::thread_pool_wrapper(int num_threads)
     : thread_pool(num_threads)
 {
     register_stoppable(
-        this, [this] { stop(); }, true);
+        this, [this] { stop(); }, stop_phase::thread_pools);
 }
 
 thread_pool_wrapper::thread_pool_wrapper(int num_threads, const std::vector<int> &affinity)
     : thread_pool(num_threads, affinity)
 {
     register_stoppable(
-        this, [this] { stop(); }, true);
+        this, [this] { stop(); }, stop_phase::thread_pools);
 }
 
 thread_pool_wrapper::~thread_pool_wrapper()

@@ -17,16 +17,22 @@
 namespace spead2::python
 {
 
+/// When the atexit hook runs an entry (see register_stoppable).
+enum class stop_phase
+{
+    streams,     ///< streams, groups and anything that may block a worker
+    thread_pools ///< after every stream: joining a pool waits for its workers
+};
+
 /**
  * Adds @a stop to what the atexit hook runs before the interpreter shuts down: live streams,
- * thread pools and the like must stop while Python still works. Entries run newest first, and
- * those with @a thread_pool set after all others: a stream (or a group member made on a pool
- * newer than its group) must stop before the pool's threads are joined, or a worker blocked in
- * it keeps the join waiting. They run with the GIL released and the registry's lock held, so
- * @a stop must not call Python or (un)register anything. @a key identifies the entry for
- * unregister_stoppable. Any thread.
+ * thread pools and the like must stop while Python still works. Entries run phase by phase, newest
+ * first within a phase: a stream (or a group member made on a pool newer than its group) must
+ * stop before the pool's threads are joined, or a worker blocked in it keeps the join waiting.
+ * They run with the GIL released and the registry's lock held, so @a stop must not call Python or
+ * (un)register anything. @a key identifies the entry for unregister_stoppable. Any thread.
  */
-void register_stoppable(const void *key, std::function<void()> stop, bool thread_pool = false);
+void register_stoppable(const void *key, std::function<void()> stop, stop_phase phase = stop_phase::streams);
 
 /**
  * Removes the entry for @a key (no-op if absent, e.g. after the atexit hook ran). Call it from the

@@ -201,8 +201,9 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
     chunk_stream_group_member *added;
     {
         std::lock_guard<spead2::detail::checked_mutex> lock(mutex_);
-        // A member that has stopped counts as started, as in spead2: the data ring may be gone.
-        if (started_ || live_members_ < members_.size())
+        // Once every member has stopped, the data ring has lost its producers: spead2 refuses
+        // then too.
+        if (started_ || (!members_.empty() && live_members_ == 0))
             throw std::runtime_error("Cannot add a stream after group has started receiving data");
         members_.reserve(members_.size() + 1);
         heads_.reserve(heads_.size() + 1);
@@ -212,8 +213,9 @@ chunk_stream_group_member &chunk_stream_group::emplace_back(io_context_ref io_co
         members_.push_back(std::move(m));
         heads_.push_back(0);
         live_members_++;
+        // Under the lock: a member stopping meanwhile must not take the data ring's last producer.
+        member_added();
     }
-    member_added();
     return *added;
 }
 
@@ -376,10 +378,11 @@ void chunk_stream_group::member_stopped_locked(std::size_t index)
     changed_.notify_all();
     if (--live_members_ == 0)
         retire_locked(window_.get_tail());
-    else if (!extending_) // else the extending member retires them when it looks again
+    else
     {
         // Chunks that only this member still held go to the consumer now, as in spead2, rather
-        // than when another member next moves.
+        // than when another member next moves. The target is at most the tail, so a member
+        // extending the window meanwhile finds its tail where it left it.
         const std::int64_t released = std::min(min_head_locked(), window_.get_tail());
         if (released > window_.get_head())
             retire_locked(released);

@@ -85,6 +85,12 @@ tcp_reader::tcp_reader(stream &owner, const std::string &bind_hostname, std::uin
     buffer_.resize(max_size + std::max(max_size, min_read_size));
 }
 
+tcp_reader::tcp_reader(stream &owner, const asio::ip::tcp::endpoint &endpoint, std::size_t max_size,
+                       std::size_t buffer_size)
+    : tcp_reader(owner, endpoint.address().to_string(), endpoint.port(), max_size, buffer_size)
+{
+}
+
 tcp_reader::tcp_reader(stream &owner, int acceptor_fd, std::size_t max_size)
     : reader(owner)
     , impl_(std::make_unique<impl>(get_io_context()))

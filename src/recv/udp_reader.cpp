@@ -226,6 +226,12 @@ udp_reader::udp_reader(stream &owner, const asio::ip::udp::endpoint &endpoint, s
 }
 
 udp_reader::udp_reader(stream &owner, const asio::ip::udp::endpoint &endpoint, std::size_t max_size,
+                       std::size_t buffer_size, const asio::ip::address &interface_address)
+    : udp_reader(owner, make_v4_interface(owner, endpoint, max_size, buffer_size, interface_address))
+{
+}
+
+udp_reader::udp_reader(stream &owner, const asio::ip::udp::endpoint &endpoint, std::size_t max_size,
                        std::size_t buffer_size, unsigned int interface_index)
     : udp_reader(owner, make_v6_interface(owner, endpoint, max_size, buffer_size, interface_index))
 {

@@ -317,4 +317,32 @@ tcp_stream::tcp_stream(io_context_ref io_context, int fd, const stream_config &c
 {
 }
 
+namespace
+{
+
+endpoint_list to_endpoint_list(const std::vector<asio::ip::tcp::endpoint> &endpoints)
+{
+    endpoint_list out;
+    for (const auto &ep : endpoints)
+        out.emplace_back(ep.address().to_string(), ep.port());
+    return out;
+}
+
+} // namespace
+
+tcp_stream::tcp_stream(io_context_ref io_context, connect_handler &&handler,
+                       const std::vector<asio::ip::tcp::endpoint> &endpoints, const stream_config &config,
+                       std::size_t buffer_size)
+    : tcp_stream(std::move(io_context), std::move(handler), to_endpoint_list(endpoints), config, buffer_size)
+{
+}
+
+tcp_stream::tcp_stream(io_context_ref io_context, connect_handler &&handler,
+                       const std::vector<asio::ip::tcp::endpoint> &endpoints, const stream_config &config,
+                       std::size_t buffer_size, const asio::ip::address &interface_address)
+    : tcp_stream(std::move(io_context), std::move(handler), to_endpoint_list(endpoints), config, buffer_size,
+                 interface_address.is_unspecified() ? std::string() : interface_address.to_string())
+{
+}
+
 } // namespace spead2::send

@@ -347,4 +347,35 @@ udp_stream::udp_stream(io_context_ref io_context, const std::vector<asio_endpoin
 {
 }
 
+udp_stream::udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+                       const stream_config &config, std::size_t buffer_size,
+                       const asio::ip::address &interface_address)
+    : stream(make_unicast(io_context, std::vector<asio::ip::udp::endpoint>(endpoints), config, buffer_size,
+                          interface_address.is_unspecified() ? std::string() : interface_address.to_string()))
+{
+}
+
+udp_stream::udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+                       const stream_config &config, std::size_t buffer_size, int ttl)
+    : stream(make_multicast(io_context, std::vector<asio::ip::udp::endpoint>(endpoints), config, buffer_size,
+                            ttl))
+{
+}
+
+udp_stream::udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+                       const stream_config &config, std::size_t buffer_size, int ttl,
+                       const asio::ip::address &interface_address)
+    : stream(make_multicast_v4(io_context, std::vector<asio::ip::udp::endpoint>(endpoints), config,
+                               buffer_size, ttl, interface_address.to_string()))
+{
+}
+
+udp_stream::udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+                       const stream_config &config, std::size_t buffer_size, int ttl,
+                       unsigned int interface_index)
+    : stream(make_multicast_v6(io_context, std::vector<asio::ip::udp::endpoint>(endpoints), config,
+                               buffer_size, ttl, interface_index))
+{
+}
+
 } // namespace spead2::send

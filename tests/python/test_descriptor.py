@@ -262,6 +262,13 @@ class TestToRaw:
             Descriptor(0x1000, "name", "d\u00e9sc", (), "u1").to_raw(FLAVOUR)
 
 
+def nested_dtype(levels):
+    dtype = np.dtype("<u2")
+    for _ in range(levels):
+        dtype = np.dtype([("x", dtype)])
+    return dtype
+
+
 class TestFromRaw:
     @pytest.mark.parametrize(
         "header, flavour, shape, order, dtype",
@@ -382,13 +389,6 @@ class TestFromRaw:
     def test_non_ascii_name(self):
         with pytest.raises(UnicodeDecodeError):
             Descriptor.from_raw(raw_descriptor(name=b"\xe9", format=[("u", 8)]), FLAVOUR)
-
-    @staticmethod
-    def nested_dtype(levels):
-        dtype = np.dtype("<u2")
-        for _ in range(levels):
-            dtype = np.dtype([("x", dtype)])
-        return dtype
 
     # spead2 reads these: a header of about 60 KiB, and structs nested 30 deep.
     @pytest.mark.parametrize(

@@ -263,6 +263,7 @@ class TestSetFromRaw:
     def test_new_order_subarray(self, new_order):
         # The subarray becomes a trailing axis, once, whatever the byte order asked for.
         value = decoded(FakeRawItem(b"\x00\x01\x02\x03\xff\xff"), (1,), new_order, dtype=("<u2", (2,)))
+        assert value.dtype == np.dtype("<u2").newbyteorder(new_order)
         assert value.shape == (1, 2)
         assert value.tolist() == [[0x0100, 0x0302]]
 

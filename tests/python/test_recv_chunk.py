@@ -465,6 +465,11 @@ def test_stream_construction(thread_pool):
     )
     assert stream.data_ringbuffer is data_ring and stream.free_ringbuffer is free_ring
     assert isinstance(stream, recv._Stream) and isinstance(stream, recv.ChunkRingPair)
+    # Reached through the base class too, as in spead2.
+    assert recv.ChunkRingPair.data_ringbuffer.__get__(stream) is data_ring
+    assert recv.ChunkRingPair.free_ringbuffer.__get__(stream) is free_ring
+    recv.ChunkRingPair.add_free_chunk(stream, recv.Chunk(present=np.ones(1, np.uint8), data=np.zeros(8, np.uint8)))
+    assert free_ring.get_nowait().present[0] == 0
     assert stream.config.allow_unsized_heaps is False
     assert [s.name for s in stream.config.stats][-2:] == ["too_old_heaps", "rejected_heaps"]
     assert list(stream.stats.keys())[-2:] == ["too_old_heaps", "rejected_heaps"]

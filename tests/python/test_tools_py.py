@@ -466,6 +466,43 @@ def test_cmdline_name_map():
     assert protocol.tcp is False and receiver.mem_pool is False
 
 
+def test_cmdline_defaults_follow_attributes():
+    """As in spead2: attributes set before add_arguments are the defaults (help included), and a
+    suppressed option keeps the application's value."""
+    protocol = cmdline.ProtocolOptions({"tcp": None})
+    protocol.tcp = True
+    receiver = cmdline.ReceiverOptions(protocol, {"mem_pool": None})
+    receiver.mem_pool = True
+    receiver.concurrent_heaps = 11
+    parser = argparse.ArgumentParser()
+    protocol.add_arguments(parser)
+    receiver.add_arguments(parser)
+    assert "in-flight heaps per substream [11]" in " ".join(parser.format_help().split())
+    ns = parser.parse_args([])
+    protocol.notify(parser, ns)
+    receiver.notify(parser, ns)
+    assert protocol.tcp is True and receiver.mem_pool is True and receiver.concurrent_heaps == 11
+    assert receiver.buffer == spead2.recv.Stream.DEFAULT_TCP_BUFFER_SIZE
+
+
+def test_cmdline_thread_pool_affinity(monkeypatch):
+    """The workers cycle over the cores after the first, then the first, as spead2's do."""
+    calls = []
+
+    class FakeThreadPool:
+        set_affinity = staticmethod(lambda core: calls.append(("caller", core)))
+
+        def __init__(self, threads, affinity=()):
+            calls.append(("workers", threads, list(affinity)))
+
+    monkeypatch.setattr(spead2, "ThreadPool", FakeThreadPool)
+    sender = cmdline.SenderOptions(cmdline.ProtocolOptions())
+    sender.affinity = [0, 1]
+    sender.threads = 3
+    sender.make_thread_pool()
+    assert calls == [("caller", 0), ("workers", 3, [1, 0])]
+
+
 def test_console_scripts_installed():
     for name in ("spead2_send.py", "spead2_recv.py", "spead2_bench.py"):
         path = shutil.which(name)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -49,11 +50,44 @@ public:
         return self();
     }
 
+    // The same for callers using Asio endpoints and addresses, as spead2 takes them. Templates,
+    // so that this header need not include Asio: any endpoint with address() and port() will do.
+    template<typename Endpoint>
+    requires requires(const Endpoint &ep)
+    {
+        ep.address().to_string();
+        std::uint16_t(ep.port());
+    }
+    Derived &add_endpoint(const Endpoint &endpoint)
+    {
+        return add_endpoint(endpoint.address().to_string(), endpoint.port());
+    }
+    template<typename Endpoint>
+    requires requires(const Endpoint &ep)
+    {
+        ep.address().to_string();
+        std::uint16_t(ep.port());
+    }
+    Derived &set_endpoints(const std::vector<Endpoint> &value)
+    {
+        endpoints.clear();
+        for (const Endpoint &endpoint : value)
+            add_endpoint(endpoint);
+        return self();
+    }
+
     const std::string &get_interface_address() const { return interface_address; }
     Derived &set_interface_address(const std::string &address)
     {
         interface_address = address;
         return self();
+    }
+    template<typename Address>
+    requires(!std::is_convertible_v<const Address &, std::string> && requires(const Address &a) {
+        a.to_string();
+    }) Derived &set_interface_address(const Address &address)
+    {
+        return set_interface_address(address.to_string());
     }
 
     std::size_t get_buffer_size() const { return buffer_size; }

@@ -118,8 +118,8 @@ public:
  * the members holding it to let go (asynchronously, on their own threads: an idle member does so
  * at once, a receiving one when its current batch ends) and waits only for that. A member holds
  * every group chunk from the head of its own window on (so a member that has received nothing
- * yet holds them all); a stopped member holds none. When the last member stops, the rest of the
- * window is readied.
+ * yet holds them all); a stopped member holds none, so chunks that only it held are readied
+ * when it stops, and when the last member stops, the rest of the window.
  *
  * Locking (docs/dev/chunk_stream_group.md): the group lock is never held across a wait or a
  * callback. A member waits for the group on a condition variable and runs the allocate and
@@ -127,10 +127,10 @@ public:
  * chunks stay in order) and one at a time the allocate callback (the window stays put
  * meanwhile). A member waits only for members that are not waiting themselves.
  *
- * Threads: emplace_back only before any member has received data (@throws std::runtime_error
- * otherwise); stop() from any thread except a callback. The callbacks run on member threads (or
- * the thread calling stop), without the group lock. Lifetime: destroying the group stops it and
- * then destroys the members.
+ * Threads: emplace_back only before any member has received data and while some member (if
+ * any) is live (@throws std::runtime_error otherwise); stop() from any thread except a callback. The
+ * callbacks run on member threads (or the thread calling stop), without the group lock. Lifetime: destroying
+ * the group stops it and then destroys the members.
  */
 class chunk_stream_group
 {
@@ -185,7 +185,7 @@ private:
     void member_stopped_locked(std::size_t index);
 
 protected:
-    /// Called (without the group lock) when a member is added.
+    /// Called with the group lock held when a member is added: it must not block or call the group.
     virtual void member_added() {}
     /// Called (without the group lock) after a member has stopped and its chunks were delivered.
     virtual void member_stopped() {}

@@ -26,8 +26,8 @@ public:
 
     /**
      * Reads this heap as a descriptor heap (its items are a descriptor's fields), as spead2's
-     * heap::to_descriptor does. A heap without DESCRIPTOR_ID_ID, or with malformed fields, gives
-     * a default descriptor (id 0), with the reason logged.
+     * heap::to_descriptor does; fields that do not decode are left empty. A heap without
+     * DESCRIPTOR_ID_ID gives a default descriptor (id 0), with the reason logged.
      */
     descriptor to_descriptor() const;
 };

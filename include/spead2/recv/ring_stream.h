@@ -140,7 +140,7 @@ public:
     {
     private:
         ring_stream *owner_ = nullptr;
-        std::optional<heap> value_;
+        mutable std::optional<heap> value_;
 
         void advance()
         {
@@ -159,6 +159,8 @@ public:
         typedef std::input_iterator_tag iterator_category;
         typedef heap value_type;
         typedef std::ptrdiff_t difference_type;
+        typedef heap *pointer;
+        typedef heap &&reference;
 
         iterator() = default;
         explicit iterator(ring_stream &owner)
@@ -167,8 +169,8 @@ public:
             advance();
         }
         // An rvalue, so that `for (heap h : stream)` moves the heap out.
-        heap &&operator*() { return std::move(*value_); }
-        heap *operator->() { return &*value_; }
+        heap &&operator*() const { return std::move(*value_); }
+        heap *operator->() const { return &*value_; }
         iterator &operator++()
         {
             advance();

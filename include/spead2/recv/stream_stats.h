@@ -80,7 +80,9 @@ private:
     std::size_t index_ = 0;
 
 public:
-    typedef std::forward_iterator_tag iterator_category;
+    // Forward in the C++20 sense; a legacy input iterator, since *it is a proxy, not a reference.
+    typedef std::input_iterator_tag iterator_category;
+    typedef std::forward_iterator_tag iterator_concept;
     typedef std::pair<const std::string, std::uint64_t> value_type;
     typedef std::pair<const std::string &, Value &> reference;
     typedef std::ptrdiff_t difference_type;
@@ -98,9 +100,10 @@ public:
         , index_(index)
     {
     }
-    /// A const iterator from a mutable one.
+    /// A const iterator from a mutable one (not the other way).
     template<typename S, typename V>
-    requires(!std::is_same_v<S, Stats>) stream_stats_iterator(const stream_stats_iterator<S, V> &other)
+    requires(std::is_const_v<Stats> &&std::is_same_v<S, std::remove_const_t<Stats>>)
+        stream_stats_iterator(const stream_stats_iterator<S, V> &other)
         : owner_(other.owner_)
         , index_(other.index_)
     {

@@ -13,6 +13,15 @@
 #include <vector>
 #include <spead2/recv/reader.h>
 
+// Asio types are only named here (the header does not include Asio); callers of the endpoint
+// overloads include <asio.hpp> themselves.
+namespace asio::ip
+{
+template<typename InternetProtocol>
+class basic_endpoint;
+class tcp;
+} // namespace asio::ip
+
 namespace spead2::recv
 {
 
@@ -89,6 +98,10 @@ public:
      * @throws std::system_error if the descriptor cannot be duplicated or is not a socket
      */
     tcp_reader(stream &owner, int acceptor_fd, std::size_t max_size = default_max_size);
+
+    /// Listens on @a endpoint, for callers using Asio (as spead2's takes it).
+    tcp_reader(stream &owner, const asio::ip::basic_endpoint<asio::ip::tcp> &endpoint,
+               std::size_t max_size = default_max_size, std::size_t buffer_size = default_buffer_size);
 
     ~tcp_reader() override;
 

@@ -17,6 +17,7 @@ namespace asio::ip
 template<typename InternetProtocol>
 class basic_endpoint;
 class udp;
+class address;
 class address_v4;
 } // namespace asio::ip
 
@@ -102,6 +103,9 @@ public:
                std::size_t buffer_size, const asio::ip::address_v4 &interface_address);
     udp_reader(stream &owner, const asio::ip::basic_endpoint<asio::ip::udp> &endpoint, std::size_t max_size,
                std::size_t buffer_size, unsigned int interface_index);
+    /// As spead2's: @a interface_address must be IPv4 (std::invalid_argument otherwise).
+    udp_reader(stream &owner, const asio::ip::basic_endpoint<asio::ip::udp> &endpoint, std::size_t max_size,
+               std::size_t buffer_size, const asio::ip::address &interface_address);
 
     ~udp_reader() override;
 

@@ -152,7 +152,8 @@ public:
     /**
      * Queues one heap, as spead2 with the `asio::use_future` completion token: the future holds
      * the bytes sent, or throws std::system_error with the error the handler would have had
-     * (EAGAIN and EINVAL included).
+     * (EAGAIN and EINVAL included). A heap that cannot be packetised throws at once, as above;
+     * if the io_context stops before the result is posted, get() throws std::future_error.
      */
     template<typename Allocator>
     std::future<item_pointer_t> async_send_heap(const heap &h, const asio::use_future_t<Allocator> &,

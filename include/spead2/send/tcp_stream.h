@@ -14,6 +14,16 @@
 #include <spead2/common/io_context_ref.h>
 #include <spead2/send/stream.h>
 
+// Asio types are only named here (the header does not include Asio); callers of the endpoint
+// overloads include <asio.hpp> themselves.
+namespace asio::ip
+{
+template<typename InternetProtocol>
+class basic_endpoint;
+class tcp;
+class address;
+} // namespace asio::ip
+
 namespace spead2::send
 {
 
@@ -69,6 +79,15 @@ public:
      * @throws std::system_error if it cannot be duplicated or is not a socket
      */
     tcp_stream(io_context_ref io_context, int fd, const stream_config &config = stream_config());
+
+    /// The connecting form, for callers using Asio endpoints and addresses (as spead2's takes them).
+    tcp_stream(io_context_ref io_context, connect_handler &&handler,
+               const std::vector<asio::ip::basic_endpoint<asio::ip::tcp>> &endpoints,
+               const stream_config &config = stream_config(), std::size_t buffer_size = default_buffer_size);
+    tcp_stream(io_context_ref io_context, connect_handler &&handler,
+               const std::vector<asio::ip::basic_endpoint<asio::ip::tcp>> &endpoints,
+               const stream_config &config, std::size_t buffer_size,
+               const asio::ip::address &interface_address);
 };
 
 } // namespace spead2::send

@@ -19,6 +19,7 @@ namespace asio::ip
 template<typename InternetProtocol>
 class basic_endpoint;
 class udp;
+class address;
 } // namespace asio::ip
 
 namespace spead2::send
@@ -93,10 +94,20 @@ public:
     udp_stream(io_context_ref io_context, socket_fd socket, const std::vector<endpoint_spec> &endpoints,
                const stream_config &config = stream_config());
 
-    /// As the first form, for callers using Asio endpoints.
+    /// The forms above, for callers using Asio endpoints and addresses (as spead2's take them).
     udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
                const stream_config &config = stream_config(), std::size_t buffer_size = default_buffer_size,
                const std::string &interface_address = "");
+    udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+               const stream_config &config, std::size_t buffer_size,
+               const asio::ip::address &interface_address);
+    udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+               const stream_config &config, std::size_t buffer_size, int ttl);
+    udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+               const stream_config &config, std::size_t buffer_size, int ttl,
+               const asio::ip::address &interface_address);
+    udp_stream(io_context_ref io_context, const std::vector<asio_endpoint> &endpoints,
+               const stream_config &config, std::size_t buffer_size, int ttl, unsigned int interface_index);
 };
 
 } // namespace spead2::send

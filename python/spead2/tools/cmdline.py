@@ -63,19 +63,23 @@ class _Options:
         return self._name_map.get(name, name)
 
     def _add_argument(self, parser, name: str, *args: Any, **kwargs: Any) -> None:
+        """Adds ``--name`` (as renamed by name_map), whose default is the attribute's current
+        value, as in spead2: an application may set attributes before adding the arguments."""
         dest = self._dest(name)
         if dest is None:
             return
+        kwargs.setdefault("default", getattr(self, name))
         flag = "--" + dest.replace("_", "-")
         if "metavar" in kwargs and kwargs["metavar"] is None:
             kwargs["metavar"] = flag[2:].upper()
         parser.add_argument(flag, *args, dest=dest, **kwargs)
 
     def _notify_defaults(self, parser, namespace, defaults: dict[str, Any]) -> None:
-        for name, default in defaults.items():
+        """Reads back the options named in @a defaults; a suppressed one keeps its value."""
+        for name in defaults:
             dest = self._dest(name)
-            value = default if dest is None else getattr(namespace, dest, default)
-            setattr(self, name, value)
+            if dest is not None:
+                setattr(self, name, getattr(namespace, dest, getattr(self, name)))
 
 
 class ProtocolOptions(_Options):
@@ -124,10 +128,10 @@ class SharedOptions(_Options):
         self._add_argument(parser, "bind", type=str, help="Interface address")
         self._add_argument(parser, "ibv", action="store_true", help="Use ibverbs [no]")
         self._add_argument(
-            parser, "ibv_vector", type=int, default=0, metavar="N", help="Completion vector, or -1 to use polling [0]"
+            parser, "ibv_vector", type=int, metavar="N", help="Completion vector, or -1 to use polling [%(default)s]"
         )
         self._add_argument(
-            parser, "ibv_max_poll", type=int, default=10, help="Maximum number of times to poll in a row [10]"
+            parser, "ibv_max_poll", type=int, help="Maximum number of times to poll in a row [%(default)s]"
         )
         self._add_argument(
             parser,
@@ -136,7 +140,7 @@ class SharedOptions(_Options):
             metavar=None,
             help="List of CPUs to pin threads to [no affinity]",
         )
-        self._add_argument(parser, "threads", type=int, default=1, metavar=None, help="Number of worker threads [1]")
+        self._add_argument(parser, "threads", type=int, metavar=None, help="Number of worker threads [%(default)s]")
 
     def _notify_shared(self, parser, namespace) -> None:
         self._notify_defaults(parser, namespace, self._SHARED_DEFAULTS)
@@ -150,10 +154,10 @@ class SharedOptions(_Options):
 
     def make_thread_pool(self) -> spead2.ThreadPool:
         """A thread pool of ``threads`` workers. With ``affinity``, the first core pins the calling
-        thread and the workers take the remaining ones (all of them if only one is given)."""
+        thread and the workers cycle over the others, then the first, as spead2's do."""
         if self.affinity:
             spead2.ThreadPool.set_affinity(self.affinity[0])
-            return spead2.ThreadPool(self.threads, self.affinity[1:] or self.affinity[:1])
+            return spead2.ThreadPool(self.threads, self.affinity[1:] + self.affinity[:1])
         return spead2.ThreadPool(self.threads)
 
 
@@ -181,34 +185,21 @@ class ReceiverOptions(SharedOptions):
             setattr(self, name, value)
 
     def add_arguments(self, parser) -> None:
-        d = self._DEFAULTS
         self._add_argument(parser, "memcpy_nt", action="store_true", help="Use non-temporal memcpy")
         self._add_argument(
-            parser,
-            "concurrent_heaps",
-            type=int,
-            default=d["concurrent_heaps"],
-            help=f"Maximum number of in-flight heaps per substream [{d['concurrent_heaps']}]",
+            parser, "concurrent_heaps", type=int, help="Maximum number of in-flight heaps per substream [%(default)s]"
         )
-        self._add_argument(parser, "substreams", type=int, default=1, help="Number of parallel substreams [1]")
-        self._add_argument(parser, "ring_heaps", type=int, default=4, help="Ring buffer capacity in heaps [4]")
+        self._add_argument(parser, "substreams", type=int, help="Number of parallel substreams [%(default)s]")
+        self._add_argument(parser, "ring_heaps", type=int, help="Ring buffer capacity in heaps [%(default)s]")
         self._add_argument(parser, "mem_pool", action="store_true", help="Use a memory pool")
         self._add_argument(
-            parser,
-            "mem_lower",
-            type=int,
-            default=d["mem_lower"],
-            help=f"Minimum allocation which will use the memory pool [{d['mem_lower']}]",
+            parser, "mem_lower", type=int, help="Minimum allocation which will use the memory pool [%(default)s]"
         )
         self._add_argument(
-            parser,
-            "mem_upper",
-            type=int,
-            default=d["mem_upper"],
-            help=f"Maximum allocation which will use the memory pool [{d['mem_upper']}]",
+            parser, "mem_upper", type=int, help="Maximum allocation which will use the memory pool [%(default)s]"
         )
-        self._add_argument(parser, "mem_max_free", type=int, default=12, help="Maximum free memory buffers [12]")
-        self._add_argument(parser, "mem_initial", type=int, default=8, help="Initial free memory buffers [8]")
+        self._add_argument(parser, "mem_max_free", type=int, help="Maximum free memory buffers [%(default)s]")
+        self._add_argument(parser, "mem_initial", type=int, help="Initial free memory buffers [%(default)s]")
         self._add_argument(parser, "packet", type=int, help="Maximum packet size to accept")
         super().add_arguments(parser)
 
@@ -307,29 +298,25 @@ class SenderOptions(SharedOptions):
             raise argparse.ArgumentTypeError(f"invalid rate method {value!r} (expected SW, HW or AUTO)") from None
 
     def add_arguments(self, parser) -> None:
-        self._add_argument(parser, "addr_bits", type=int, default=40, help="Heap address bits [40]")
-        self._add_argument(parser, "packet", type=int, default=1472, help="Maximum packet size to send [1472]")
-        self._add_argument(parser, "burst", type=int, default=65536, metavar="BYTES", help="Burst size [65536]")
+        self._add_argument(parser, "addr_bits", type=int, help="Heap address bits [%(default)s]")
+        self._add_argument(parser, "packet", type=int, help="Maximum packet size to send [%(default)s]")
+        self._add_argument(parser, "burst", type=int, metavar="BYTES", help="Burst size [%(default)s]")
         self._add_argument(
             parser,
             "burst_rate_ratio",
             type=float,
-            default=1.05,
             metavar="RATIO",
-            help="Hard rate limit, relative to --rate [1.05]",
+            help="Hard rate limit, relative to --rate [%(default)s]",
         )
-        self._add_argument(parser, "max_heaps", type=int, default=4, metavar="HEAPS", help="Maximum heaps in flight [4]")
+        self._add_argument(parser, "max_heaps", type=int, metavar="HEAPS", help="Maximum heaps in flight [%(default)s]")
         self._add_argument(
             parser,
             "rate_method",
             type=self._rate_method,
-            default=spead2.send.RateMethod.AUTO,
             metavar="METHOD",
             help="Method for rate limiting (SW/HW/AUTO)",
         )
-        self._add_argument(
-            parser, "rate", type=float, default=0.0, metavar="Gb/s", help="Transmission rate bound [no limit]"
-        )
+        self._add_argument(parser, "rate", type=float, metavar="Gb/s", help="Transmission rate bound [no limit]")
         self._add_argument(parser, "ttl", type=int, help="TTL for multicast target")
         super().add_arguments(parser)
 

@@ -2,7 +2,6 @@
 /// @file
 /// Tests for decode_packet and get_packet_size (spec §1.1).
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -450,18 +449,3 @@ TEST(ProtocolPacketSize, LargePayloadLength)
 
 } // namespace
 } // namespace spead2::test
-
-TEST(CommonEndian, ValueConversionsMatchLoadsAndStores)
-{
-    static_assert(spead2::betoh(spead2::htobe(std::uint32_t(0x01020304))) == 0x01020304);
-    const std::uint64_t value = 0x0102030405060708;
-    const std::uint64_t wire = spead2::htobe(value);
-    std::uint8_t bytes[8];
-    std::memcpy(bytes, &wire, 8);
-    EXPECT_EQ(bytes[0], 0x01);
-    EXPECT_EQ(bytes[7], 0x08);
-    EXPECT_EQ(spead2::load_be<std::uint64_t>(bytes), value);
-    EXPECT_EQ(spead2::betoh(wire), value);
-    EXPECT_EQ(spead2::htobe(std::uint16_t(0x0102)), spead2::load_be<std::uint16_t>("\x02\x01"));
-    EXPECT_EQ(spead2::htobe(std::uint8_t(7)), 7);
-}

@@ -163,7 +163,10 @@ TEST(chunk_stream_group, member_stop_releases_what_only_it_held)
         m1.emplace_reader<inproc_reader>(q1);
         // m0 gets chunks 0..3 and keeps 2 and 3 in its window; m1 gets nothing and holds 0..3.
         send_all(*q0, heaps_for(0, 3, 0, 100));
-        std::this_thread::sleep_for(50ms);
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (m0.get_stats()["heaps"] < 4 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        ASSERT_EQ(m0.get_stats()["heaps"], 4u);
         EXPECT_THROW(f.data->try_pop(), ringbuffer_empty);
         // m1 ends: chunks 0 and 1, which only it still held, come out now (not when m0 moves).
         q1->stop();
@@ -177,13 +180,22 @@ TEST(chunk_stream_group, member_stop_releases_what_only_it_held)
     }
 }
 
-TEST(chunk_stream_group, no_member_after_one_has_stopped)
+TEST(chunk_stream_group, no_member_once_all_have_stopped)
 {
     group_fixture f(eviction_mode::LOSSY);
-    auto &m = f.group->emplace_back(f.tp0, stream_config(), member_config());
+    auto q = std::make_shared<inproc_queue>();
+    auto &m0 = f.group->emplace_back(f.tp0, stream_config(), member_config());
+    auto &m1 = f.group->emplace_back(f.tp1, stream_config(), member_config());
     const std::uint8_t nothing[1] = {};
-    m.emplace_reader<mem_reader>(nothing, 0); // ends at once, before any data
-    std::this_thread::sleep_for(50ms);
+    m0.emplace_reader<mem_reader>(nothing, 0); // ends at once, before any data
+    m1.emplace_reader<inproc_reader>(q);
+    EXPECT_EQ(pop_id(*f.data, 100ms), -1);
+    // One of two has stopped: as in spead2, another may still join (the data ring has a producer).
+    auto &m2 = f.group->emplace_back(f.tp0, stream_config(), member_config());
+    const std::uint8_t nothing2[1] = {};
+    m2.emplace_reader<mem_reader>(nothing2, 0);
+    q->stop();
+    EXPECT_THROW(f.data->pop(), ringbuffer_stopped); // every member has stopped
     EXPECT_THROW(f.group->emplace_back(f.tp1, stream_config(), member_config()), std::runtime_error);
 }
 

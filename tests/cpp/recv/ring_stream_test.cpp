@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <ranges>
 #include <thread>
 #include <gtest/gtest.h>
 #include <spead2/common/inproc_queue.h>
@@ -101,6 +102,8 @@ TEST(ring_stream, mem_reader_end_to_end)
     EXPECT_THROW(s.pop(), ringbuffer_stopped);
     EXPECT_EQ(core_stats(s), (std::vector<std::uint64_t>{6, 0, 1, 6, 1, 6, 5, 1, 0}));
 }
+
+static_assert(std::ranges::input_range<ring_stream<>>);
 
 TEST(ring_stream, range_for_gives_the_heaps_pop_gives)
 {

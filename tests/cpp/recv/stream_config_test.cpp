@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Tests of stream_config validation and stream_stats access and combination.
+#include <iterator>
+#include <type_traits>
 #include <gtest/gtest.h>
 #include <spead2/recv/stream_config.h>
 #include <spead2/recv/stream_stats.h>
@@ -177,6 +179,9 @@ TEST(stream_stats, access)
     const stream_stats &cs = s;
     stream_stats::const_iterator cit = s.find("heaps"); // from a mutable iterator
     EXPECT_EQ(cit, cs.begin());
+    EXPECT_NE(s.find("heaps"), cs.end()); // a mutable and a const iterator compare
+    static_assert(!std::is_convertible_v<stream_stats::const_iterator, stream_stats::iterator>);
+    static_assert(std::forward_iterator<stream_stats::iterator>);
     EXPECT_EQ(std::distance(cs.begin(), cs.end()), 10);
     // Copies have their own values (the reference members must not alias the source).
     stream_stats t = s;

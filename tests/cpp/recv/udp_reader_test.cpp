@@ -457,6 +457,16 @@ TEST(udp_reader, asio_endpoint_overload)
     send_to_port(port, heap_packet(9, "asio"));
     send_to_port(port, stop_packet(10));
     EXPECT_EQ(drain(s), (std::vector<std::string>{"9:asio"}));
+    // With an interface address of Asio's address type, as spead2 takes it (IPv4 only).
+    ring_stream<> s2(tp);
+    const asio::ip::udp::endpoint any(asio::ip::make_address("0.0.0.0"), port);
+    s2.emplace_reader<udp_reader>(any, 9200, 0, asio::ip::make_address("127.0.0.1"));
+    send_to_port(port, heap_packet(11, "iface"));
+    send_to_port(port, stop_packet(12));
+    EXPECT_EQ(drain(s2), (std::vector<std::string>{"11:iface"}));
+    ring_stream<> s3(tp);
+    EXPECT_THROW(s3.emplace_reader<udp_reader>(any, 9200, 0, asio::ip::make_address("::1")),
+                 std::invalid_argument);
 }
 
 TEST(udp_reader, buffer_size_warning_when_capped)

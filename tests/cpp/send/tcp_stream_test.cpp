@@ -225,6 +225,30 @@ TEST_F(tcp_round_trip, async_connect_with_heaps_queued_early)
     check_received(payloads, packets);
 }
 
+/// Asio endpoints and addresses on both sides, as spead2's constructors take them.
+TEST_F(tcp_round_trip, asio_endpoints)
+{
+    port = free_port("127.0.0.1");
+    receiver = std::make_unique<recv::ring_stream<>>(recv_tp, recv::stream_config().set_max_heaps(4),
+                                                     recv::ring_stream_config().set_heaps(64));
+    const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+    receiver->emplace_reader<recv::tcp_reader>(ep, recv::tcp_reader::default_max_size);
+    std::promise<std::error_code> connected;
+    std::vector<std::vector<std::uint8_t>> payloads;
+    std::size_t packets;
+    {
+        tcp_stream s(
+            send_tp, [&](const std::error_code &ec) { connected.set_value(ec); },
+            std::vector<tcp::endpoint>{ep}, stream_config().set_max_heaps(16),
+            tcp_stream::default_buffer_size, asio::ip::make_address("127.0.0.1"));
+        auto f = connected.get_future();
+        ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+        EXPECT_FALSE(f.get());
+        packets = send_all(s, {100, 4000}, payloads);
+    }
+    check_received(payloads, packets);
+}
+
 TEST_F(tcp_round_trip, ipv6_loopback)
 {
     if (!have_ipv6_loopback())

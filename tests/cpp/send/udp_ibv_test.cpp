@@ -18,6 +18,7 @@
 #include <vector>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <asio.hpp>
 #include <spead2/common/thread_pool.h>
 #include <spead2/recv/ring_stream.h>
 #include <spead2/recv/udp_ibv_reader.h>
@@ -595,6 +596,25 @@ TEST(udp_ibv_config, validation)
         udp_ibv_stream(tp, stream_config(),
                        udp_ibv_config().add_endpoint("10.0.0.2", 8888).set_interface_address("10.0.0.1")),
         std::invalid_argument);
+}
+
+/// Endpoints and interface addresses given as Asio objects, as spead2 takes them.
+TEST(udp_ibv_config, asio_endpoints_and_addresses)
+{
+    typedef std::vector<std::pair<std::string, std::uint16_t>> endpoints;
+    const asio::ip::udp::endpoint a(asio::ip::make_address("239.1.1.1"), 8888);
+    const asio::ip::udp::endpoint b(asio::ip::make_address("239.1.1.2"), 8889);
+    recv::udp_ibv_config c;
+    c.add_endpoint(a).set_interface_address(asio::ip::make_address("10.0.0.1"));
+    EXPECT_EQ(c.get_endpoints(), (endpoints{{"239.1.1.1", 8888}}));
+    EXPECT_EQ(c.get_interface_address(), "10.0.0.1");
+    c.set_endpoints(std::vector<asio::ip::udp::endpoint>{b, a});
+    EXPECT_EQ(c.get_endpoints(), (endpoints{{"239.1.1.2", 8889}, {"239.1.1.1", 8888}}));
+    udp_ibv_config sc;
+    sc.set_endpoints(std::vector<asio::ip::udp::endpoint>{a})
+        .set_interface_address(asio::ip::make_address_v4("10.0.0.2"));
+    EXPECT_EQ(sc.get_endpoints(), (endpoints{{"239.1.1.1", 8888}}));
+    EXPECT_EQ(sc.get_interface_address(), "10.0.0.2");
 }
 
 /// The sender's checks that come before any device is opened, so they give the same errors on

@@ -381,6 +381,15 @@ TEST_F(udp_stream_test, asio_endpoints_and_names)
     udp_stream s2(tp, {{"127.0.0.1", rx.port}}, stream_config(), 0, "localhost");
     EXPECT_FALSE(send_and_wait(s2, h).ec);
     EXPECT_EQ(rx.drain().size(), 1u);
+    // And as an Asio address, as spead2 takes it; multicast forms check their arguments.
+    const std::vector<asio::ip::udp::endpoint> eps{{asio::ip::make_address("127.0.0.1"), rx.port}};
+    udp_stream s3(tp, eps, stream_config(), 0, asio::ip::make_address("127.0.0.1"));
+    EXPECT_FALSE(send_and_wait(s3, h).ec);
+    EXPECT_EQ(rx.drain().size(), 1u);
+    EXPECT_THROW(udp_stream(tp, eps, stream_config(), 0, 1), std::invalid_argument); // not multicast
+    EXPECT_THROW(udp_stream(tp, eps, stream_config(), 0, 1, asio::ip::make_address("127.0.0.1")),
+                 std::invalid_argument);
+    EXPECT_THROW(udp_stream(tp, eps, stream_config(), 0, 1, 0u), std::invalid_argument);
 }
 
 using spead2::test::expect_invalid;

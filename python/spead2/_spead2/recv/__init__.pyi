@@ -778,4 +778,15 @@ class ChunkRingPair:
         data_ringbuffer, free_ringbuffer.
     """
 
+    def add_free_chunk(self, chunk):
+        """Add a chunk to the free ringbuffer, clearing its present flags."""
+
+    @property
+    def data_ringbuffer(self):
+        """Ringbuffer of chunks holding received data."""
+
+    @property
+    def free_ringbuffer(self):
+        """Ringbuffer of chunks that are free to receive data."""
+
     __abstractmethods__: frozenset = ...
