@@ -47,6 +47,62 @@ public:
     }
 };
 
+namespace detail
+{
+
+/**
+ * Input iterator over what @a Source::pop() returns (a @a T), popping on increment; it reaches the
+ * end sentinel once pop() throws ringbuffer_stopped. Dereferencing gives an rvalue, so that
+ * `for (T x : source)` moves each item out (T may be move-only).
+ */
+template<typename Source, typename T>
+class popping_iterator
+{
+private:
+    Source *owner_ = nullptr;
+    mutable std::optional<T> value_;
+
+    void advance()
+    {
+        try
+        {
+            value_.emplace(owner_->pop());
+        }
+        catch (ringbuffer_stopped &)
+        {
+            value_.reset();
+            owner_ = nullptr;
+        }
+    }
+
+public:
+    typedef std::input_iterator_tag iterator_category;
+    typedef T value_type;
+    typedef std::ptrdiff_t difference_type;
+    typedef T *pointer;
+    typedef T &&reference;
+
+    popping_iterator() = default;
+    /// Blocks for the first item.
+    explicit popping_iterator(Source &owner)
+        : owner_(&owner)
+    {
+        advance();
+    }
+    T &&operator*() const { return std::move(*value_); }
+    T *operator->() const { return &*value_; }
+    popping_iterator &operator++()
+    {
+        advance();
+        return *this;
+    }
+    void operator++(int) { advance(); }
+    bool operator==(const popping_iterator &other) const { return owner_ == other.owner_ && !owner_; }
+    bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
+};
+
+} // namespace detail
+
 /// What ringbuffer::try_push_status did.
 enum class ringbuffer_push_status
 {
@@ -321,50 +377,7 @@ public:
     const SpaceSemaphore &get_space_sem() const { return space_sem_; }
 
     /// Input iterator that pops on increment and reaches end() once the ring is stopped and drained.
-    class iterator
-    {
-    private:
-        ringbuffer *owner_ = nullptr;
-        mutable std::optional<T> value_;
-
-        void advance()
-        {
-            try
-            {
-                value_.emplace(owner_->pop());
-            }
-            catch (ringbuffer_stopped &)
-            {
-                value_.reset();
-                owner_ = nullptr;
-            }
-        }
-
-    public:
-        typedef std::input_iterator_tag iterator_category;
-        typedef T value_type;
-        typedef std::ptrdiff_t difference_type;
-        typedef T *pointer;
-        typedef T &&reference;
-
-        iterator() = default;
-        explicit iterator(ringbuffer &owner)
-            : owner_(&owner)
-        {
-            advance();
-        }
-        // An rvalue, so that `for (T x : ring)` moves the item out (T may be move-only).
-        T &&operator*() const { return std::move(*value_); }
-        T *operator->() const { return &*value_; }
-        iterator &operator++()
-        {
-            advance();
-            return *this;
-        }
-        void operator++(int) { advance(); }
-        bool operator==(const iterator &other) const { return owner_ == other.owner_ && !owner_; }
-        bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
-    };
+    typedef detail::popping_iterator<ringbuffer, T> iterator;
 
     /// Blocks for the first item (see iterator).
     iterator begin() { return iterator(*this); }

@@ -15,6 +15,14 @@
 namespace spead2::detail
 {
 
+/// An Asio endpoint, or anything else with address().to_string() and port().
+template<typename Endpoint>
+concept endpoint_like = requires(const Endpoint &ep)
+{
+    ep.address().to_string();
+    std::uint16_t(ep.port());
+};
+
 /**
  * Endpoints ((address, port) pairs), the interface by its IPv4 address, the buffer size, the
  * completion vector (negative: busy polling, no interrupts) and the polls before sleeping. As in
@@ -52,22 +60,12 @@ public:
 
     // The same for callers using Asio endpoints and addresses, as spead2 takes them. Templates,
     // so that this header need not include Asio: any endpoint with address() and port() will do.
-    template<typename Endpoint>
-    requires requires(const Endpoint &ep)
-    {
-        ep.address().to_string();
-        std::uint16_t(ep.port());
-    }
+    template<endpoint_like Endpoint>
     Derived &add_endpoint(const Endpoint &endpoint)
     {
         return add_endpoint(endpoint.address().to_string(), endpoint.port());
     }
-    template<typename Endpoint>
-    requires requires(const Endpoint &ep)
-    {
-        ep.address().to_string();
-        std::uint16_t(ep.port());
-    }
+    template<endpoint_like Endpoint>
     Derived &set_endpoints(const std::vector<Endpoint> &value)
     {
         endpoints.clear();

@@ -5,10 +5,8 @@
 #define SPEAD2_RECV_RING_STREAM_H
 
 #include <cinttypes>
-#include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <optional>
 #include <utility>
 #include <spead2/common/logging.h>
 #include <spead2/common/ringbuffer.h>
@@ -136,49 +134,7 @@ public:
     }
 
     /// Input iterator over the heaps that pop() returns; reaches end() once the stream stops.
-    class iterator
-    {
-    private:
-        ring_stream *owner_ = nullptr;
-        mutable std::optional<heap> value_;
-
-        void advance()
-        {
-            try
-            {
-                value_.emplace(owner_->pop());
-            }
-            catch (ringbuffer_stopped &)
-            {
-                value_.reset();
-                owner_ = nullptr;
-            }
-        }
-
-    public:
-        typedef std::input_iterator_tag iterator_category;
-        typedef heap value_type;
-        typedef std::ptrdiff_t difference_type;
-        typedef heap *pointer;
-        typedef heap &&reference;
-
-        iterator() = default;
-        explicit iterator(ring_stream &owner)
-            : owner_(&owner)
-        {
-            advance();
-        }
-        // An rvalue, so that `for (heap h : stream)` moves the heap out.
-        heap &&operator*() const { return std::move(*value_); }
-        heap *operator->() const { return &*value_; }
-        iterator &operator++()
-        {
-            advance();
-            return *this;
-        }
-        void operator++(int) { advance(); }
-        bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
-    };
+    typedef spead2::detail::popping_iterator<ring_stream, heap> iterator;
 
     /// Iterates over complete heaps, as pop() does, until the stream stops. Blocks for the first.
     iterator begin() { return iterator(*this); }
