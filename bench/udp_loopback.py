@@ -9,7 +9,7 @@ received (almost) every heap ("Sustainable rate", found by binary search when th
 keep up with the unthrottled sender). Each side runs --repeat times; the script prints every rate,
 the medians in Gb/s and the ratio ours/reference.
 
-The two implementations use different control protocols (spec §6.3), so each master talks to its
+The two implementations use different control protocols (API.md §6.3), so each master talks to its
 own agent. Loopback only (127.0.0.1). Record the core count and net.core.rmem_max/wmem_max with
 any number you report (the script prints them).
 

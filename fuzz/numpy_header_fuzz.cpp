@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <spead2/protocol/numpy_header.h>
+#include "protocol/numpy_header.h"
 
 namespace
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// mcdump: captures UDP multicast (or local unicast) traffic to a pcap file (spec §6.4).
+/// mcdump: captures UDP multicast (or local unicast) traffic to a pcap file (API.md §6.4).
 ///
 /// By default it receives with plain sockets (recvmmsg, one socket per endpoint) and synthesises the
 /// Ethernet/IPv4/UDP headers that sockets strip (MAC addresses: multicast mapping for the destination, zero

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// spead2_bench: measures sustainable UDP receive rates between two machines, and decode speed
-/// (spec §6.3).
+/// (API.md §6.3).
 ///
 /// - `agent <port>` listens for a master on TCP <port> and receives its UDP data on the same port.
 /// - `master [opts] <host>:<port>` drives an agent: a warm-up run, then 5 runs at full speed; if

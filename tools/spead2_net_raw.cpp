@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// spead2_net_raw: runs a program with CAP_NET_RAW (spec §6.5).
+/// spead2_net_raw: runs a program with CAP_NET_RAW (API.md §6.5).
 ///
 /// Install it with `setcap cap_net_raw+p spead2_net_raw`. It adds CAP_NET_RAW to its inheritable
 /// set (it must already be permitted) and raises it in the ambient set, so that the program it

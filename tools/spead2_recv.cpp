@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// spead2_recv: receives heaps from UDP, TCP or pcap sources and prints them (spec §6.2).
+/// spead2_recv: receives heaps from UDP, TCP or pcap sources and prints them (API.md §6.2).
 ///
 /// Output (stdout): one "Received heap N" block per heap (unless --quiet), then, when every
 /// stream has stopped or on SIGINT/SIGTERM, "Received N heaps" and one "name: value" line per

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// spead2_send: sends test heaps over UDP or TCP (spec §6.1).
+/// spead2_send: sends test heaps over UDP or TCP (API.md §6.1).
 ///
 /// Each heap holds --items items of --heap-size / --items bytes (rounded down to whole uint32
 /// values), IDs 0x1000 + i, described as numpy '>u4' arrays by descriptors on the first heap of

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Bindings of the chunking receiver (spec §2.10): Chunk and ChunkRingbuffer, ChunkStreamConfig,
+/// Bindings of the chunking receiver (API.md §2.10): Chunk and ChunkRingbuffer, ChunkStreamConfig,
 /// ChunkRingStream and the chunk stream ring group.
 
 #include <atomic>
@@ -300,35 +300,10 @@ void give_back(std::unique_ptr<recv::chunk> &c) noexcept
 /// Both semaphores have file descriptors: asyncio waits on data_fd to get and space_fd to put.
 using py_ring = ringbuffer<std::unique_ptr<recv::chunk>, semaphore_fd, semaphore_fd>;
 
-/// Raises KeyboardInterrupt & co. while a ring waits with the GIL released.
-void check_signals()
-{
-    gil_acquire gil;
-    if (PyErr_CheckSignals() != 0)
-        throw nb::python_error();
-}
-
 nb::object ring_get(py_ring &ring)
 {
     flush_deferred();
-    std::unique_ptr<recv::chunk> c;
-    if (ring.size() > 0)
-    {
-        try
-        {
-            c = ring.try_pop();
-        }
-        catch (ringbuffer_empty &)
-        {
-            // Another consumer took it: wait below.
-        }
-    }
-    if (!c)
-    {
-        gil_release release;
-        c = ring.pop(&check_signals);
-    }
-    return chunk_to_python(std::move(c));
+    return chunk_to_python(pop_releasing_gil(ring));
 }
 
 nb::object ring_get_nowait(py_ring &ring)
@@ -623,13 +598,6 @@ void def_ring_pair(Class &cls)
            "spead2.Full if there is no room; a stopped ringbuffer is ignored.")
         .def_prop_ro("data_ringbuffer", [](const T &self) { return self.get_data_ringbuffer(); })
         .def_prop_ro("free_ringbuffer", [](const T &self) { return self.get_free_ringbuffer(); });
-}
-
-io_context_ref make_io_context(std::shared_ptr<thread_pool_wrapper> thread_pool)
-{
-    if (!thread_pool)
-        throw nb::type_error("thread_pool must not be None");
-    return io_context_ref(std::shared_ptr<spead2::thread_pool>(std::move(thread_pool)));
 }
 
 recv::chunk_stream_group_member &group_at(ring_group_wrapper &group, std::ptrdiff_t index)

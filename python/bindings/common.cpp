@@ -28,7 +28,7 @@
 #include <spead2/protocol/constants.h>
 #include <spead2/protocol/descriptor.h>
 #include <spead2/protocol/flavour.h>
-#include <spead2/protocol/numpy_header.h>
+#include "protocol/numpy_header.h"
 #include "bindings.h"
 #include "bindings_util.h"
 #include "common.h"
@@ -265,7 +265,7 @@ void at_exit()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Exceptions: the one C++ -> Python translation table (spec §4.9).
+// Exceptions: the one C++ -> Python translation table (API.md §4.9).
 
 PyObject *stopped_type = nullptr;
 PyObject *empty_type = nullptr;
@@ -507,9 +507,8 @@ void bind_allocators(nb::module_ &m)
                     std::size_t max_free, std::size_t initial, std::size_t low_water,
                     std::shared_ptr<memory_allocator> allocator)
                  {
-                     return std::make_shared<memory_pool>(
-                         io_context_ref(std::shared_ptr<thread_pool>(std::move(tp))), lower, upper, max_free,
-                         initial, low_water, std::move(allocator));
+                     return std::make_shared<memory_pool>(make_io_context(std::move(tp)), lower, upper,
+                                                          max_free, initial, low_water, std::move(allocator));
                  }),
              "thread_pool"_a, "lower"_a, "upper"_a, "max_free"_a, "initial"_a, "low_water"_a,
              "allocator"_a.none() = nb::none())

@@ -8,10 +8,12 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <utility>
 #include <vector>
 #include <Python.h>
 #include <nanobind/nanobind.h>
 #include <spead2/common/inproc_queue.h>
+#include <spead2/common/io_context_ref.h>
 #include <spead2/common/thread_pool.h>
 
 namespace spead2::python
@@ -54,6 +56,12 @@ public:
     thread_pool_wrapper(int num_threads, const std::vector<int> &affinity);
     ~thread_pool_wrapper();
 };
+
+/// An io_context_ref that keeps the Python thread pool alive (released without the GIL).
+inline io_context_ref make_io_context(std::shared_ptr<thread_pool_wrapper> tp)
+{
+    return io_context_ref(std::shared_ptr<thread_pool>(std::move(tp)));
+}
 
 /**
  * spead2.InprocQueue. Owned by a std::shared_ptr, so that streams can share it

@@ -45,4 +45,11 @@ PyGILState_STATE gil_ensure_or_park() noexcept
     }
 }
 
+void check_signals()
+{
+    gil_acquire gil;
+    if (PyErr_CheckSignals() != 0)
+        throw nanobind::python_error();
+}
+
 } // namespace spead2::python

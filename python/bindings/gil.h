@@ -12,6 +12,7 @@
 
 #include <Python.h>
 #include <nanobind/nanobind.h>
+#include <spead2/common/ringbuffer.h>
 
 namespace spead2::python
 {
@@ -50,6 +51,35 @@ public:
     gil_acquire(const gil_acquire &) = delete;
     gil_acquire &operator=(const gil_acquire &) = delete;
 };
+
+/// Raises KeyboardInterrupt & co. from a wait that runs with the GIL released (the interrupt
+/// callback of ringbuffer::pop and push). Takes the GIL to check.
+void check_signals();
+
+/**
+ * Pops the next item of @a ring. One that is ready is taken with the GIL held (no GIL round trip,
+ * no exception thrown); otherwise the GIL is released while waiting, and signals are checked.
+ * (Polling for a few microseconds before blocking was tried and did not help on the 2-core
+ * development machine.)
+ * @throws ringbuffer_stopped once the ring is stopped and empty.
+ */
+template<typename Ring>
+auto pop_releasing_gil(Ring &ring)
+{
+    if (ring.size() > 0)
+    {
+        try
+        {
+            return ring.try_pop();
+        }
+        catch (ringbuffer_empty &)
+        {
+            // Another consumer took it: wait below.
+        }
+    }
+    gil_release release;
+    return ring.pop(&check_signals);
+}
 
 /// Put on every binding that can block (waits, joins, I/O): `m.def("f", &f, release_gil())`.
 using release_gil = nanobind::call_guard<gil_release>;

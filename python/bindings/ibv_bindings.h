@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// spead2.recv.UdpIbvConfig and spead2.send.UdpIbvConfig (spec §2.1, §3.1).
+/// spead2.recv.UdpIbvConfig and spead2.send.UdpIbvConfig (API.md §2.1, §3.1).
 #ifndef SPEAD2_PYTHON_IBV_BINDINGS_H
 #define SPEAD2_PYTHON_IBV_BINDINGS_H
 

@@ -85,39 +85,9 @@ public:
     }
 };
 
-/// Raises KeyboardInterrupt & co. while a pop waits with the GIL released.
-void check_signals()
-{
-    gil_acquire gil;
-    if (PyErr_CheckSignals() != 0)
-        throw nb::python_error();
-}
-
-/**
- * Pops the next heap. If one is ready it is taken with the GIL held (no exception thrown, no GIL
- * round trip); otherwise the GIL is released while waiting. (Polling for a few microseconds
- * before blocking was tried and did not help on the 2-core development machine.)
- */
-recv::live_heap pop_heap(heap_ringbuffer &ring)
-{
-    if (ring.size() > 0)
-    {
-        try
-        {
-            return ring.try_pop();
-        }
-        catch (ringbuffer_empty &)
-        {
-            // Another consumer took it; wait below.
-        }
-    }
-    gil_release release;
-    return ring.pop(&check_signals);
-}
-
 nb::object stream_get(ring_stream_wrapper &self)
 {
-    recv::live_heap h = pop_heap(self.get_ringbuffer());
+    recv::live_heap h = pop_releasing_gil(self.get_ringbuffer());
     return heap_to_python(std::move(h), self.get_ring_config().get_incomplete_keep_payload_ranges());
 }
 
@@ -358,11 +328,7 @@ void bind_recv_streams(nb::module_ &m)
            "__init__",
            [](ring_stream_wrapper *self, std::shared_ptr<thread_pool_wrapper> thread_pool,
               const recv::stream_config &config, const recv::ring_stream_config &ring_config)
-           {
-               new (self) ring_stream_wrapper(
-                   io_context_ref(std::shared_ptr<spead2::thread_pool>(std::move(thread_pool))), config,
-                   ring_config);
-           },
+           { new (self) ring_stream_wrapper(make_io_context(std::move(thread_pool)), config, ring_config); },
            "thread_pool"_a, "config"_a = recv::stream_config(), "ring_config"_a = recv::ring_stream_config())
         .def("get", &stream_get,
              "The next heap (Heap or IncompleteHeap), waiting if needed. Raises spead2.Stopped once the "

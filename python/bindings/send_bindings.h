@@ -118,12 +118,6 @@ public:
     }
 };
 
-/// An io_context_ref that keeps the Python thread pool alive (released without the GIL).
-inline io_context_ref make_io_context(const std::shared_ptr<thread_pool_wrapper> &tp)
-{
-    return io_context_ref(std::static_pointer_cast<thread_pool>(tp));
-}
-
 /// The asyncio streams (send_asyncio.cpp): *StreamAsyncio; after bind_send_streams.
 void bind_send_asyncio(nanobind::module_ &m);
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as _np
 
-# Values of the spead2 constants used here; they are fixed by the protocol (spec §1.2, §1.3).
+# Values of the spead2 constants used here; they are fixed by the protocol (API.md §1.2, §1.3).
 _BUG_COMPAT_SWAP_ENDIAN = 4
 _UNRESERVED_ID = 0x1000
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""Conversion between item values and their wire bytes (spec §4.1 "Value conversion").
+"""Conversion between item values and their wire bytes (API.md §4.1 "Value conversion").
 
 Three strategies, picked per descriptor (``Descriptor._fastpath``):
 

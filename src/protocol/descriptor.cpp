@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Encoding and decoding of item descriptors (spec §1.5).
+/// Encoding and decoding of item descriptors (API.md §1.5).
 #include <algorithm>
 #include <cinttypes>
 #include <cstddef>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Parsing, printing and validation of numpy headers (the Python-literal subset of spec §1.5).
+/// Parsing, printing and validation of numpy headers (the Python-literal subset of API.md §1.5).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <variant>
 #include <vector>
-#include <spead2/protocol/numpy_header.h>
+#include "protocol/numpy_header.h"
 
 namespace spead2
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Decoding and validation of SPEAD packet headers (spec §1.1).
+/// Decoding and validation of SPEAD packet headers (API.md §1.1).
 #include <cinttypes>
 #include <cstddef>
 #include <cstdint>

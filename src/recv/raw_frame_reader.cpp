@@ -29,6 +29,7 @@ void raw_frame_reader::add_frame(stream_base::add_packet_state &state, const std
     if (reason != frame::drop_reason::accepted)
     {
         dropped_frames_[std::size_t(reason)].fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
         return;
     }
     packet_header packet;
@@ -36,7 +37,10 @@ void raw_frame_reader::add_frame(stream_base::add_packet_state &state, const std
     if (decoded == f.payload_size && decoded != 0)
         state.add_packet(packet);
     else
+    {
         rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
+    }
 }
 
 } // namespace spead2::recv

@@ -13,6 +13,15 @@ reader::reader(stream &owner)
 {
 }
 
+reader::reader(stream &owner, std::string_view dropped_stat_name)
+    : reader(owner)
+{
+    const auto &stats = owner.get_config().get_stats();
+    for (std::size_t i = 0; i < stats.size(); i++)
+        if (stats[i].get_name() == dropped_stat_name)
+            dropped_stat_ = i;
+}
+
 asio::io_context &reader::get_io_context() const
 {
     return owner_.get_io_context();

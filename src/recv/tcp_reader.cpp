@@ -73,7 +73,7 @@ struct tcp_reader::impl
 
 tcp_reader::tcp_reader(stream &owner, const std::string &bind_hostname, std::uint16_t port,
                        std::size_t max_size, std::size_t buffer_size)
-    : reader(owner)
+    : reader(owner, tcp_dropped_stat_name)
     , impl_(std::make_unique<impl>(get_io_context()))
     , max_size_(max_size)
 {
@@ -92,7 +92,7 @@ tcp_reader::tcp_reader(stream &owner, const asio::ip::tcp::endpoint &endpoint, s
 }
 
 tcp_reader::tcp_reader(stream &owner, int acceptor_fd, std::size_t max_size)
-    : reader(owner)
+    : reader(owner, tcp_dropped_stat_name)
     , impl_(std::make_unique<impl>(get_io_context()))
     , max_size_(max_size)
 {
@@ -265,7 +265,10 @@ void tcp_reader::process(stream_base::add_packet_state &state)
         {
             // Logged once per run of garbage, not per 8 bytes.
             if (garbage_bytes_ == 0)
+            {
                 SPEAD2_LOG_INFO("tcp_reader: bad packet header; skipping 8 bytes at a time to resynchronise");
+                count_drop(state);
+            }
             bad_headers_.fetch_add(1, std::memory_order_relaxed);
             garbage_bytes_ += header_size;
             head_ += header_size;
@@ -285,6 +288,7 @@ void tcp_reader::process(stream_base::add_packet_state &state)
             if (header_size + n_items * sizeof(item_pointer_t) > max_size_)
             {
                 oversized_packets_.fetch_add(1, std::memory_order_relaxed);
+                count_drop(state);
                 SPEAD2_LOG_INFO("tcp_reader: skipping packet with %zu item pointers (max_size %zu)", n_items,
                                 max_size_);
                 scan_pointers_ = n_items;
@@ -298,6 +302,7 @@ void tcp_reader::process(stream_base::add_packet_state &state)
         if (std::uint64_t(size) > max_size_)
         {
             oversized_packets_.fetch_add(1, std::memory_order_relaxed);
+            count_drop(state);
             SPEAD2_LOG_INFO("tcp_reader: skipping packet of %lld bytes (max_size %zu)", (long long)size,
                             max_size_);
             skip_bytes_ = std::uint64_t(size);
@@ -309,7 +314,10 @@ void tcp_reader::process(stream_base::add_packet_state &state)
         if (decode_packet(packet, data, std::size_t(size)) == std::size_t(size))
             state.add_packet(packet);
         else
+        {
             rejected_packets_.fetch_add(1, std::memory_order_relaxed);
+            count_drop(state);
+        }
         head_ += std::size_t(size);
     }
     // Keep the partial packet at the front so that a whole max_size packet always fits.

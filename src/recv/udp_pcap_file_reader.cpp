@@ -123,7 +123,7 @@ void udp_pcap_file_reader::impl::open_with_libpcap()
 
 udp_pcap_file_reader::udp_pcap_file_reader(stream &owner, const std::string &filename,
                                            const std::string &filter)
-    : reader(owner)
+    : reader(owner, udp_dropped_stat_name)
     , impl_(std::make_unique<impl>())
 {
     impl_->filename = filename;
@@ -203,6 +203,7 @@ void udp_pcap_file_reader::add_datagram(stream_base::add_packet_state &state, co
     if (size == 0) // also an empty payload, which "decodes" to its size 0
     {
         rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
         return;
     }
     if (size == length)
@@ -221,6 +222,7 @@ void udp_pcap_file_reader::add_datagram(stream_base::add_packet_state &state, co
             SPEAD2_LOG_INFO("discarding datagram of %zu bytes: only %zu bytes decode as packets", length,
                             offset);
             rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
+            count_drop(state);
             return;
         }
         offset += next;
@@ -239,6 +241,7 @@ void udp_pcap_file_reader::add_record(stream_base::add_packet_state &state, cons
     if (captured < length)
     {
         truncated_records_.fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
         SPEAD2_LOG_INFO("skipping truncated record (%zu of %zu bytes captured)", captured, length);
         return;
     }
@@ -250,6 +253,7 @@ void udp_pcap_file_reader::add_record(stream_base::add_packet_state &state, cons
     if (reason != frame::drop_reason::accepted)
     {
         dropped_frames_[std::size_t(reason)].fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
         return;
     }
     add_datagram(state, f.payload, f.payload_size);

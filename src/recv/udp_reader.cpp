@@ -66,7 +66,6 @@ struct udp_reader::impl
     }
 
     // Drops (guarded by the stream lock, like everything the handlers touch).
-    std::optional<std::size_t> drop_stat;
     std::uint64_t batch_truncated = 0;
     std::uint64_t batch_invalid = 0;
     std::uint64_t unlogged_truncated = 0;
@@ -177,13 +176,9 @@ std::unique_ptr<udp_reader::impl> make_from_socket(stream &owner, int fd, std::s
 } // namespace
 
 udp_reader::udp_reader(stream &owner, std::unique_ptr<impl> &&p)
-    : reader(owner)
+    : reader(owner, udp_dropped_stat_name)
     , impl_(std::move(p))
 {
-    const auto &stats = owner.get_config().get_stats();
-    for (std::size_t i = 0; i < stats.size(); i++)
-        if (stats[i].get_name() == dropped_stat_name)
-            impl_->drop_stat = i;
 }
 
 udp_reader::udp_reader(stream &owner, const std::string &address, std::uint16_t port, std::size_t max_size,
@@ -392,11 +387,8 @@ void udp_reader::process_datagram(stream_base::add_packet_state &state, const st
 
 void udp_reader::count_drop(stream_base::add_packet_state &state, std::uint64_t &batch_counter)
 {
-    // Counted at once, not at the end of the batch: a stop packet later in the same batch
-    // publishes the statistics, and the drops before it must be in them.
-    batch_counter++;
-    if (impl_->drop_stat)
-        state.add_stat(*impl_->drop_stat, 1);
+    batch_counter++; // for the log
+    reader::count_drop(state);
 }
 
 void udp_reader::stop()

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Packetisation of send heaps (spec §3.4).
+/// Packetisation of send heaps (API.md §3.4).
 #include <algorithm>
 #include <stdexcept>
 #include <spead2/common/endian.h>

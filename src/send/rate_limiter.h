@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// The send rate limiter's arithmetic (spec §3.3), kept free of I/O so it can be tested with
+/// The send rate limiter's arithmetic (API.md §3.3), kept free of I/O so it can be tested with
 /// made-up times.
 #ifndef SPEAD2_SEND_RATE_LIMITER_H
 #define SPEAD2_SEND_RATE_LIMITER_H

@@ -28,7 +28,7 @@ constexpr std::size_t max_gso_segments = 64;
 constexpr std::size_t max_iov = 1024;
 
 /**
- * GSO states (spec §3.1): active (in use), inactive (the kernel or a switch says no), probe (a
+ * GSO states (API.md §3.1): active (in use), inactive (the kernel or a switch says no), probe (a
  * GSO send just failed and the same packets are being retried without it) and disabled (the
  * retry worked, so GSO was the problem; never tried again on this stream).
  */

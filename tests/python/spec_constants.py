@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""The numeric constants of spec §1.3 (and the bug-compat flags), shared by the tests that check
+"""The numeric constants of API.md §1.3 (and the bug-compat flags), shared by the tests that check
 them on the extension module and on the package."""
 
 CONSTANTS = {

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""spead2.Descriptor: validation, properties, to_raw/from_raw (spec §1.5, §4.1)."""
+"""spead2.Descriptor: validation, properties, to_raw/from_raw (API.md §1.5, §4.1)."""
 
 import numpy as np
 import pytest

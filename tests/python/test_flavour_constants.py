@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""The package namespaces: what ``spead2``, ``spead2.recv`` and ``spead2.send`` re-export (spec §4).
+"""The package namespaces: what ``spead2``, ``spead2.recv`` and ``spead2.send`` re-export (API.md §4).
 
 The behaviour of Flavour and the constants themselves is tested in test_common.py; here we check
 that user code sees them where spead2 4.x puts them.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""spead2.send.HeapGenerator and spead2.send.ItemGroup (spec §3.6)."""
+"""spead2.send.HeapGenerator and spead2.send.ItemGroup (API.md §3.6)."""
 
 import pytest
 from fake_spead2_objects import RecordingHeap

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""spead2.Item: value/version, to_buffer and set_from_raw (spec §4.1 "Value conversion").
+"""spead2.Item: value/version, to_buffer and set_from_raw (API.md §4.1 "Value conversion").
 
 Expected bytes were checked against spead2 4.5.1 (see tests/interop/test_item_values.py for the
 live differential version).

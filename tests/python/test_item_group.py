@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""spead2.ItemGroup: mapping interface, add_item, descriptor replacement and update (spec §4.1)."""
+"""spead2.ItemGroup: mapping interface, add_item, descriptor replacement and update (API.md §4.1)."""
 
 import logging
 

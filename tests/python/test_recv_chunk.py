@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""The chunking receiver from Python (spec §2.10): ChunkStreamConfig, Chunk, ChunkRingbuffer and
+"""The chunking receiver from Python (API.md §2.10): ChunkStreamConfig, Chunk, ChunkRingbuffer and
 ChunkRingStream, with numba place callbacks passed as scipy LowLevelCallables.
 
 The packets are built here byte by byte (flavour SPEAD-64-48), so every test knows exactly which

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""spead2.recv.asyncio.ChunkRingbuffer (spec §2.11): await get/put, async for, Stopped."""
+"""spead2.recv.asyncio.ChunkRingbuffer (API.md §2.11): await get/put, async for, Stopped."""
 
 import asyncio
 

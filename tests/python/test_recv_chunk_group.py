@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""Chunk stream groups from Python (spec §2.10): ChunkStreamGroupConfig, ChunkStreamRingGroup as a
+"""Chunk stream groups from Python (API.md §2.10): ChunkStreamGroupConfig, ChunkStreamRingGroup as a
 Sequence of ChunkStreamGroupMember, stop semantics and lagging members in both eviction modes."""
 
 import collections.abc

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""recv.StreamConfig, RingStreamConfig, StreamStatConfig and stream_stat_indices (spec §2.2, §2.3, §2.8)."""
+"""recv.StreamConfig, RingStreamConfig, StreamStatConfig and stream_stat_indices (API.md §2.2, §2.3, §2.8)."""
 
 import numpy as np
 import pytest

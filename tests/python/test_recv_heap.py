@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""recv.Heap, IncompleteHeap and RawItem (spec §2.4)."""
+"""recv.Heap, IncompleteHeap and RawItem (API.md §2.4)."""
 
 import gc
 import weakref

@@ -365,7 +365,9 @@ def test_tcp_acceptor(thread_pool):
 
 def test_tcp_garbage_then_valid(thread_pool):
     """A bad header skips 8 bytes at a time until packets parse again."""
-    stream = make_stream(thread_pool)
+    config = recv.StreamConfig()
+    config.add_stat("tcp_dropped")
+    stream = recv.Stream(thread_pool, config)
     with socket.socket() as acceptor:
         acceptor.bind(("127.0.0.1", 0))
         acceptor.listen(1)
@@ -376,10 +378,13 @@ def test_tcp_garbage_then_valid(thread_pool):
         c.sendall(b"\xff" * 16 + b"".join(heap_packets(16, 2)))
     assert [values(h) for h in stream] == [{"x0": 15}, {"x0": 16}]
     assert stream.stats.heaps == 2
+    assert stream.stats["tcp_dropped"] == 2  # two runs of garbage
 
 
 def test_tcp_oversized_packet_skipped(thread_pool):
-    stream = make_stream(thread_pool)
+    config = recv.StreamConfig()
+    config.add_stat("tcp_dropped")
+    stream = recv.Stream(thread_pool, config)
     with socket.socket() as acceptor:
         acceptor.bind(("127.0.0.1", 0))
         acceptor.listen(1)
@@ -389,6 +394,7 @@ def test_tcp_oversized_packet_skipped(thread_pool):
         c.sendall(b"".join(heap_packets(17, 1, packet_size=4000)))  # one packet over 500 bytes
         c.sendall(b"".join(heap_packets(18, 2, packet_size=400)))
     assert [values(h) for h in stream] == [{"x0": 18}]
+    assert stream.stats["tcp_dropped"] == 1
 
 
 def test_tcp_peer_closes_mid_packet(thread_pool):

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
 """Property test of heap reassembly: packets of several heaps from PacketGenerator, shuffled,
-duplicated and dropped, fed through add_buffer_reader in out-of-order mode (spec §2.5, §2.8)."""
+duplicated and dropped, fed through add_buffer_reader in out-of-order mode (API.md §2.5, §2.8)."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""recv.StreamStats: the mapping and sequence interface (spec §2.8)."""
+"""recv.StreamStats: the mapping and sequence interface (API.md §2.8)."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""recv.Stream: readers, get/get_nowait/iteration, stop/start, ringbuffer (spec §2.1, §2.3, §2.9)."""
+"""recv.Stream: readers, get/get_nowait/iteration, stop/start, ringbuffer (API.md §2.1, §2.3, §2.9)."""
 
 import gc
 import os

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""send.StreamConfig, RateMethod and GroupMode (spec §3.2, §4.5)."""
+"""send.StreamConfig, RateMethod and GroupMode (API.md §3.2, §4.5)."""
 
 import math
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""send.Heap, PacketGenerator, HeapReference and HeapReferenceList (spec §3.4, §3.5)."""
+"""send.Heap, PacketGenerator, HeapReference and HeapReferenceList (API.md §3.4, §3.5)."""
 
 import gc
 import json

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-3.0-or-later
-"""Synchronous send streams: BytesStream and InprocStream (spec §3.1, §3.5, §3.8)."""
+"""Synchronous send streams: BytesStream and InprocStream (API.md §3.1, §3.5, §3.8)."""
 
 import errno
 import gc

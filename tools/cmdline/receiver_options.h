@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// The receiver option group (spec §6.2) and the streams and readers it describes.
+/// The receiver option group (API.md §6.2) and the streams and readers it describes.
 #ifndef SPEAD2_TOOLS_CMDLINE_RECEIVER_OPTIONS_H
 #define SPEAD2_TOOLS_CMDLINE_RECEIVER_OPTIONS_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// The sender option group (spec §6.1) and the stream it describes.
+/// The sender option group (API.md §6.1) and the stream it describes.
 #ifndef SPEAD2_TOOLS_CMDLINE_SENDER_OPTIONS_H
 #define SPEAD2_TOOLS_CMDLINE_SENDER_OPTIONS_H
 

@@ -34,7 +34,7 @@ struct descriptor
 
 /**
  * Encodes @a d as the value of a DESCRIPTOR item in flavour @a f: a complete SPEAD packet
- * (spec §1.5). @throws std::invalid_argument "Item ID out of range" unless 0 < id < 2^(63-HAB).
+ * (API.md §1.5). @throws std::invalid_argument "Item ID out of range" unless 0 < id < 2^(63-HAB).
  */
 std::vector<std::uint8_t> encode_descriptor(const descriptor &d, const flavour &f);
 

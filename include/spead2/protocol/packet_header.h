@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Decoding and validating the header of one received SPEAD packet (spec §1.1). Pure code:
+/// Decoding and validating the header of one received SPEAD packet (API.md §1.1). Pure code:
 /// no allocation, no I/O, never throws. The first fuzz target.
 #ifndef SPEAD2_PROTOCOL_PACKET_HEADER_H
 #define SPEAD2_PROTOCOL_PACKET_HEADER_H
@@ -36,7 +36,7 @@ struct packet_header
 /**
  * Decodes the packet at @a raw, reading at most @a max_size bytes. Returns the packet's size
  * (header + pointers + payload) and fills @a out, or returns 0 when the packet must be rejected
- * (the reason is logged at info level). Checks everything in spec §1.1.
+ * (the reason is logged at info level). Checks everything in API.md §1.1.
  */
 std::size_t decode_packet(packet_header &out, const std::uint8_t *raw, std::size_t max_size);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Chunks (large buffers that collect the payload of many heaps) and the callback types of the
-/// chunking receiver (spec §2.10).
+/// chunking receiver (API.md §2.10).
 #ifndef SPEAD2_RECV_CHUNK_H
 #define SPEAD2_RECV_CHUNK_H
 

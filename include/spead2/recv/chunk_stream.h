@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// The chunking receiver: heaps placed straight into large chunks (spec §2.10).
+/// The chunking receiver: heaps placed straight into large chunks (API.md §2.10).
 #ifndef SPEAD2_RECV_CHUNK_STREAM_H
 #define SPEAD2_RECV_CHUNK_STREAM_H
 
@@ -144,7 +144,7 @@ public:
 
 /**
  * A stream that places the payload of each heap directly into chunks supplied by the allocate
- * callback and hands finished chunks, in chunk ID order, to the ready callback (spec §2.10).
+ * callback and hands finished chunks, in chunk ID order, to the ready callback (API.md §2.10).
  * Only payload reaches the chunks; item pointers serve only the place callback.
  *
  * Window: the stream holds at most max_chunks chunks [head, tail). A heap for a chunk beyond the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Configuration of a chunking receiver (spec §2.10).
+/// Configuration of a chunking receiver (API.md §2.10).
 #ifndef SPEAD2_RECV_CHUNK_STREAM_CONFIG_H
 #define SPEAD2_RECV_CHUNK_STREAM_CONFIG_H
 

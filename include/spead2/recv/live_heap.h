@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// A heap being reassembled from packets (spec §2.5).
+/// A heap being reassembled from packets (API.md §2.5).
 #ifndef SPEAD2_RECV_LIVE_HEAP_H
 #define SPEAD2_RECV_LIVE_HEAP_H
 

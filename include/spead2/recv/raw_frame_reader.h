@@ -20,7 +20,8 @@ namespace spead2::recv
  * A reader of raw Ethernet frames. Frames must be untagged IPv4/UDP without IP options and with a
  * valid IPv4 header checksum (the UDP checksum is left to the NIC: a sender on the same host
  * leaves it to offload, so it is not final); each UDP payload must decode to exactly one SPEAD
- * packet. Refused frames are counted by reason and the stream carries on. Lossy.
+ * packet. Refused frames are counted by reason (and in the optional udp_dropped statistic) and the
+ * stream carries on. Lossy.
  */
 class raw_frame_reader : public reader
 {
@@ -29,7 +30,10 @@ private:
     std::atomic<std::uint64_t> rejected_datagrams_{0};
 
 protected:
-    using reader::reader;
+    explicit raw_frame_reader(stream &owner)
+        : reader(owner, udp_dropped_stat_name)
+    {
+    }
 
     /// Parses one frame and hands its packet to the stream, or counts why not.
     void add_frame(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t size);

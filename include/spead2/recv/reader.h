@@ -4,8 +4,11 @@
 #ifndef SPEAD2_RECV_READER_H
 #define SPEAD2_RECV_READER_H
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <utility>
 #include <spead2/recv/stream_base.h>
 
@@ -18,6 +21,16 @@ namespace spead2::recv
 {
 
 class stream;
+
+/**
+ * Names of the optional COUNTER statistics in which readers count what they drop from the wire.
+ * A user who wants the count adds the statistic (stream_config::add_stat) and reads it from the
+ * stream's stats; the reasons are logged at info level. Every UDP reader (sockets, pcap files,
+ * AF_XDP, ibverbs) counts datagrams or frames it refuses in udp_dropped_stat_name; the TCP reader
+ * counts skipped packets, and runs of bytes skipped to resynchronise, in tcp_dropped_stat_name.
+ */
+inline constexpr const char *udp_dropped_stat_name = "udp_dropped";
+inline constexpr const char *tcp_dropped_stat_name = "tcp_dropped";
 
 /**
  * A source of packets for one stream (UDP socket, buffer, queue, ...). The stream owns it and
@@ -36,10 +49,27 @@ class reader
 private:
     stream &owner_;
     std::shared_ptr<detail::stream_shared_state> shared_;
+    /// Index of the drop statistic, if the user added it.
+    std::optional<std::size_t> dropped_stat_;
 
 protected:
+    /// A reader that counts its drops with count_drop() in the statistic @a dropped_stat_name.
+    reader(stream &owner, std::string_view dropped_stat_name);
+
     stream &get_stream() const { return owner_; }
     asio::io_context &get_io_context() const;
+
+    /**
+     * Counts one drop (a datagram, frame or packet refused) in the drop statistic, if the user
+     * added it. Call it when the drop happens, not once at the end of the batch: a stop packet
+     * later in the same batch publishes the batch's statistics early, and the drops before it
+     * must be in them.
+     */
+    void count_drop(stream_base::add_packet_state &state) const
+    {
+        if (dropped_stat_)
+            state.add_stat(*dropped_stat_, 1);
+    }
 
     /**
      * Wraps @a handler (called as handler(add_packet_state &, args...)) so that, when invoked, it

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Settings of a ring_stream's heap ringbuffer (spec §2.3).
+/// Settings of a ring_stream's heap ringbuffer (API.md §2.3).
 #ifndef SPEAD2_RECV_RING_STREAM_CONFIG_H
 #define SPEAD2_RECV_RING_STREAM_CONFIG_H
 

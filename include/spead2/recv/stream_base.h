@@ -42,11 +42,11 @@ struct stream_shared_state
 /**
  * Reassembles packets into heaps and hands them to heap_ready(). Transports feed it in batches
  * through add_packet_state, which holds the stream's lock for the whole batch and merges the
- * batch's statistics once at the end; the per-packet path takes no lock, makes no virtual call
- * and allocates nothing but heap payload.
+ * batch's statistics once at the end; the per-packet path takes no lock, makes one virtual call
+ * (the payload sink's write, see docs/dev/payload-seam.md) and allocates nothing but heap payload.
  *
  * Each substream (heap cnt % substreams) has a circular window of max_heaps slots; every new cnt
- * claims the next slot of its substream and evicts whatever heap is there (spec §2.5, §2.8).
+ * claims the next slot of its substream and evicts whatever heap is there (API.md §2.5, §2.8).
  *
  * Threads: at most one batch runs at a time (the lock serialises them). heap_ready() and
  * stop_received() run with the lock held, on the thread running the batch or calling

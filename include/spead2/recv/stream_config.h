@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Configuration of a receive stream (spec §2.2).
+/// Configuration of a receive stream (API.md §2.2).
 #ifndef SPEAD2_RECV_STREAM_CONFIG_H
 #define SPEAD2_RECV_STREAM_CONFIG_H
 

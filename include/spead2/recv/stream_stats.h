@@ -17,7 +17,7 @@
 namespace spead2::recv
 {
 
-/// Indices of the core statistics, which every stream has, in this order (spec §2.8).
+/// Indices of the core statistics, which every stream has, in this order (API.md §2.8).
 namespace stream_stat_indices
 {
 static constexpr std::size_t HEAPS = 0;

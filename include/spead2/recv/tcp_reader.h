@@ -34,10 +34,12 @@ namespace spead2::recv
  * - a header that cannot start a packet skips 8 bytes and parsing resynchronises from there;
  * - a packet bigger than max_size is skipped (its bytes are drained, not buffered);
  * - a correctly framed packet that fails decode_packet is skipped whole.
+ * Each skip is counted here by kind and in the optional tcp_dropped statistic (one per packet
+ * skipped, one per run of bytes skipped to resynchronise; see tcp_dropped_stat_name).
  * When the peer closes the connection (even in the middle of a packet) the stream stops with a
  * network stop (live heaps are flushed).
  *
- * Threads: constructed, started and stopped by the stream (stream lock held); the counters may
+ * Threads: constructed, started and stopped by the stream, as for reader; the counters may
  * be read from any thread. Lifetime: owned by the stream (see reader).
  */
 class tcp_reader : public reader

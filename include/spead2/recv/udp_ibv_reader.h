@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// ibverbs receive (spec §2.1): a raw-packet queue pair on a ConnectX (or any verbs) NIC, fed by
+/// ibverbs receive (API.md §2.1): a raw-packet queue pair on a ConnectX (or any verbs) NIC, fed by
 /// flow-steering rules, with rdma-core loaded at run time.
 #ifndef SPEAD2_RECV_UDP_IBV_READER_H
 #define SPEAD2_RECV_UDP_IBV_READER_H

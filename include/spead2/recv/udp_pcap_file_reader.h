@@ -36,9 +36,10 @@ namespace spead2::recv
  * A UDP payload must hold whole SPEAD packets: normally one, decoding to exactly the payload's
  * size. A payload holding several consecutive packets (a UDP GSO sender's super-datagram, which
  * loopback captures record unsplit) is split when every packet in it decodes and they fill it
- * exactly; such payloads are counted. Anything else is dropped and counted.
+ * exactly; such payloads are counted. Anything else is dropped and counted. Every record
+ * skipped is also counted in the optional udp_dropped statistic (see udp_dropped_stat_name).
  *
- * Threads: constructed, started and stopped by the stream (stream lock held); the counters may
+ * Threads: constructed, started and stopped by the stream, as for reader; the counters may
  * be read from any thread. Lifetime: owned by the stream (see reader); the file is closed when
  * the reader is destroyed.
  */

@@ -30,7 +30,7 @@ namespace spead2::recv
  * is missing). When the kernel supports UDP GRO the reader asks for coalesced datagrams and
  * splits them at the segment size the kernel reports.
  *
- * Each datagram must decode to exactly its own size (spec §1.1). Datagrams longer than
+ * Each datagram must decode to exactly its own size (API.md §1.1). Datagrams longer than
  * @a max_size are dropped as truncated; those that do not decode, or decode to a different size,
  * are dropped too. Drops never stop the stream: they are logged at info level (at most once a
  * second) and, if the stream's config has a COUNTER statistic named dropped_stat_name
@@ -42,8 +42,8 @@ namespace spead2::recv
  * (and the multicast group joined) when the reader starts, so a stream with explicit_start
  * binds in start().
  *
- * Threads and lifetime: as for reader. Constructors run with the stream lock held (inside
- * emplace_reader).
+ * Threads and lifetime: as for reader. Constructors run inside emplace_reader, with the stream's
+ * reader-list lock held (not the stream lock).
  *
  * @throws std::invalid_argument for bad addresses (messages as in spead2);
  * std::system_error if a name does not resolve ("resolve: Host not found ...") or a socket call
@@ -56,7 +56,7 @@ public:
     static constexpr std::size_t default_max_size = 9200;
     static constexpr std::size_t default_buffer_size = 8 * 1024 * 1024;
     /// Name of the optional custom statistic that counts dropped datagrams.
-    static constexpr const char *dropped_stat_name = "udp_dropped";
+    static constexpr const char *dropped_stat_name = udp_dropped_stat_name;
 
     /// A socket owned by the caller, to be duplicated (see the constructor that takes it).
     struct socket_fd

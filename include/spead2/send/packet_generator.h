@@ -21,7 +21,7 @@ struct packet_piece
 };
 
 /**
- * Turns a heap into packets, one at a time (spec §3.4, byte-compatible with spead2):
+ * Turns a heap into packets, one at a time (API.md §3.4, byte-compatible with spead2):
  *
  * - max_packet_size is rounded down to a multiple of 8;
  * - every packet starts with the header and the immediates HEAP_CNT, HEAP_LENGTH, PAYLOAD_OFFSET,

@@ -25,7 +25,7 @@ enum class group_mode
 };
 
 /**
- * Send stream configuration (spec §3.2). Setters validate and return *this so they can be
+ * Send stream configuration (API.md §3.2). Setters validate and return *this so they can be
  * chained. A plain value type.
  */
 class stream_config

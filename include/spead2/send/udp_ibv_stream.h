@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// ibverbs send (spec §3.1): frames built by the raw-frame layer and posted to a raw-packet queue
+/// ibverbs send (API.md §3.1): frames built by the raw-frame layer and posted to a raw-packet queue
 /// pair, with rdma-core loaded at run time.
 #ifndef SPEAD2_SEND_UDP_IBV_STREAM_H
 #define SPEAD2_SEND_UDP_IBV_STREAM_H

@@ -31,7 +31,7 @@ namespace spead2::send
  * packets of a batch for the same endpoint and of the same size (the last may be shorter) are
  * handed to the kernel as one message. GSO is tried while it works: if a GSO send fails it is
  * retried without; if that succeeds GSO is switched off for the stream, otherwise the error
- * stands and GSO stays on (spec §3.1). A packet the kernel refuses (e.g. EMSGSIZE for one over
+ * stands and GSO stays on (API.md §3.1). A packet the kernel refuses (e.g. EMSGSIZE for one over
  * 65507 bytes) completes its heap with that error.
  *
  * Endpoints are (host, port) pairs; hosts may be names (resolved here). All must be of one

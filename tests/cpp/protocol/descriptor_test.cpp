@@ -166,7 +166,7 @@ TEST(ProtocolDescriptor, ItemIdRange)
 
 TEST(ProtocolDescriptor, ExactLayout40)
 {
-    // Checked against the reference: spec §1.5, 4-byte format fields and 6-byte shape fields.
+    // Checked against the reference: API.md §1.5, 4-byte format fields and 6-byte shape fields.
     EXPECT_EQ(to_hex(encode_descriptor(simple_descriptor(), flavour(40))),
               "5304030500000009"
               "8000010000000001800002000000001880000300000000008000040000000018"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 #include <gtest/gtest.h>
-#include <spead2/protocol/numpy_header.h>
+#include "protocol/numpy_header.h"
 
 namespace spead2::test
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Tests for decode_packet and get_packet_size (spec §1.1).
+/// Tests for decode_packet and get_packet_size (API.md §1.1).
 #include <cstdint>
 #include <string>
 #include <tuple>

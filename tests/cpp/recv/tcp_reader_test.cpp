@@ -23,6 +23,14 @@ namespace
 using namespace std::chrono_literals;
 using tcp = asio::ip::tcp;
 
+/// A stream config with the tcp_dropped statistic.
+stream_config counting_drops()
+{
+    stream_config config;
+    config.add_stat(tcp_dropped_stat_name);
+    return config;
+}
+
 /// A tcp_reader that reports where it lives, so that a test can read its counters.
 class probed_tcp_reader : public tcp_reader
 {
@@ -175,7 +183,7 @@ TEST_F(tcp_reader_fixture, multi_packet_heap_in_one_write)
 TEST_F(tcp_reader_fixture, garbage_resynchronises)
 {
     spead2::test::log_capture logs;
-    ring_stream<> s(tp);
+    ring_stream<> s(tp, counting_drops());
     tcp_reader *r = nullptr;
     s.emplace_reader<probed_tcp_reader>(&r, listen());
     client cl("127.0.0.1", port);
@@ -190,6 +198,7 @@ TEST_F(tcp_reader_fixture, garbage_resynchronises)
                                                   "3:" + expected_items(3)}));
     EXPECT_EQ(r->get_bad_headers(), 3u);
     EXPECT_EQ(s.get_stats().packets, 3u);
+    EXPECT_EQ(s.get_stats()["tcp_dropped"], 1u); // one run of garbage
     std::vector<std::string> tcp_logs;
     for (const auto &m : logs.messages())
         if (m.second.rfind("tcp_reader:", 0) == 0)
@@ -201,7 +210,7 @@ TEST_F(tcp_reader_fixture, garbage_resynchronises)
 
 TEST_F(tcp_reader_fixture, oversized_packets_are_drained)
 {
-    ring_stream<> s(tp);
+    ring_stream<> s(tp, counting_drops());
     tcp_reader *r = nullptr;
     s.emplace_reader<probed_tcp_reader>(&r, listen(), std::size_t(1000));
     EXPECT_EQ(r->get_max_size(), 1000u);
@@ -223,11 +232,12 @@ TEST_F(tcp_reader_fixture, oversized_packets_are_drained)
     EXPECT_EQ(drain(s), (std::vector<std::string>{"1:" + expected_items(1), "4:" + expected_items(4)}));
     EXPECT_EQ(r->get_oversized_packets(), 2u);
     EXPECT_EQ(r->get_bad_headers(), 0u);
+    EXPECT_EQ(s.get_stats()["tcp_dropped"], 2u);
 }
 
 TEST_F(tcp_reader_fixture, framed_packet_that_does_not_decode_is_skipped)
 {
-    ring_stream<> s(tp);
+    ring_stream<> s(tp, counting_drops());
     tcp_reader *r = nullptr;
     s.emplace_reader<probed_tcp_reader>(&r, listen());
     // Offset + length beyond HEAP_LENGTH: framed fine by PAYLOAD_LENGTH but rejected by decode.
@@ -238,6 +248,7 @@ TEST_F(tcp_reader_fixture, framed_packet_that_does_not_decode_is_skipped)
     EXPECT_EQ(drain(s), (std::vector<std::string>{"6:" + expected_items(6)}));
     EXPECT_EQ(r->get_rejected_packets(), 1u);
     EXPECT_EQ(r->get_bad_headers(), 0u);
+    EXPECT_EQ(s.get_stats()["tcp_dropped"], 1u);
 }
 
 TEST_F(tcp_reader_fixture, peer_closing_mid_packet_stops_stream)

@@ -182,15 +182,25 @@ protected:
 
     std::string path(const std::string &name) const { return (dir / name).string(); }
 
-    /// Reads @a file through a ring_stream; returns the heaps and the reader's counters.
+    /**
+     * Reads @a file through a ring_stream; returns the heaps and the reader's counters. Checks
+     * that the udp_dropped statistic counts every record skipped.
+     */
     std::vector<std::string> read(const std::string &file, const std::string &filter = "",
                                   std::vector<std::uint64_t> *counters = nullptr,
                                   stream_stats *stats = nullptr)
     {
-        ring_stream<> s(tp, stream_config().set_max_heaps(8), ring_stream_config().set_heaps(256));
+        stream_config config;
+        config.set_max_heaps(8);
+        config.add_stat(spead2::recv::udp_dropped_stat_name);
+        ring_stream<> s(tp, config, ring_stream_config().set_heaps(256));
         udp_pcap_file_reader *r = nullptr;
         s.emplace_reader<probed_pcap_reader>(&r, file, filter);
         auto heaps = drain(s);
+        std::uint64_t skipped = r->get_truncated_records() + r->get_rejected_datagrams();
+        for (std::size_t reason = 0; reason < spead2::frame::drop_reason_count; reason++)
+            skipped += r->get_dropped_frames(spead2::frame::drop_reason(reason));
+        EXPECT_EQ(s.get_stats()["udp_dropped"], skipped);
         if (counters)
             *counters = {r->get_truncated_records(), r->get_split_datagrams(), r->get_rejected_datagrams()};
         if (stats)
@@ -264,10 +274,14 @@ TEST_F(pcap_fixture, malformed_frames_are_counted_by_reason)
     ip_beyond_capture.ip_length_extra = 100;
     write_capture(path("m.pcap"), DLT_EN10MB,
                   {{heap_packet(1)}, short_udp_length, long_udp_length, ip_beyond_capture, {heap_packet(5)}});
-    ring_stream<> s(tp, stream_config().set_max_heaps(8), ring_stream_config().set_heaps(256));
+    stream_config config;
+    config.set_max_heaps(8);
+    config.add_stat("udp_dropped");
+    ring_stream<> s(tp, config, ring_stream_config().set_heaps(256));
     udp_pcap_file_reader *r = nullptr;
     s.emplace_reader<probed_pcap_reader>(&r, path("m.pcap"));
     EXPECT_EQ(drain(s), (std::vector<std::string>{expected(1), expected(5)}));
+    EXPECT_EQ(s.get_stats()["udp_dropped"], 3u);
     EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::bad_udp_length), 2u);
     EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::runt), 1u);
     EXPECT_EQ(r->get_dropped_frames(spead2::frame::drop_reason::accepted), 0u);

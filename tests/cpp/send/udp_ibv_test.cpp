@@ -284,7 +284,9 @@ TEST_F(udp_ibv_netns, frames_longer_than_a_slot_are_completion_errors)
 
 TEST_F(udp_ibv_netns, bad_frames_are_counted_drops)
 {
-    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    recv::stream_config rconfig;
+    rconfig.add_stat(recv::udp_dropped_stat_name);
+    recv::ring_stream<> rs(tp, rconfig, recv::ring_stream_config().set_heaps(64));
     recv::udp_ibv_reader *reader = add_reader(rs, config(local_address, 8895));
     raw_sender raw;
     const frame::frame_headers h = test::peer_to_local_headers(8895);
@@ -299,6 +301,11 @@ TEST_F(udp_ibv_netns, bad_frames_are_counted_drops)
     EXPECT_EQ(rs.pop().get_cnt(), 1);
     EXPECT_EQ(reader->get_dropped_frames(frame::drop_reason::ip_checksum), 1u);
     EXPECT_EQ(reader->get_rejected_datagrams(), 1u);
+    // Statistics are published when a batch ends, which may be after the heap was pushed.
+    const auto stats_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (rs.get_stats()["udp_dropped"] < 2u && std::chrono::steady_clock::now() < stats_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(rs.get_stats()["udp_dropped"], 2u);
 }
 
 TEST_F(udp_ibv_netns, device_limits_reduce_the_buffer)

@@ -185,7 +185,9 @@ TEST_P(udp_xdp_netns, other_traffic_reaches_the_kernel)
 
 TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
 {
-    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    recv::stream_config rconfig;
+    rconfig.add_stat(recv::udp_dropped_stat_name);
+    recv::ring_stream<> rs(tp, rconfig, recv::ring_stream_config().set_heaps(64));
     recv::udp_xdp_reader *reader = add_reader(rs, config(local_address, 8888));
     raw_sender raw;
     const frame::frame_headers h = test::peer_to_local_headers(8888);
@@ -251,6 +253,11 @@ TEST_P(udp_xdp_netns, bad_frames_are_counted_drops)
     raw.send(build(h, packet(9)));
     EXPECT_EQ(rs.pop().get_cnt(), 9);
     EXPECT_EQ(reader->get_rejected_datagrams(), 1u);
+    // Statistics are published when a batch ends, which may be after the heap was pushed.
+    const auto stats_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (rs.get_stats()["udp_dropped"] < 7u && std::chrono::steady_clock::now() < stats_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(rs.get_stats()["udp_dropped"], 7u);
 }
 
 TEST_P(udp_xdp_netns, oversized_frames_are_counted_drops)

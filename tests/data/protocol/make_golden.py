@@ -77,7 +77,7 @@ def main():
         else:
             out.append("format\n")
             # With BUG_COMPAT_SWAP_ENDIAN the Python layer states the opposite byte order in the
-            # header it hands to the C++ encoder (spec §1.2), so record that header.
+            # header it hands to the C++ encoder (API.md §1.2), so record that header.
             dtype = d.dtype.newbyteorder() if bug_compat & spead2.BUG_COMPAT_SWAP_ENDIAN else d.dtype
             numpy_header = d._make_numpy_header(d.shape, dtype, d.order).encode()
         out.append("shape " + " ".join("-1" if s is None else str(s) for s in d.shape) + "\n")

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// A small, safe parser for the Python-literal subset found in numpy headers of descriptors
-/// (spec §1.5), and the validation the reference applies to them. Never evaluates code.
+/// (API.md §1.5), and the validation the reference applies to them. Never evaluates code.
+/// Not installed: only the Python extension needs it (and the tests and the fuzzer).
 #ifndef SPEAD2_PROTOCOL_NUMPY_HEADER_H
 #define SPEAD2_PROTOCOL_NUMPY_HEADER_H
 
