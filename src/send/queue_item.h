@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// A slot of a send stream's heap queue (shared by stream.cpp and writer.cpp).
+/// A slot of a send stream's heap queue (used by stream.cpp, heap_queue.cpp and send_engine.cpp).
 #ifndef SPEAD2_SEND_QUEUE_ITEM_H
 #define SPEAD2_SEND_QUEUE_ITEM_H
 
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <spead2/send/detail/heap_queue.h>
 #include <spead2/send/packet_generator.h>
 #include <spead2/send/stream.h>
 
@@ -14,8 +15,8 @@ namespace spead2::send::detail
 {
 
 /**
- * Filled by the producer under the stream lock, then owned by the writer until it advances the
- * stream's head past it.
+ * Filled by the producer under the queue's lock, then owned by the send engine until it frees
+ * the slot (heap_queue::release).
  */
 struct queue_item
 {
@@ -30,6 +31,11 @@ struct queue_item
     std::error_code ec;
     item_pointer_t bytes_sent = 0;
 };
+
+inline queue_item &heap_queue::slot(std::uint64_t index) const
+{
+    return slots_[index % max_heaps_];
+}
 
 } // namespace spead2::send::detail
 

@@ -7,26 +7,22 @@
 #include <spead2/common/logging.h>
 #include <spead2/send/stream.h>
 #include "send/queue_item.h"
+#include "send/send_engine.h"
 
 namespace spead2::send
 {
 
 stream::stream(std::unique_ptr<writer> &&w)
     : writer_(std::move(w))
-    , max_heaps_(writer_->get_config().get_max_heaps())
-    , queue_(new detail::queue_item[max_heaps_])
+    , queue_(writer_->get_config().get_max_heaps())
+    , engine_(std::make_unique<detail::send_engine>(queue_, *writer_))
 {
-    writer_->owner_ = this;
+    writer_->engine_ = engine_.get();
 }
 
 stream::~stream()
 {
     flush();
-}
-
-detail::queue_item &stream::slot(std::uint64_t index) const
-{
-    return queue_[index % max_heaps_];
 }
 
 std::error_code stream::check_heap(const heap_reference &ref) const
@@ -48,7 +44,7 @@ std::error_code stream::check_heap(const heap_reference &ref) const
 
 void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode)
 {
-    detail::queue_item &item = slot(tail_);
+    detail::queue_item &item = queue_.append_locked();
     item.h = &ref.heap;
     if (ref.cnt < 0)
     {
@@ -65,20 +61,22 @@ void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, 
     item.gen.reset();
     item.ec = std::error_code();
     item.bytes_sent = 0;
-    tail_++;
 }
 
 bool stream::commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline)
 {
-    slot(group_start).handler = std::move(handler);
-    if (writer_idle_)
-    {
-        writer_idle_ = false;
-        if (run_inline)
-            return true;
-        writer_->wakeup();
-    }
+    queue_.slot(group_start).handler = std::move(handler);
+    if (!queue_.claim_idle_engine_locked())
+        return false; // the step in flight will find the new heaps
+    if (run_inline)
+        return true;
+    engine_->wakeup();
     return false;
+}
+
+void stream::run_engine_inline(std::uint64_t until)
+{
+    engine_->run_inline(until);
 }
 
 stream::completion_handler stream::future_handler(std::future<item_pointer_t> &future)
@@ -127,31 +125,19 @@ bool stream::async_send_heap_inline(const heap &h, completion_handler handler, s
 
 void stream::flush()
 {
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_cv_.wait(lock, [this] { return head_ == tail_ && writer_idle_; });
+    queue_.flush();
 }
 
 void stream::flush_queued()
 {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const std::uint64_t target = tail_;
-    flush_queued_waiters_++;
-    idle_cv_.wait(lock, [this, target] { return handled_ >= target || (head_ == tail_ && writer_idle_); });
-    flush_queued_waiters_--;
-}
-
-void stream::note_handled(std::uint64_t end)
-{
-    std::lock_guard<std::mutex> lock(mutex_);
-    handled_ = end;
-    idle_cv_.notify_all();
+    queue_.flush_queued();
 }
 
 void stream::set_cnt_sequence(item_pointer_t next, item_pointer_t step)
 {
     if (step == 0)
         throw std::invalid_argument("step cannot be 0");
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(queue_.mutex());
     next_cnt_ = next;
     step_cnt_ = step;
 }

@@ -4,8 +4,6 @@
 #ifndef SPEAD2_SEND_STREAM_H
 #define SPEAD2_SEND_STREAM_H
 
-#include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,6 +13,7 @@
 #include <mutex>
 #include <system_error>
 #include <spead2/protocol/constants.h>
+#include <spead2/send/detail/heap_queue.h>
 #include <spead2/send/heap.h>
 #include <spead2/send/stream_config.h>
 #include <spead2/send/writer.h>
@@ -32,7 +31,7 @@ namespace spead2::send
 
 namespace detail
 {
-struct queue_item;
+class send_engine;
 } // namespace detail
 
 /**
@@ -61,37 +60,26 @@ public:
         completion_handler;
 
 private:
-    friend class writer;
-
+    // Destroyed in reverse: the engine before the queue and the writer it uses.
     std::unique_ptr<writer> writer_;
-    std::size_t max_heaps_;
-    std::unique_ptr<detail::queue_item[]> queue_;
-    mutable std::mutex mutex_;
-    std::condition_variable idle_cv_;
-    std::uint64_t head_ = 0; ///< First occupied slot (absolute index); advanced by the writer
-    std::uint64_t tail_ = 0; ///< One past the last occupied slot
-    bool writer_idle_ = true;
-    /// Heaps whose handlers have returned; kept up to date only while flush_queued() waits
-    std::uint64_t handled_ = 0;
-    std::atomic<int> flush_queued_waiters_{0};
-    item_pointer_t next_cnt_ = 1;
+    detail::heap_queue queue_;
+    std::unique_ptr<detail::send_engine> engine_;
+    item_pointer_t next_cnt_ = 1; ///< Guarded by the queue's lock, as is step_cnt_
     item_pointer_t step_cnt_ = 1;
 
-    detail::queue_item &slot(std::uint64_t index) const;
     /// Returns EINVAL (and logs) for a bad substream or cnt; throws for an unsendable heap.
     std::error_code check_heap(const heap_reference &ref) const;
-    bool has_room_locked(std::size_t n) const { return tail_ - head_ + n <= max_heaps_; }
     void enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode);
-    /// Returns true if the caller must now run the writer itself (@a run_inline and it was idle).
+    /// Returns true if the caller must now run the engine itself (@a run_inline and it was idle).
     bool commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline);
+    /// Runs the engine on this thread (see async_send_heap_inline).
+    void run_engine_inline(std::uint64_t until);
     /// Calls @a handler with @a ec from the io_context (never inline).
     void post_error(completion_handler &&handler, const std::error_code &ec);
     /// A handler that fulfils a promise whose future it stores in @a future.
     static completion_handler future_handler(std::future<item_pointer_t> &future);
     void fail_full(completion_handler &&handler);
     void fail_empty(completion_handler &&handler);
-    /// Called by the writer after the handlers of heaps before @a end returned, if anyone waits.
-    void note_handled(std::uint64_t end);
 
     template<typename Iterator>
     bool send_heaps_impl(Iterator first, Iterator last, completion_handler &&handler, group_mode mode,
@@ -112,21 +100,21 @@ private:
             fail_empty(std::move(handler));
             return false;
         }
-        std::unique_lock<std::mutex> lock(mutex_);
-        if (!has_room_locked(n))
+        std::unique_lock<std::mutex> lock(queue_.mutex());
+        if (!queue_.has_room_locked(n))
         {
             lock.unlock();
             fail_full(std::move(handler));
             return false;
         }
-        std::uint64_t start = tail_;
+        const std::uint64_t start = queue_.get_tail_locked();
         for (Iterator it = first; it != last; ++it)
             enqueue_locked(*it, start + n, mode);
         if (commit_locked(start, std::move(handler), run_inline))
         {
-            const std::uint64_t until = tail_;
+            const std::uint64_t until = queue_.get_tail_locked();
             lock.unlock();
-            writer_->run_inline(until);
+            run_engine_inline(until);
         }
         return true;
     }

@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <system_error>
 #include <vector>
 #include <spead2/common/io_context_ref.h>
@@ -18,6 +17,11 @@ namespace spead2::send
 {
 
 class stream;
+
+namespace detail
+{
+class send_engine;
+} // namespace detail
 
 /// One packet of a batch: a range of the batch's pieces, and where the transport reports back.
 struct transmit_packet
@@ -40,13 +44,15 @@ struct packet_batch
 };
 
 /**
- * Base class for transports. The core (queue walking, packetisation, group interleaving, rate
- * limiting, completions) lives here; a transport only implements send_batch and
- * get_num_substreams.
+ * Base class for transports: a writer puts batches of packets on the wire (or in a queue, a
+ * file, ...). Everything else (queue walking, packetisation, group interleaving, rate limiting,
+ * completions) is the stream's send engine (src/send/send_engine.h), which hands the writer one
+ * batch at a time. A transport implements send_batch and get_num_substreams.
  *
- * Threads: everything here runs one step at a time (a writer never has two steps in flight), so
- * transports need no locking of their own state. Steps run on the io_context's threads, except
- * that a step started by stream::async_send_heap(s)_inline runs on the sending thread.
+ * Threads: the engine never has two steps in flight, so send_batch is never called while a
+ * batch is outstanding and transports need no locking of their own state. Batches are sent from
+ * the io_context's threads, except that a step started by stream::async_send_heap(s)_inline
+ * runs on the sending thread.
  *
  * Lifetime: owned by its stream, which flushes before destroying it.
  */
@@ -67,15 +73,15 @@ public:
     double get_software_rate() const { return hardware_rate_ ? 0.0 : config_.get_rate(); }
     asio::io_context &get_io_context() const { return *io_context_; }
 
-protected:
-    writer(io_context_ref io_context, const stream_config &config);
-
     /**
-     * Sends @a batch (1 to max_batch packets, in order). For each packet that fails, set its
-     * result. Call batch_done() exactly once when finished, either before returning or later from
-     * an io_context handler. The batch stays untouched until then.
+     * Sends @a batch (1 to max_batch packets, in order); called by the send engine. For each
+     * packet that fails, set its result. Call batch_done() exactly once when finished, either
+     * before returning or later from an io_context handler. The batch stays untouched until then.
      */
     virtual void send_batch(packet_batch &batch) = 0;
+
+protected:
+    writer(io_context_ref io_context, const stream_config &config);
 
     /// Reports that the batch given to send_batch has been handled.
     void batch_done();
@@ -84,29 +90,12 @@ protected:
     void set_hardware_rate() { hardware_rate_ = true; }
 
 private:
-    friend class stream;
-    struct impl;
+    friend class stream; // connects the engine, which batch_done() reports to
 
     io_context_ref io_context_;
     stream_config config_;
-    stream *owner_ = nullptr;
     bool hardware_rate_ = false;
-    std::unique_ptr<impl> impl_;
-
-    /// Called by the stream (holding its lock) when work arrives while the writer is idle.
-    void wakeup();
-    /**
-     * Instead of wakeup(), for stream::async_send_heap(s)_inline: runs on the calling thread
-     * (without the stream lock), as the one step in flight, until the heaps before queue index
-     * @a until have completed; whatever is queued after them is handed to the io_context, so a
-     * blocking sender never ends up serving other threads' heaps indefinitely.
-     */
-    void run_inline(std::uint64_t until);
-    /// The writer loop; with @a until, stops on the calling thread as run_inline describes.
-    void run(std::uint64_t until = no_inline_limit);
-    static constexpr std::uint64_t no_inline_limit = ~std::uint64_t(0);
-    bool fill_batch();
-    void process_results();
+    detail::send_engine *engine_ = nullptr;
 };
 
 } // namespace spead2::send
