@@ -57,6 +57,7 @@ stream_base::stream_base(const stream_config &config)
     , stats_(stats_config_->size(), 0)
     , batch_stats(stats_config_->size(), 0)
 {
+    // The table stores slot indices in 32 bits and has up to 8 entries per slot: keep both in range.
     if (max_heaps_ > std::numeric_limits<std::uint32_t>::max() / 8 / substreams_)
         throw std::invalid_argument("max_heaps * substreams is too large (" + std::to_string(max_heaps_) +
                                     " * " + std::to_string(substreams_) + ")");
@@ -166,6 +167,7 @@ std::size_t stream_base::claim_slot(std::size_t substream)
     std::optional<live_heap> &old = slots_[slot];
     if (old)
     {
+        // The window is full: the oldest heap of this substream makes room, incomplete.
         table_erase(old->get_cnt(), std::uint32_t(slot));
         batch_stats[stream_stat_indices::HEAPS]++;
         batch_stats[stream_stat_indices::INCOMPLETE_HEAPS_EVICTED]++;
@@ -222,6 +224,8 @@ bool stream_base::add_packet(const packet_header &packet)
     live_heap &h = *slots_[slot];
     if (!h.add_packet(packet, heap_config_, slot, is_new))
     {
+        // A heap whose first packet is refused never existed (it was not in the table yet); a
+        // refused later packet leaves its heap as it was.
         if (is_new)
             slots_[slot].reset();
         return false;
@@ -252,6 +256,7 @@ void stream_base::flush_unlocked()
     using namespace stream_stat_indices;
     for (std::size_t s = 0; s < substreams_; s++)
     {
+        // From the substream's head: the oldest heap comes out first, as eviction would order them.
         for (std::size_t k = 0; k < max_heaps_; k++)
         {
             std::size_t index = heads_[s] + k;
@@ -320,6 +325,8 @@ stream_stats stream_base::get_stats() const
 
 void stream_base::flush()
 {
+    // A pseudo-batch: it takes the lock and publishes what the flush counts, but is not a batch
+    // in the statistics.
     add_packet_state state(*this);
     batch_is_reader_ = false;
     flush_unlocked();
