@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <asio.hpp>
 #include <spead2/common/endian.h>
 #include <spead2/common/logging.h>
@@ -12,6 +13,7 @@
 #include <spead2/protocol/pointer_codec.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/tcp_reader.h>
+#include "common/socket_buffer.h"
 #include "os/fd.h"
 #include "os/tcp_socket.h"
 
@@ -144,13 +146,13 @@ void tcp_reader::impl::listen()
         a.set_option(asio::socket_base::reuse_address(true));
         // Set on the listener so that the accepted socket starts with it (window scaling is
         // negotiated during the handshake).
-        if (buffer_size > 0)
+        try
         {
-            std::error_code ec;
-            a.set_option(asio::socket_base::receive_buffer_size(int(buffer_size)), ec);
-            if (ec)
-                log_warning("tcp_reader: could not set receive buffer size to %zu: %s", buffer_size,
-                            ec.message().c_str());
+            spead2::detail::request_socket_buffer_size(a.native_handle(), true, buffer_size);
+        }
+        catch (const std::system_error &e)
+        {
+            log_warning("tcp_reader: could not set receive buffer size to %zu: %s", buffer_size, e.what());
         }
         a.bind(endpoint);
         a.listen(1);

@@ -16,6 +16,7 @@
 #include <spead2/protocol/packet_header.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_reader.h>
+#include "common/socket_buffer.h"
 #include "os/udp_socket.h"
 #include "os/udp_resolve.h"
 
@@ -84,14 +85,7 @@ namespace
 
 void set_receive_buffer(asio::ip::udp::socket &socket, std::size_t buffer_size)
 {
-    if (buffer_size == 0)
-        return;
-    const std::size_t actual =
-        spead2::detail::set_socket_buffer_size(socket.native_handle(), true, buffer_size);
-    if (actual < buffer_size)
-        log_warning("requested socket buffer size %zu but only received %zu: refer to documentation for "
-                    "details on increasing buffer size (try raising net.core.rmem_max, now %zu)",
-                    buffer_size, actual, spead2::detail::socket_buffer_max(true));
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), true, buffer_size);
 }
 
 std::unique_ptr<udp_reader::impl> make_bound(stream &owner, const asio::ip::udp::endpoint &endpoint,

@@ -18,12 +18,14 @@ class inproc_writer final : public writer
 {
 private:
     std::vector<std::shared_ptr<inproc_queue>> queues_;
-    std::vector<std::uint8_t> buffer_; ///< A packet made contiguous for add_packet
+    std::vector<std::uint8_t> buffer_; ///< A packet made contiguous for add_packet (grown as needed)
 
     void send_batch(packet_batch &batch) override
     {
         for (transmit_packet &p : batch.packets)
         {
+            if (buffer_.size() < p.size)
+                buffer_.resize(p.size);
             std::uint8_t *out = buffer_.data();
             const packet_piece *pieces = batch.get_pieces(p);
             for (std::size_t i = 0; i < p.num_pieces; i++)
@@ -48,7 +50,6 @@ public:
                   const stream_config &config)
         : writer(std::move(io_context), config)
         , queues_(queues)
-        , buffer_(config.get_max_packet_size())
     {
     }
 

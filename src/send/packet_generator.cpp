@@ -166,7 +166,7 @@ std::size_t packet_generator::next_packet(std::uint8_t *scratch, std::vector<pac
 
 std::vector<std::uint8_t> packet_generator::next_packet()
 {
-    std::vector<std::uint8_t> scratch(max_packet_size_);
+    std::vector<std::uint8_t> scratch(get_max_header_size());
     std::vector<packet_piece> pieces;
     std::size_t size = next_packet(scratch.data(), pieces);
     std::vector<std::uint8_t> out;

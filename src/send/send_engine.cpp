@@ -13,7 +13,7 @@ send_engine::send_engine(heap_queue &queue, writer &transport)
     , timer_(transport.get_io_context())
     , limiter_(transport.get_config().get_burst_size(), transport.get_config().get_burst_rate_ratio())
     , max_packet_size_(transport.get_config().get_max_packet_size() & ~std::size_t(7))
-    , scratch_(writer::max_batch * max_packet_size_)
+    , scratch_(writer::max_batch)
 {
     batch_.packets.reserve(writer::max_batch);
     callbacks_.reserve(transport.get_config().get_max_heaps());
@@ -69,8 +69,10 @@ bool send_engine::fill_batch()
         }
         transmit_packet &p = batch_.packets.emplace_back();
         p.first_piece = batch_.pieces.size();
-        std::uint8_t *scratch = scratch_.data() + (batch_.packets.size() - 1) * max_packet_size_;
-        p.size = qi->gen->next_packet(scratch, batch_.pieces);
+        std::vector<std::uint8_t> &scratch = scratch_[batch_.packets.size() - 1];
+        if (scratch.size() < qi->gen->get_max_header_size())
+            scratch.resize(qi->gen->get_max_header_size());
+        p.size = qi->gen->next_packet(scratch.data(), batch_.pieces);
         p.num_pieces = batch_.pieces.size() - p.first_piece;
         p.substream_index = qi->substream_index;
         p.queue_index = cursor_;

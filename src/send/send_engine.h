@@ -72,7 +72,11 @@ private:
     asio::steady_timer timer_;
     rate_limiter limiter_;
     std::size_t max_packet_size_;
-    std::vector<std::uint8_t> scratch_; ///< max_batch headers of max_packet_size bytes
+    /**
+     * One header buffer per packet of a batch, grown to the largest header seen (a header holds
+     * the heap's pointers, usually far fewer bytes than max_packet_size, which may be huge).
+     */
+    std::vector<std::vector<std::uint8_t>> scratch_;
     packet_batch batch_;
     std::vector<pending_callback> callbacks_;
 

@@ -6,10 +6,12 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/writer.h>
+#include "common/socket_buffer.h"
 #include "os/fd.h"
 #include "os/tcp_socket.h"
 
@@ -167,13 +169,13 @@ private:
     {
         tcp::socket &socket = conn_->socket;
         socket.open(endpoint_.protocol());
-        if (buffer_size > 0)
+        try
         {
-            std::error_code ec;
-            socket.set_option(asio::socket_base::send_buffer_size(int(buffer_size)), ec);
-            if (ec)
-                log_warning("tcp_stream: could not set send buffer size to %zu: %s", buffer_size,
-                            ec.message().c_str());
+            spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
+        }
+        catch (const std::system_error &e)
+        {
+            log_warning("tcp_stream: could not set send buffer size to %zu: %s", buffer_size, e.what());
         }
         if (!interface_address.empty())
         {

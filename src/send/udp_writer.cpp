@@ -13,6 +13,7 @@
 #include <spead2/common/logging.h>
 #include <spead2/send/udp_stream.h>
 #include <spead2/send/writer.h>
+#include "common/socket_buffer.h"
 #include "os/udp_resolve.h"
 #include "os/udp_socket.h"
 
@@ -210,8 +211,7 @@ asio::ip::udp::socket open_for(asio::io_context &io_context,
 
 void set_buffer(asio::ip::udp::socket &socket, std::size_t buffer_size)
 {
-    if (buffer_size != 0)
-        spead2::detail::set_socket_buffer_size(socket.native_handle(), false, buffer_size);
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
 }
 
 std::unique_ptr<writer> make_unicast(io_context_ref io_context,

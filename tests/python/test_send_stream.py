@@ -140,6 +140,25 @@ def test_packet_size_too_small(thread_pool):
         stream.send_heap(heap)
 
 
+@pytest.mark.parametrize("max_packet_size", [2**31, 2**58])
+@pytest.mark.parametrize("kind", ["bytes", "inproc"])
+def test_huge_max_packet_size(thread_pool, kind, max_packet_size):
+    """As spead2: a packet size far beyond any heap is accepted and costs no memory up front."""
+    config = send.StreamConfig(max_packet_size=max_packet_size)
+    if kind == "bytes":
+        stream = send.BytesStream(thread_pool, config)
+    else:
+        queue = spead2.InprocQueue()
+        stream = send.InprocStream(thread_pool, [queue], config)
+    assert stream.send_heap(send.Heap()) == 49
+    assert stream.send_heap(_heap()) > 49
+    if kind == "bytes":
+        reference = send.BytesStream(thread_pool)
+        reference.send_heap(send.Heap())
+        reference.send_heap(_heap())
+        assert stream.getvalue() == reference.getvalue()
+
+
 def test_send_heaps(thread_pool):
     stream = send.BytesStream(thread_pool)
     h1 = _heap(b"a" * 100)

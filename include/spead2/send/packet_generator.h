@@ -80,7 +80,7 @@ public:
 
     /**
      * Produces the next packet: writes its header and item pointers to @a scratch (which must hold
-     * get_max_packet_size() bytes) and appends its pieces to @a pieces (the first piece is in
+     * get_max_header_size() bytes) and appends its pieces to @a pieces (the first piece is in
      * @a scratch). Only call when has_next_packet() is true.
      * @returns the packet size in bytes
      */
@@ -91,6 +91,16 @@ public:
 
     /// max_packet_size rounded down to a multiple of 8.
     std::size_t get_max_packet_size() const { return max_packet_size_; }
+    /**
+     * The most bytes next_packet writes to its scratch buffer: the header, the four special
+     * items and every pointer of the heap, bounded by the packet size. Scratch buffers are sized
+     * by this, not by max_packet_size, which may be far larger than any header.
+     */
+    std::size_t get_max_header_size() const
+    {
+        const std::size_t all = 40 + 8 * n_pointers_;
+        return all < max_packet_size_ ? all : max_packet_size_;
+    }
     /// The HEAP_LENGTH written in every packet (payload plus padding).
     item_pointer_t get_heap_length() const { return heap_length_; }
 };

@@ -13,6 +13,7 @@
 #include <spead2/recv/ring_stream.h>
 #include <spead2/recv/tcp_reader.h>
 #include "common/log_capture.h"
+#include "os/udp_socket.h"
 #include "recv/test_packets.h"
 
 namespace spead2::recv::test
@@ -178,6 +179,27 @@ TEST_F(tcp_reader_fixture, multi_packet_heap_in_one_write)
     cl.close();
     EXPECT_EQ(drain(s), (std::vector<std::string>{"7:4096=" + payload}));
     EXPECT_EQ(s.get_stats().packets, 3u);
+}
+
+TEST_F(tcp_reader_fixture, buffer_size_warning_when_capped)
+{
+    const std::size_t rmem_max = spead2::detail::socket_buffer_max(true);
+    if (rmem_max == 0 || rmem_max >= (std::size_t(1) << 30))
+        GTEST_SKIP() << "cannot read net.core.rmem_max or it is huge";
+    spead2::test::log_capture logs;
+    ring_stream<> s(tp);
+    s.emplace_reader<tcp_reader>("127.0.0.1", free_port(), tcp_reader::default_max_size,
+                                 std::size_t(1) << 30);
+    s.stop();
+    std::vector<std::string> warnings;
+    for (const auto &m : logs.messages())
+        if (m.first == log_level::warning)
+            warnings.push_back(m.second);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].rfind("requested socket buffer size 1073741824 but only received " +
+                                    std::to_string(rmem_max) + ": refer to documentation",
+                                0),
+              0u);
 }
 
 TEST_F(tcp_reader_fixture, garbage_resynchronises)

@@ -171,6 +171,29 @@ TEST_F(stream_fixture, output_matches_packet_generator)
     EXPECT_EQ(sb.str(), expected);
 }
 
+TEST_F(stream_fixture, huge_max_packet_size_allocates_by_header)
+{
+    // Buffers follow the headers actually written, not max_packet_size: 64 headers of 2^58 bytes
+    // used to overflow, and of 2^31 bytes to fail allocation (spead2 accepts both).
+    std::vector<std::uint8_t> data(3000, 7);
+    heap h;
+    h.add_item(0x1000, data.data(), data.size(), false);
+    for (std::size_t mps : {std::size_t(1) << 31, std::size_t(1) << 58})
+    {
+        SCOPED_TRACE(mps);
+        std::stringbuf out;
+        streambuf_stream s(tp, out, stream_config().set_max_packet_size(mps));
+        completion_log log;
+        s.async_send_heap(h, log.handler(0), 5);
+        EXPECT_EQ(log.wait(1)[0].bytes, heap_bytes(h, 5, mps));
+        s.flush();
+        packet_generator gen(h, 5, mps);
+        EXPECT_EQ(gen.get_max_header_size(), 48u);
+        const auto packet = gen.next_packet();
+        EXPECT_EQ(out.str(), std::string(packet.begin(), packet.end()));
+    }
+}
+
 TEST_F(stream_fixture, inline_send_runs_on_caller_with_same_bytes)
 {
     std::vector<std::uint8_t> data(1000);

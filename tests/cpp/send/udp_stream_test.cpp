@@ -19,6 +19,7 @@
 #include <spead2/send/packet_generator.h>
 #include <spead2/send/udp_stream.h>
 #include "common/expect_invalid.h"
+#include "common/log_capture.h"
 #include "os/udp_socket.h"
 #include "send/send_test_util.h"
 
@@ -122,6 +123,25 @@ protected:
         o.send_fault_errno = 0;
     }
 };
+
+TEST_F(udp_stream_test, buffer_size_warning_when_capped)
+{
+    const std::size_t wmem_max = spead2::detail::socket_buffer_max(false);
+    if (wmem_max == 0 || wmem_max >= (std::size_t(1) << 30))
+        GTEST_SKIP() << "cannot read net.core.wmem_max or it is huge";
+    thread_pool tp(1);
+    spead2::test::log_capture logs;
+    udp_stream s(tp, {{"127.0.0.1", 8888}}, stream_config(), std::size_t(1) << 30);
+    const std::string expected =
+        "requested socket buffer size 1073741824 but only received " + std::to_string(wmem_max) +
+        ": refer to documentation for details on increasing buffer size (try raising "
+        "net.core.wmem_max, now " +
+        std::to_string(wmem_max) + ")";
+    auto messages = logs.messages();
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].first, log_level::warning);
+    EXPECT_EQ(messages[0].second, expected);
+}
 
 TEST_F(udp_stream_test, bytes_on_the_wire)
 {
