@@ -167,7 +167,7 @@ std::size_t stream_base::claim_slot(std::size_t substream)
     std::optional<live_heap> &old = slots_[slot];
     if (old)
     {
-        // The window is full: the oldest heap of this substream makes room, incomplete.
+        // The slot at the head still holds this substream's oldest live heap: evict it.
         table_erase(old->get_cnt(), std::uint32_t(slot));
         batch_stats[stream_stat_indices::HEAPS]++;
         batch_stats[stream_stat_indices::INCOMPLETE_HEAPS_EVICTED]++;
@@ -224,8 +224,9 @@ bool stream_base::add_packet(const packet_header &packet)
     live_heap &h = *slots_[slot];
     if (!h.add_packet(packet, heap_config_, slot, is_new))
     {
-        // A heap whose first packet is refused never existed (it was not in the table yet); a
-        // refused later packet leaves its heap as it was.
+        // A heap whose first packet is refused is dropped (it was not in the table yet), though
+        // claiming its slot may already have evicted an older heap; a refused later packet
+        // leaves its heap as it was.
         if (is_new)
             slots_[slot].reset();
         return false;

@@ -193,7 +193,11 @@ void udp_ibv_reader::receive_some(stream_base::add_packet_state &state)
         if (data)
             add_frame(state, data, size);
         else
+        {
+            // A failed completion (usually a frame longer than a slot): the frame is lost.
             completion_errors_.fetch_add(1, std::memory_order_relaxed);
+            count_drop(state);
+        }
     };
     auto poll = [&] { return receiver.receive(handle, !s.release_pending); };
 

@@ -32,9 +32,10 @@ struct queue_item
     item_pointer_t bytes_sent = 0;
 };
 
-inline queue_item &heap_queue::slot(std::uint64_t index) const
+/// Slot @a index (an absolute queue index) of @a queue.
+inline queue_item &slot(const heap_queue &queue, std::uint64_t index)
 {
-    return slots_[index % max_heaps_];
+    return queue.get_slots()[index % queue.get_max_heaps()];
 }
 
 } // namespace spead2::send::detail

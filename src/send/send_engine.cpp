@@ -47,25 +47,25 @@ bool send_engine::fill_batch()
             if (next_group_ == tail)
                 break;
             // Generators are made for the whole group at once: ROUND_ROBIN interleaves them.
-            queue_item &first = queue_.slot(next_group_);
+            queue_item &first = slot(queue_, next_group_);
             group_end_ = first.group_end;
             mode_ = first.mode;
             for (std::uint64_t i = next_group_; i < group_end_; i++)
             {
-                queue_item &qi = queue_.slot(i);
+                queue_item &qi = slot(queue_, i);
                 qi.gen.emplace(*qi.h, qi.cnt, max_packet_size_);
             }
             cursor_ = next_group_;
             unfinished_ = group_end_ - next_group_;
             group_active_ = true;
         }
-        // Skip heaps of the group that have no packets left (only in ROUND_ROBIN order).
-        queue_item *qi = &queue_.slot(cursor_);
+        // Move past heaps with no packets left: in SERIAL order this is how the next heap starts.
+        queue_item *qi = &slot(queue_, cursor_);
         while (!qi->gen->has_next_packet())
         {
             if (++cursor_ == group_end_)
                 cursor_ = next_group_;
-            qi = &queue_.slot(cursor_);
+            qi = &slot(queue_, cursor_);
         }
         transmit_packet &p = batch_.packets.emplace_back();
         p.first_piece = batch_.pieces.size();
@@ -97,7 +97,7 @@ void send_engine::process_results()
 {
     for (const transmit_packet &p : batch_.packets)
     {
-        queue_item &qi = queue_.slot(p.queue_index);
+        queue_item &qi = slot(queue_, p.queue_index);
         if (p.result)
         {
             if (!qi.ec)
@@ -109,14 +109,14 @@ void send_engine::process_results()
     // Every packet of the groups before next_group_ (the active or next group) has been reported.
     while (completed_ < next_group_)
     {
-        queue_item &first = queue_.slot(completed_);
+        queue_item &first = slot(queue_, completed_);
         pending_callback &cb = callbacks_.emplace_back();
         cb.handler = std::move(first.handler);
         first.handler = nullptr;
         const std::uint64_t end = first.group_end;
         for (std::uint64_t i = completed_; i < end; i++)
         {
-            queue_item &qi = queue_.slot(i);
+            queue_item &qi = slot(queue_, i);
             if (qi.ec && !cb.ec)
                 cb.ec = qi.ec;
             cb.bytes += qi.bytes_sent;

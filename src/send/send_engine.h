@@ -25,7 +25,8 @@ namespace spead2::send::detail
  * Threads: one step in flight at a time (a posted run(), a running run() loop, an armed
  * rate-limit timer, or a batch in the transport awaiting batch_done()); each step starts at most
  * one next step or makes the engine idle. So nothing here, and nothing in the transport, needs a
- * lock; the queue's lock is taken only to read its tail, free slots and go idle. See
+ * lock; the queue's lock is taken only to read its tail, free slots, go idle and (while a
+ * flush_queued() waits) note returned handlers. See
  * docs/dev/locking-and-shutdown.md.
  */
 class send_engine

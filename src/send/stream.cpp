@@ -44,7 +44,7 @@ std::error_code stream::check_heap(const heap_reference &ref) const
 
 void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, group_mode mode)
 {
-    detail::queue_item &item = queue_.append_locked();
+    detail::queue_item &item = detail::slot(queue_, queue_.append_locked());
     item.h = &ref.heap;
     if (ref.cnt < 0)
     {
@@ -65,7 +65,7 @@ void stream::enqueue_locked(const heap_reference &ref, std::uint64_t group_end, 
 
 bool stream::commit_locked(std::uint64_t group_start, completion_handler &&handler, bool run_inline)
 {
-    queue_.slot(group_start).handler = std::move(handler);
+    detail::slot(queue_, group_start).handler = std::move(handler);
     if (!queue_.claim_idle_engine_locked())
         return false; // the step in flight will find the new heaps
     if (run_inline)

@@ -265,7 +265,9 @@ TEST_F(udp_ibv_netns, slots_are_recycled)
 
 TEST_F(udp_ibv_netns, frames_longer_than_a_slot_are_completion_errors)
 {
-    recv::ring_stream<> rs(tp, recv::stream_config(), recv::ring_stream_config().set_heaps(64));
+    recv::stream_config rconfig;
+    rconfig.add_stat(recv::udp_dropped_stat_name);
+    recv::ring_stream<> rs(tp, rconfig, recv::ring_stream_config().set_heaps(64));
     auto c = config(local_address, 8894);
     c.set_max_size(1024);
     recv::udp_ibv_reader *reader = add_reader(rs, c);
@@ -280,6 +282,11 @@ TEST_F(udp_ibv_netns, frames_longer_than_a_slot_are_completion_errors)
     log.wait(2);
     EXPECT_EQ(rs.pop().get_cnt(), 2);
     EXPECT_EQ(reader->get_completion_errors(), 1u);
+    // Statistics are published when a batch ends, which may be after the heap was pushed.
+    const auto stats_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (rs.get_stats()["udp_dropped"] < 1u && std::chrono::steady_clock::now() < stats_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(rs.get_stats()["udp_dropped"], 1u);
 }
 
 TEST_F(udp_ibv_netns, bad_frames_are_counted_drops)

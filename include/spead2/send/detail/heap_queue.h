@@ -23,7 +23,8 @@ struct queue_item;
  * reads it without the lock until it moves head past it (release). The engine is either busy
  * (one step in flight) or idle; a producer that finds it idle claims it and must start it.
  *
- * Threads: the methods ending in _locked need mutex() held; the others take it themselves.
+ * Threads: the methods ending in _locked need mutex() held; a slot may be touched with the lock
+ * held or by its owner as above; the others take the lock themselves when they need it.
  */
 class heap_queue
 {
@@ -46,14 +47,15 @@ public:
     heap_queue &operator=(const heap_queue &) = delete;
 
     std::mutex &mutex() const { return mutex_; }
-    /// Defined in src/send/queue_item.h, where queue_item is complete.
-    queue_item &slot(std::uint64_t index) const;
+    /// The slots, for detail::slot() (src/send/queue_item.h, where queue_item is complete).
+    queue_item *get_slots() const { return slots_.get(); }
+    std::size_t get_max_heaps() const { return max_heaps_; }
 
     // Producer side.
     bool has_room_locked(std::size_t n) const { return tail_ - head_ + n <= max_heaps_; }
     std::uint64_t get_tail_locked() const { return tail_; }
-    /// The next free slot, now occupied (fill it before releasing the lock).
-    queue_item &append_locked() { return slot(tail_++); }
+    /// Index of the next free slot, now occupied (fill it before releasing the lock).
+    std::uint64_t append_locked() { return tail_++; }
     /// If the engine is idle, marks it busy and returns true: the caller must start it.
     bool claim_idle_engine_locked()
     {
