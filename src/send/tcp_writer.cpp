@@ -266,7 +266,7 @@ public:
                     conn->pending = nullptr;
                 }
                 if (ec && ec.value() != ECANCELED)
-                    log_info("tcp_stream: connection failed: %s", ec.message().c_str());
+                    log_debug("tcp_stream: connection failed: %s", ec.message().c_str());
                 if (handler)
                     handler(ec);
                 if (pending)
