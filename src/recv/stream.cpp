@@ -16,10 +16,7 @@ reader::reader(stream &owner)
 reader::reader(stream &owner, std::string_view dropped_stat_name)
     : reader(owner)
 {
-    const auto &stats = owner.get_config().get_stats();
-    for (std::size_t i = 0; i < stats.size(); i++)
-        if (stats[i].get_name() == dropped_stat_name)
-            dropped_stat_ = i;
+    dropped_stat_ = owner.get_config().find_stat_index(dropped_stat_name);
 }
 
 asio::io_context &reader::get_io_context() const

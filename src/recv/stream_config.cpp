@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Validation for stream_config.
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <spead2/recv/stream_config.h>
 #include "recv/core_stats.h"
@@ -147,11 +149,18 @@ std::size_t stream_config::add_stat(const std::string &name, stream_stat_config:
     return stats_->size() - 1;
 }
 
-std::size_t stream_config::get_stat_index(const std::string &name) const
+std::optional<std::size_t> stream_config::find_stat_index(std::string_view name) const
 {
     for (std::size_t i = 0; i < stats_->size(); i++)
         if ((*stats_)[i].get_name() == name)
             return i;
+    return std::nullopt;
+}
+
+std::size_t stream_config::get_stat_index(const std::string &name) const
+{
+    if (auto index = find_stat_index(name))
+        return *index;
     throw std::out_of_range("no statistic called '" + name + "'");
 }
 

@@ -83,11 +83,6 @@ struct udp_reader::impl
 namespace
 {
 
-void set_receive_buffer(asio::ip::udp::socket &socket, std::size_t buffer_size)
-{
-    spead2::detail::request_socket_buffer_size(socket.native_handle(), true, buffer_size);
-}
-
 std::unique_ptr<udp_reader::impl> make_bound(stream &owner, const asio::ip::udp::endpoint &endpoint,
                                              std::size_t max_size, std::size_t buffer_size)
 {
@@ -100,7 +95,7 @@ std::unique_ptr<udp_reader::impl> make_bound(stream &owner, const asio::ip::udp:
         p->join = join_kind::any_interface;
         p->group = endpoint.address();
     }
-    set_receive_buffer(p->socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(p->socket.native_handle(), true, buffer_size);
     return p;
 }
 
@@ -127,7 +122,7 @@ std::unique_ptr<udp_reader::impl> make_v4_interface(stream &owner, const asio::i
         p->bind_endpoint = asio::ip::udp::endpoint(iface, endpoint.port());
     else
         throw std::invalid_argument("endpoint is not multicast and does not match interface address");
-    set_receive_buffer(p->socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(p->socket.native_handle(), true, buffer_size);
     return p;
 }
 
@@ -144,7 +139,7 @@ std::unique_ptr<udp_reader::impl> make_v6_interface(stream &owner, const asio::i
     p->join = join_kind::v6_interface;
     p->group = endpoint.address();
     p->interface_index = interface_index;
-    set_receive_buffer(p->socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(p->socket.native_handle(), true, buffer_size);
     return p;
 }
 

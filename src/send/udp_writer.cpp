@@ -209,18 +209,13 @@ asio::ip::udp::socket open_for(asio::io_context &io_context,
     return socket;
 }
 
-void set_buffer(asio::ip::udp::socket &socket, std::size_t buffer_size)
-{
-    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
-}
-
 std::unique_ptr<writer> make_unicast(io_context_ref io_context,
                                      std::vector<asio::ip::udp::endpoint> &&endpoints,
                                      const stream_config &config, std::size_t buffer_size,
                                      const std::string &interface_address)
 {
     asio::ip::udp::socket socket = open_for(*io_context, endpoints);
-    set_buffer(socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
     if (!interface_address.empty())
         socket.bind(asio::ip::udp::endpoint(spead2::detail::resolve_address(interface_address), 0));
     return std::make_unique<udp_writer>(std::move(io_context), config, std::move(socket),
@@ -235,7 +230,7 @@ std::unique_ptr<writer> make_multicast(io_context_ref io_context,
         if (!ep.address().is_multicast())
             throw std::invalid_argument("endpoint is not a multicast address");
     asio::ip::udp::socket socket = open_for(*io_context, endpoints);
-    set_buffer(socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
     socket.set_option(asio::ip::multicast::hops(ttl));
     return std::make_unique<udp_writer>(std::move(io_context), config, std::move(socket),
                                         std::move(endpoints));
@@ -253,7 +248,7 @@ std::unique_ptr<writer> make_multicast_v4(io_context_ref io_context,
     if (!iface.is_v4())
         throw std::invalid_argument("interface address is not an IPv4 address");
     asio::ip::udp::socket socket = open_for(*io_context, endpoints);
-    set_buffer(socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
     socket.set_option(asio::ip::multicast::hops(ttl));
     socket.set_option(asio::ip::multicast::outbound_interface(iface.to_v4()));
     return std::make_unique<udp_writer>(std::move(io_context), config, std::move(socket),
@@ -269,7 +264,7 @@ std::unique_ptr<writer> make_multicast_v6(io_context_ref io_context,
         if (!ep.address().is_v6() || !ep.address().is_multicast())
             throw std::invalid_argument("endpoint is not an IPv6 multicast address");
     asio::ip::udp::socket socket = open_for(*io_context, endpoints);
-    set_buffer(socket, buffer_size);
+    spead2::detail::request_socket_buffer_size(socket.native_handle(), false, buffer_size);
     socket.set_option(asio::ip::multicast::hops(ttl));
     socket.set_option(asio::ip::multicast::outbound_interface(interface_index));
     return std::make_unique<udp_writer>(std::move(io_context), config, std::move(socket),

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <spead2/common/memory_allocator.h>
 #include <spead2/protocol/constants.h>
@@ -119,6 +121,8 @@ public:
     const std::vector<stream_stat_config> &get_stats() const { return *stats_; }
     /// @throws std::out_of_range if no statistic is called @a name
     std::size_t get_stat_index(const std::string &name) const;
+    /// The index of the statistic called @a name, or nullopt if there is none.
+    std::optional<std::size_t> find_stat_index(std::string_view name) const;
     /// The index the next add_stat will return.
     std::size_t next_stat_index() const { return stats_->size(); }
 };

@@ -4,6 +4,7 @@
 #ifndef SPEAD2_TESTS_COMMON_LOG_CAPTURE_H
 #define SPEAD2_TESTS_COMMON_LOG_CAPTURE_H
 
+#include <cstddef>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -40,6 +41,18 @@ public:
         return messages_;
     }
 };
+
+/**
+ * The warning logged when the kernel grants @a granted bytes of socket buffer (the sysctl's
+ * value) for a request of @a requested (request_socket_buffer_size in src/common).
+ */
+inline std::string socket_buffer_warning(std::size_t requested, std::size_t granted, bool receive)
+{
+    return "requested socket buffer size " + std::to_string(requested) + " but only received " +
+           std::to_string(granted) +
+           ": refer to documentation for details on increasing buffer size (try raising net.core." +
+           (receive ? "rmem_max" : "wmem_max") + ", now " + std::to_string(granted) + ")";
+}
 
 } // namespace spead2::test
 

@@ -478,11 +478,7 @@ TEST(udp_reader, buffer_size_warning_when_capped)
     spead2::test::log_capture logs;
     ring_stream<> s(tp, stream_config().set_explicit_start(true));
     s.emplace_reader<udp_reader>("127.0.0.1", free_port(), 9200, std::size_t(1) << 30);
-    const std::string expected =
-        "requested socket buffer size 1073741824 but only received " + std::to_string(rmem_max) +
-        ": refer to documentation for details on increasing buffer size (try raising "
-        "net.core.rmem_max, now " +
-        std::to_string(rmem_max) + ")";
+    const std::string expected = spead2::test::socket_buffer_warning(std::size_t(1) << 30, rmem_max, true);
     auto messages = logs.messages();
     ASSERT_EQ(messages.size(), 1u);
     EXPECT_EQ(messages[0].first, log_level::warning);

@@ -132,11 +132,7 @@ TEST_F(udp_stream_test, buffer_size_warning_when_capped)
     thread_pool tp(1);
     spead2::test::log_capture logs;
     udp_stream s(tp, {{"127.0.0.1", 8888}}, stream_config(), std::size_t(1) << 30);
-    const std::string expected =
-        "requested socket buffer size 1073741824 but only received " + std::to_string(wmem_max) +
-        ": refer to documentation for details on increasing buffer size (try raising "
-        "net.core.wmem_max, now " +
-        std::to_string(wmem_max) + ")";
+    const std::string expected = spead2::test::socket_buffer_warning(std::size_t(1) << 30, wmem_max, false);
     auto messages = logs.messages();
     ASSERT_EQ(messages.size(), 1u);
     EXPECT_EQ(messages[0].first, log_level::warning);
