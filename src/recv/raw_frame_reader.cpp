@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
 /// Frames to packets for the kernel-bypass readers (see raw_frame_reader.h).
-#include <spead2/protocol/packet_header.h>
 #include <spead2/recv/raw_frame_reader.h>
 
 namespace spead2::recv
@@ -32,11 +31,7 @@ void raw_frame_reader::add_frame(stream_base::add_packet_state &state, const std
         count_drop(state);
         return;
     }
-    packet_header packet;
-    const std::size_t decoded = decode_packet(packet, f.payload, f.payload_size);
-    if (decoded == f.payload_size && decoded != 0)
-        state.add_packet(packet);
-    else
+    if (!add_datagram(state, f.payload, f.payload_size))
     {
         rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
         count_drop(state);

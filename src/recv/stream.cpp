@@ -1,28 +1,11 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Readers and the reader-owning stream.
+/// The reader-owning stream.
 #include <spead2/recv/reader.h>
 #include <spead2/recv/stream.h>
 
 namespace spead2::recv
 {
-
-reader::reader(stream &owner)
-    : owner_(owner)
-    , shared_(owner.get_shared())
-{
-}
-
-reader::reader(stream &owner, std::string_view dropped_stat_name)
-    : reader(owner)
-{
-    dropped_stat_ = owner.get_config().find_stat_index(dropped_stat_name);
-}
-
-asio::io_context &reader::get_io_context() const
-{
-    return owner_.get_io_context();
-}
 
 stream::stream(io_context_ref io_context, const stream_config &config)
     : stream_base(config)

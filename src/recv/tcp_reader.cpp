@@ -312,10 +312,7 @@ void tcp_reader::process(stream_base::add_packet_state &state)
         }
         if (avail < std::size_t(size))
             break;
-        packet_header packet;
-        if (decode_packet(packet, data, std::size_t(size)) == std::size_t(size))
-            state.add_packet(packet);
-        else
+        if (!add_datagram(state, data, std::size_t(size)))
         {
             rejected_packets_.fetch_add(1, std::memory_order_relaxed);
             count_drop(state);

@@ -195,26 +195,17 @@ void udp_pcap_file_reader::enqueue()
     asio::post(get_io_context(), bind_handler([this](stream_base::add_packet_state &state) { run(state); }));
 }
 
-void udp_pcap_file_reader::add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data,
-                                        std::size_t length)
+void udp_pcap_file_reader::add_udp_payload(stream_base::add_packet_state &state, const std::uint8_t *data,
+                                           std::size_t length)
 {
+    if (reader::add_datagram(state, data, length))
+        return;
+    // Several packets back to back (GSO, captured before segmentation): accept only if each
+    // decodes and they fill the payload exactly, checked before any is added so that a bad tail
+    // does not leave half a datagram. An empty payload is no packet at all.
     packet_header packet;
-    const std::size_t size = decode_packet(packet, data, length);
-    if (size == 0) // also an empty payload, which "decodes" to its size 0
-    {
-        rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
-        count_drop(state);
-        return;
-    }
-    if (size == length)
-    {
-        state.add_packet(packet);
-        return;
-    }
-    // Several packets back to back (GSO): accept only if each decodes and they fill the payload
-    // exactly, checked before any is added so that a bad tail does not leave half a datagram.
-    std::size_t offset = size;
-    while (offset < length)
+    std::size_t offset = 0;
+    do
     {
         const std::size_t next = decode_packet(packet, data + offset, length - offset);
         if (next == 0)
@@ -226,7 +217,7 @@ void udp_pcap_file_reader::add_datagram(stream_base::add_packet_state &state, co
             return;
         }
         offset += next;
-    }
+    } while (offset < length);
     split_datagrams_.fetch_add(1, std::memory_order_relaxed);
     for (offset = 0; offset < length && !state.is_stopped();)
     {
@@ -256,7 +247,7 @@ void udp_pcap_file_reader::add_record(stream_base::add_packet_state &state, cons
         count_drop(state);
         return;
     }
-    add_datagram(state, f.payload, f.payload_size);
+    add_udp_payload(state, f.payload, f.payload_size);
 }
 
 bool udp_pcap_file_reader::read_mapped(stream_base::add_packet_state &state)

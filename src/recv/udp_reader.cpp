@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
-#include <spead2/protocol/packet_header.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_reader.h>
 #include "common/socket_buffer.h"
@@ -362,16 +361,8 @@ void udp_reader::process_datagram(stream_base::add_packet_state &state, const st
         count_drop(state, impl_->batch_truncated);
         return;
     }
-    packet_header packet;
-    const std::size_t size = decode_packet(packet, data, length);
-    if (size == length && size != 0) // an empty datagram "decodes" to its size 0
-        state.add_packet(packet);
-    else
-    {
-        if (size != 0)
-            SPEAD2_LOG_DEBUG("udp_reader: discarding packet due to size mismatch (%zu != %zu)", size, length);
+    if (!add_datagram(state, data, length))
         count_drop(state, impl_->batch_invalid);
-    }
 }
 
 void udp_reader::count_drop(stream_base::add_packet_state &state, std::uint64_t &batch_counter)

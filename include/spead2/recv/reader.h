@@ -5,6 +5,7 @@
 #define SPEAD2_RECV_READER_H
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,15 @@ protected:
         if (dropped_stat_)
             state.add_stat(*dropped_stat_, 1);
     }
+
+    /**
+     * The one way readers turn bytes into a packet: decodes a datagram (a UDP payload, a queued
+     * packet, a length-delimited TCP record) that must hold exactly one SPEAD packet and hands it
+     * to the stream. Returns false, adding nothing, when the bytes are not one whole packet; the
+     * caller then counts the drop.
+     */
+    static bool add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data,
+                             std::size_t length);
 
     /**
      * Wraps @a handler (called as handler(add_packet_state &, args...)) so that, when invoked, it

@@ -61,7 +61,7 @@ private:
     bool read_libpcap(stream_base::add_packet_state &state);
     void add_record(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t captured,
                     std::size_t length);
-    void add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t length);
+    void add_udp_payload(stream_base::add_packet_state &state, const std::uint8_t *data, std::size_t length);
 
 public:
     /**
