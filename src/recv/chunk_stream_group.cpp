@@ -94,7 +94,7 @@ public:
         if (target <= window_.get_head())
             return;
         retire_until(target, [](chunk *) {});
-        group_.set_head_locked(index_, window_.get_head());
+        group_.set_head_locked(index_, window_.get_head(), get_stream_id());
     }
 
     /// Releases what the group asks to evict (a LOSSY flush request), with @a stats for callbacks.
@@ -110,7 +110,7 @@ public:
     {
         std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
         retire_until(window_.get_tail(), [](chunk *) {});
-        group_.member_stopped_locked(index_);
+        group_.member_stopped_locked(index_, get_stream_id());
         // The data ring may lose its last producer when we return: deliver everything first.
         group_.drain_locked(lock, stats);
     }
@@ -253,14 +253,26 @@ std::int64_t chunk_stream_group::release_floor_locked() const
     return std::max(window_.get_head(), flush_target_);
 }
 
-void chunk_stream_group::retire_locked(std::int64_t target)
+void chunk_stream_group::retire_locked(std::int64_t target, std::uintptr_t stream_id)
 {
     window_.flush_until(target,
-                        [this](chunk *c)
+                        [this, stream_id](chunk *c)
                         {
                             if (c)
+                            {
+                                c->stream_id = stream_id;
                                 ready_queue_.emplace_back(c);
+                            }
                         });
+}
+
+void chunk_stream_group::retire_released_locked(std::uintptr_t stream_id)
+{
+    // At most the tail, so that a member extending the window meanwhile finds its tail where it
+    // left it.
+    const std::int64_t released = std::min(min_head_locked(), window_.get_tail());
+    if (released > window_.get_head())
+        retire_locked(released, stream_id);
 }
 
 bool chunk_stream_group::deliver_locked(std::unique_lock<spead2::detail::checked_mutex> &lock,
@@ -314,7 +326,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
         const std::int64_t min_head = min_head_locked();
         const std::int64_t released = std::min(min_head, id);
         if (!extending_ && released > window_.get_head())
-            retire_locked(released);
+            retire_locked(released, stream_id);
         // The next chunk to allocate: the tail, or for a jump of a whole window, the first chunk
         // of the new window (chunks in between are never allocated).
         const std::int64_t next = std::max(window_.get_tail(), id - max_chunks + 1);
@@ -341,7 +353,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
             continue;
         }
         if (must_evict)
-            retire_locked(new_head);
+            retire_locked(new_head, stream_id);
         // Evicted chunks must be on their way to the consumer before we wait for a free one;
         // delivering releases the lock, so look at everything again afterwards.
         if (deliver_locked(lock, batch_stats))
@@ -353,40 +365,33 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
         extending_ = false;
         changed_.notify_all();
         if (c)
-        {
             c->chunk_id = next;
-            c->stream_id = stream_id;
-        }
         // Only the extending thread moves the window, and stop leaves it alone while a member
         // (we) is live: its tail is still next.
         window_.extend_to(next, [&](std::int64_t) { return c.release(); });
     }
 }
 
-void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head)
+void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head, std::uintptr_t stream_id)
 {
     if (head > heads_[index])
     {
         heads_[index] = head;
         changed_.notify_all();
+        // Chunks that this member was the last to hold go to the consumer now, as in spead2,
+        // rather than when the group window next has to move.
+        retire_released_locked(stream_id);
     }
 }
 
-void chunk_stream_group::member_stopped_locked(std::size_t index)
+void chunk_stream_group::member_stopped_locked(std::size_t index, std::uintptr_t stream_id)
 {
     heads_[index] = stopped_head;
     changed_.notify_all();
     if (--live_members_ == 0)
-        retire_locked(window_.get_tail());
+        retire_locked(window_.get_tail(), stream_id);
     else
-    {
-        // Chunks that only this member still held go to the consumer now, as in spead2, rather
-        // than when another member next moves. The target is at most the tail, so a member
-        // extending the window meanwhile finds its tail where it left it.
-        const std::int64_t released = std::min(min_head_locked(), window_.get_tail());
-        if (released > window_.get_head())
-            retire_locked(released);
-    }
+        retire_released_locked(stream_id); // what only this member still held
 }
 
 void chunk_stream_group::stop_members()

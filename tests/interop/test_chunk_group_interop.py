@@ -221,3 +221,86 @@ def test_random_group_schedules_match_reference(ref_python_numba):
         f"(identical chunks with data; empty chunks differ in {empty_differs}); {racy} LOSSY with "
         f"evictions: chunk IDs differ from the reference in {ids_differ}, presence in {presence_differs}"
     )
+
+
+EARLY_RELEASE = r"""
+import ctypes, json, time
+import numba
+import numpy as np
+from numba import types
+import spead2, spead2.send, spead2.recv as recv
+from spead2.numba import intp_to_voidptr
+from spead2.recv.numba import chunk_place_data
+
+
+@numba.cfunc(types.void(types.CPointer(chunk_place_data), types.size_t), nopython=True)
+def place(data_ptr, data_size):
+    data = numba.carray(data_ptr, 1)
+    items = numba.carray(intp_to_voidptr(data[0].items), 2, dtype=np.int64)
+    data[0].chunk_id = items[0]
+    data[0].heap_index = items[1]
+    data[0].heap_offset = items[1] * 8
+
+
+new_capsule = ctypes.pythonapi.PyCapsule_New
+new_capsule.restype = ctypes.py_object
+new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+config = recv.ChunkStreamConfig(
+    items=[0x1000, 0x1001], max_chunks=1, place=(new_capsule(place.address, b"void (void *, size_t)", None),)
+)
+group = recv.ChunkStreamRingGroup(
+    recv.ChunkStreamGroupConfig(max_chunks=4, eviction_mode=recv.ChunkStreamGroupConfig.EvictionMode.{mode}),
+    recv.ChunkRingbuffer(8),
+    recv.ChunkRingbuffer(8),
+)
+for _ in range(8):
+    group.add_free_chunk(recv.Chunk(present=np.zeros(2, np.uint8), data=np.zeros(16, np.uint8)))
+queues = [spead2.InprocQueue(), spead2.InprocQueue()]
+for stream_id, queue in enumerate(queues):
+    group.emplace_back(spead2.ThreadPool(), recv.StreamConfig(stream_id=stream_id), config).add_inproc_reader(queue)
+sender_pool = spead2.ThreadPool()
+ready = []
+for stream_id, queue in enumerate(queues):
+    sender = spead2.send.InprocStream(sender_pool, [queue])
+    for chunk_id in range(3):
+        ig = spead2.send.ItemGroup(flavour=spead2.Flavour(4, 64, 48, 0))
+        ig.add_item(0x1000, "chunk", "", shape=(), format=[("u", 48)], value=chunk_id)
+        ig.add_item(0x1001, "index", "", shape=(), format=[("u", 48)], value=stream_id)
+        ig.add_item(0x1002, "payload", "", shape=(8,), dtype=np.uint8, value=np.full(8, 1, np.uint8))
+        heap = ig.get_heap(descriptors="none", data="all")
+        heap.repeat_pointers = True
+        sender.send_heap(heap)
+    deadline = time.monotonic() + 10
+    while group[stream_id].stats["heaps"] < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(0.1)  # a chunk readied late would show up by now
+    ready.append(group.data_ringbuffer.qsize())
+readied = []
+while len(readied) < ready[-1]:
+    chunk = group.data_ringbuffer.get()
+    readied.append([chunk.chunk_id, chunk.stream_id, chunk.present.tolist()])
+for queue in queues:
+    queue.stop()
+print(json.dumps({{"ready_after_each_member": ready, "readied": readied}}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["LOSSY", "LOSSLESS"])
+def test_chunks_are_readied_once_every_member_has_moved_past(ref_python_numba, mode):
+    """Members with one-chunk windows in a group of four: a chunk goes to the data ring as soon as
+    the last member moves past it (not when the group window must move), with that member's
+    stream_id."""
+    results = []
+    for python, flags in ((sys.executable, []), (ref_python_numba, ["-E", "-s"])):
+        out = subprocess.run(
+            [python, *flags, "-c", EARLY_RELEASE.format(mode=mode)],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+            timeout=120,
+            check=True,
+        )
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    ours, ref = results
+    assert ours == ref
+    assert ours == {"ready_after_each_member": [0, 2], "readied": [[0, 1, [1, 1]], [1, 1, [1, 1]]]}

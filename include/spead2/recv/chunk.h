@@ -29,7 +29,8 @@ class chunk
 public:
     /// Set by the stream when the chunk is given out.
     std::int64_t chunk_id = -1;
-    /// Copied from stream_config::get_stream_id() when the chunk is given out.
+    /// The stream_id of the stream that gives the chunk out (in a group, the member that let go
+    /// of it last).
     std::uintptr_t stream_id = 0;
     /// One flag per heap (or per packet): 1 once it has arrived.
     memory_allocator::pointer present;

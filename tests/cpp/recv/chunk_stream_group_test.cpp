@@ -180,6 +180,55 @@ TEST(chunk_stream_group, member_stop_releases_what_only_it_held)
     }
 }
 
+TEST(chunk_stream_group, chunks_leave_once_every_member_has_moved_past)
+{
+    for (eviction_mode mode : {eviction_mode::LOSSY, eviction_mode::LOSSLESS})
+    {
+        // Members hold one chunk each; the group window (4) never has to move.
+        group_fixture f(mode, 4);
+        auto q0 = std::make_shared<inproc_queue>();
+        auto q1 = std::make_shared<inproc_queue>();
+        auto &m0 = f.group->emplace_back(f.tp0, stream_config().set_stream_id(10), member_config(1));
+        auto &m1 = f.group->emplace_back(f.tp1, stream_config().set_stream_id(11), member_config(1));
+        m0.emplace_reader<inproc_reader>(q0);
+        m1.emplace_reader<inproc_reader>(q1);
+        send_all(*q0, heaps_for(0, 2, 0, 100));
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (m0.get_stats()["heaps"] < 3 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        ASSERT_EQ(m0.get_stats()["heaps"], 3u);
+        EXPECT_EQ(pop_id(*f.data, 50ms), -1); // m1 still holds them all
+        // m1 moves to chunk 2: chunks 0 and 1 are done with, and come out now, as in spead2,
+        // marked with the stream_id of m1, which let go of them last.
+        send_all(*q1, heaps_for(0, 2, 1, 200));
+        for (std::int64_t id : {0, 1})
+        {
+            std::unique_ptr<chunk> c;
+            const auto until = std::chrono::steady_clock::now() + 2s;
+            while (!c && std::chrono::steady_clock::now() < until)
+            {
+                try
+                {
+                    c = f.data->try_pop();
+                }
+                catch (ringbuffer_empty &)
+                {
+                    std::this_thread::sleep_for(1ms);
+                }
+            }
+            ASSERT_TRUE(c) << "chunk " << id << " was not readied";
+            EXPECT_EQ(c->chunk_id, id);
+            EXPECT_EQ(c->stream_id, 11u);
+            EXPECT_EQ(presence(*c), (std::vector<int>{1, 1, 0, 0}));
+        }
+        EXPECT_EQ(pop_id(*f.data, 50ms), -1); // chunk 2 is still in both windows
+        q0->stop();
+        q1->stop();
+        EXPECT_EQ(pop_id(*f.data), 2);
+        EXPECT_THROW(f.data->pop(), ringbuffer_stopped);
+    }
+}
+
 TEST(chunk_stream_group, no_member_once_all_have_stopped)
 {
     group_fixture f(eviction_mode::LOSSY);
