@@ -85,6 +85,8 @@ FIXUPS = [
     ("*", r"(?m)^import _abc\n", ""),
     ("*", r"(?m)^\s*_abc_impl: _abc\._abc_data = \.\.\.\n", ""),
     ("send.pyi", r"def __iter__\(self\) -> object:", "def __iter__(self) -> PacketGenerator:"),
+    # Read-only class constants (static properties) carry their getter's signature as a docstring.
+    ("*", r"(?m)^(\s*\w+: Final\[[\w.]+\] = \.\.\.)\n\s*\"\"\"\(arg: object, /\) -> [\w.]+\"\"\"\n", r"\1\n"),
 ]
 
 

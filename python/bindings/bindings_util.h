@@ -13,6 +13,36 @@ namespace spead2::python
 {
 
 /**
+ * Type slots that let the cyclic GC see, and break, cycles through the Python objects that a
+ * bound C++ T holds (a place callback whose globals refer back to the stream, a completion
+ * callback whose future refers back to the stream, ...). T provides
+ * `int traverse(visitproc, void *) const` (Py_VISIT each held object) and `void clear()` (drop
+ * what can be dropped safely; it may do nothing when another object of the cycle, such as a
+ * function's globals dict, breaks it).
+ */
+template<typename T>
+int gc_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self)); // heap types must visit their type
+    // Also called before (or while) the C++ constructor runs.
+    if (!nanobind::inst_ready(self))
+        return 0;
+    return nanobind::inst_ptr<T>(self)->traverse(visit, arg);
+}
+
+template<typename T>
+int gc_clear(PyObject *self)
+{
+    if (nanobind::inst_ready(self))
+        nanobind::inst_ptr<T>(self)->clear();
+    return 0;
+}
+
+template<typename T>
+PyType_Slot gc_slots[] = {
+    {Py_tp_traverse, (void *)gc_traverse<T>}, {Py_tp_clear, (void *)gc_clear<T>}, {0, nullptr}};
+
+/**
  * Sets every keyword as an attribute of @a obj, as spead2's config classes do: a name that is not
  * a public attribute of the type raises TypeError("got an unexpected keyword argument"); a
  * read-only one raises AttributeError; a bad value raises whatever its setter raises.
@@ -64,6 +94,16 @@ struct truthy
     bool value = false;
     operator bool() const { return value; }
 };
+
+/**
+ * A class constant, read as Class.NAME or through an instance, that cannot be assigned (spead2's
+ * are pybind11 read-only static properties: assigning raises AttributeError).
+ */
+template<typename Class, typename T>
+void def_constant(Class &cls, const char *name, T value)
+{
+    cls.def_prop_ro_static(name, [value](nanobind::handle) { return value; });
+}
 
 /// The setter annotation for a @ref truthy property: nanobind turns None away unless told.
 inline auto truthy_setter()

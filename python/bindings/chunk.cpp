@@ -368,6 +368,21 @@ public:
     recv::chunk_stream_config config;
     nb::object place = nb::none();
     nb::object copy_engine = nb::none();
+
+    /// For the cyclic GC (gc_slots): a place callback's globals usually refer back to the config.
+    int traverse(visitproc visit, void *arg) const
+    {
+        Py_VISIT(place.ptr());
+        Py_VISIT(copy_engine.ptr());
+        return 0;
+    }
+
+    /// Breaks such a cycle: the config is garbage, so nothing will call place again.
+    void clear()
+    {
+        config.set_place(nullptr);
+        place = nb::none();
+    }
 };
 
 typedef void (*place_function_2)(void *data, std::size_t size);
@@ -528,6 +543,19 @@ public:
     void add_free_chunk(std::unique_ptr<recv::chunk> &&c) { rings_->add_free_chunk(std::move(c)); }
     const std::shared_ptr<py_ring> &get_data_ringbuffer() const { return rings_->get_data_ringbuffer(); }
     const std::shared_ptr<py_ring> &get_free_ringbuffer() const { return rings_->get_free_ringbuffer(); }
+
+    /// For the cyclic GC (gc_slots): a place callback's globals usually refer back to the stream.
+    int traverse(visitproc visit, void *arg) const
+    {
+        Py_VISIT(place_.ptr());
+        return 0;
+    }
+
+    /**
+     * Nothing is dropped: the worker may still be calling place. Clearing the globals dict of
+     * the callback's module breaks the cycle, and the destructor stops the stream first.
+     */
+    void clear() {}
 };
 
 /// Keeps, for every member of a group, the reader buffers and the place callback.
@@ -561,6 +589,17 @@ public:
     }
 
     std::atomic<bool> stopped{false};
+
+    /// As chunk_ring_stream_wrapper::traverse, for the members' place callbacks.
+    int traverse(visitproc visit, void *arg) const
+    {
+        for (const nb::object &place : places)
+            Py_VISIT(place.ptr());
+        return 0;
+    }
+
+    /// As chunk_ring_stream_wrapper::clear: the members may still be calling place.
+    void clear() {}
 
     ~ring_group_wrapper() override
     {
@@ -633,6 +672,7 @@ std::vector<item_pointer_t> item_ids(nb::handle items)
 void bind_chunk_config(nb::module_ &m)
 {
     nb::class_<py_chunk_stream_config> cls(m, "ChunkStreamConfig", nb::is_weak_referenceable(),
+                                           nb::type_slots(gc_slots<py_chunk_stream_config>),
                                            "Configuration of a chunk stream (keyword arguments).");
     cls.def("__init__", &init_from_kwargs<py_chunk_stream_config>)
         .def_prop_rw(
@@ -691,7 +731,7 @@ void bind_chunk_config(nb::module_ &m)
             "packet_presence_payload_size",
             [](const py_chunk_stream_config &c) { return c.config.get_packet_presence_payload_size(); },
             "0 when packet presence is disabled.");
-    cls.attr("DEFAULT_MAX_CHUNKS") = recv::chunk_stream_config::default_max_chunks;
+    def_constant(cls, "DEFAULT_MAX_CHUNKS", recv::chunk_stream_config::default_max_chunks);
 }
 
 void bind_chunk(nb::module_ &m)
@@ -789,6 +829,7 @@ void bind_chunk_ring_stream(nb::module_ &m)
 {
     nb::class_<chunk_ring_stream_wrapper, recv::stream> cls(
         m, "ChunkRingStream", nb::is_weak_referenceable(),
+        nb::type_slots(gc_slots<chunk_ring_stream_wrapper>),
         "A chunk stream that takes chunks from free_ringbuffer and puts finished ones on data_ringbuffer.");
     cls.def(
         "__init__",
@@ -823,14 +864,14 @@ void bind_chunk_group(nb::module_ &m)
             "eviction_mode", &cfg::get_eviction_mode,
             [](cfg &c, cfg::eviction_mode mode) { c.set_eviction_mode(mode); },
             nb::for_setter(nb::arg().noconvert()));
-    cfg_cls.attr("DEFAULT_MAX_CHUNKS") = cfg::default_max_chunks;
+    def_constant(cfg_cls, "DEFAULT_MAX_CHUNKS", cfg::default_max_chunks);
 
     nb::class_<recv::chunk_stream_group_member, recv::stream>(
         m, "ChunkStreamGroupMember", nb::is_weak_referenceable(),
         "A stream of a ChunkStreamRingGroup (made by its emplace_back); stop() stops the whole group.");
 
     nb::class_<ring_group_wrapper> cls(
-        m, "ChunkStreamRingGroup", nb::is_weak_referenceable(),
+        m, "ChunkStreamRingGroup", nb::is_weak_referenceable(), nb::type_slots(gc_slots<ring_group_wrapper>),
         "A group of chunk streams filling one sequence of chunks, taken from "
         "free_ringbuffer and put on data_ringbuffer; a Sequence of its members.");
     cls.def(

@@ -49,8 +49,8 @@ void def_common_properties(Cls &cls)
         .def_prop_rw(
             "max_poll", [](const Config &c) { return c.get_max_poll(); },
             [](Config &c, int v) { c.set_max_poll(v); }, "polls before sleeping (at least 1)");
-    cls.attr("DEFAULT_BUFFER_SIZE") = Config::default_buffer_size;
-    cls.attr("DEFAULT_MAX_POLL") = Config::default_max_poll;
+    def_constant(cls, "DEFAULT_BUFFER_SIZE", Config::default_buffer_size);
+    def_constant(cls, "DEFAULT_MAX_POLL", Config::default_max_poll);
 }
 
 /// A memory region given from Python: a writable or read-only buffer, exported for the lookup.
@@ -76,7 +76,7 @@ void bind_recv_ibv_config(nb::module_ &m)
     cls.def_prop_rw(
         "max_size", &cfg::get_max_size, [](cfg &c, std::size_t v) { c.set_max_size(v); },
         "largest packet to receive");
-    cls.attr("DEFAULT_MAX_SIZE") = cfg::default_max_size;
+    def_constant(cls, "DEFAULT_MAX_SIZE", cfg::default_max_size);
 }
 
 void bind_send_ibv_config(nb::module_ &m)

@@ -154,7 +154,7 @@ void bind_stream_config(nb::module_ &m)
             },
             "name"_a, "The index of a statistic; IndexError if there is none.")
         .def("next_stat_index", &cfg::next_stat_index, "The index the next add_stat will return.");
-    cls.attr("DEFAULT_MAX_HEAPS") = cfg::default_max_heaps;
+    def_constant(cls, "DEFAULT_MAX_HEAPS", cfg::default_max_heaps);
 
     using rcfg = recv::ring_stream_config;
     nb::class_<rcfg> rcls(m, "RingStreamConfig", nb::is_weak_referenceable(),
@@ -173,7 +173,7 @@ void bind_stream_config(nb::module_ &m)
         .def_prop_rw(
             "incomplete_keep_payload_ranges", &rcfg::get_incomplete_keep_payload_ranges,
             [](rcfg &c, truthy v) { c.set_incomplete_keep_payload_ranges(v); }, truthy_setter());
-    rcls.attr("DEFAULT_HEAPS") = rcfg::default_heaps;
+    def_constant(rcls, "DEFAULT_HEAPS", rcfg::default_heaps);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@
 #include <pcap/pcap.h>
 #endif
 #include "bindings.h"
+#include "bindings_util.h"
 #include "common.h"
 #include "gil.h"
 #include "net_bindings.h"
@@ -313,10 +314,10 @@ void bind_recv_streams(nb::module_ &m)
             "Stop the stream; idempotent.")
         .def_prop_ro("stats", &recv::stream::get_stats)
         .def_prop_ro("config", [](const recv::stream &s) { return s.get_config(); });
-    base.attr("DEFAULT_UDP_MAX_SIZE") = recv::udp_reader::default_max_size;
-    base.attr("DEFAULT_UDP_BUFFER_SIZE") = recv::udp_reader::default_buffer_size;
-    base.attr("DEFAULT_TCP_MAX_SIZE") = recv::tcp_reader::default_max_size;
-    base.attr("DEFAULT_TCP_BUFFER_SIZE") = recv::tcp_reader::default_buffer_size;
+    def_constant(base, "DEFAULT_UDP_MAX_SIZE", recv::udp_reader::default_max_size);
+    def_constant(base, "DEFAULT_UDP_BUFFER_SIZE", recv::udp_reader::default_buffer_size);
+    def_constant(base, "DEFAULT_TCP_MAX_SIZE", recv::tcp_reader::default_max_size);
+    def_constant(base, "DEFAULT_TCP_BUFFER_SIZE", recv::tcp_reader::default_buffer_size);
 
     nb::class_<ring_stream_wrapper, recv::stream> cls(m, "Stream", nb::is_weak_referenceable(),
                                                       "A stream that delivers heaps through a ringbuffer.");

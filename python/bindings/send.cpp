@@ -150,11 +150,11 @@ void bind_send_config(nb::module_ &m)
             "rate_method", &cfg::get_rate_method, [](cfg &c, send::rate_method v) { c.set_rate_method(v); },
             nb::for_setter(nb::arg().noconvert()))
         .def_prop_ro("burst_rate", &cfg::get_burst_rate);
-    cls.attr("DEFAULT_MAX_PACKET_SIZE") = cfg::DEFAULT_MAX_PACKET_SIZE;
-    cls.attr("DEFAULT_MAX_HEAPS") = cfg::DEFAULT_MAX_HEAPS;
-    cls.attr("DEFAULT_BURST_SIZE") = cfg::DEFAULT_BURST_SIZE;
-    cls.attr("DEFAULT_BURST_RATE_RATIO") = cfg::DEFAULT_BURST_RATE_RATIO;
-    cls.attr("DEFAULT_RATE_METHOD") = cfg::DEFAULT_RATE_METHOD;
+    def_constant(cls, "DEFAULT_MAX_PACKET_SIZE", cfg::DEFAULT_MAX_PACKET_SIZE);
+    def_constant(cls, "DEFAULT_MAX_HEAPS", cfg::DEFAULT_MAX_HEAPS);
+    def_constant(cls, "DEFAULT_BURST_SIZE", cfg::DEFAULT_BURST_SIZE);
+    def_constant(cls, "DEFAULT_BURST_RATE_RATIO", cfg::DEFAULT_BURST_RATE_RATIO);
+    def_constant(cls, "DEFAULT_RATE_METHOD", cfg::DEFAULT_RATE_METHOD);
 }
 
 void bind_send_heaps(nb::module_ &m)

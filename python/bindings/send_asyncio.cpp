@@ -31,6 +31,7 @@
 #include <spead2/send/udp_xdp_stream.h>
 #include "ibv_bindings.h"
 #include "bindings.h"
+#include "bindings_util.h"
 #include "common.h"
 #include "gil.h"
 #include "net_bindings.h"
@@ -209,7 +210,7 @@ public:
     }
 
     /// Breaks such a cycle (tp_clear): the callbacks are dropped, their completions ignored.
-    void clear_callbacks()
+    void clear()
     {
         for (auto &[id, p] : pending_)
             p.callback.reset();
@@ -326,30 +327,6 @@ public:
     nb::list get_queues_py() const { return nb::list(queues_); }
 };
 
-template<typename T>
-int asyncio_stream_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self)); // heap types must visit their type
-    // Also called before (or while) the C++ constructor runs.
-    if (!nb::inst_ready(self))
-        return 0;
-    return nb::inst_ptr<T>(self)->traverse(visit, arg);
-}
-
-template<typename T>
-int asyncio_stream_clear(PyObject *self)
-{
-    if (nb::inst_ready(self))
-        nb::inst_ptr<T>(self)->clear_callbacks();
-    return 0;
-}
-
-/// Type slots that let the cyclic GC see (and break) cycles through the pending callbacks.
-template<typename T>
-PyType_Slot asyncio_stream_slots[] = {{Py_tp_traverse, (void *)asyncio_stream_traverse<T>},
-                                      {Py_tp_clear, (void *)asyncio_stream_clear<T>},
-                                      {0, nullptr}};
-
 template<typename T, typename Cls>
 void add_asyncio_methods(Cls &cls)
 {
@@ -390,7 +367,7 @@ void add_asyncio_methods(Cls &cls)
 void bind_send_asyncio(nb::module_ &m)
 {
     auto inproc_cls = nb::class_<inproc_stream_asyncio, send::stream>(
-        m, "InprocStreamAsyncio", nb::type_slots(asyncio_stream_slots<inproc_stream_asyncio>),
+        m, "InprocStreamAsyncio", nb::type_slots(gc_slots<inproc_stream_asyncio>),
         "An InprocStream with callback-based sends, for spead2.send.asyncio.");
     inproc_cls
         .def(
@@ -453,7 +430,7 @@ void bind_send_asyncio(nb::module_ &m)
 
     using tcp = tcp_stream_asyncio;
     auto tcp_cls = nb::class_<tcp, send::stream>(
-        m, "TcpStreamAsyncio", nb::type_slots(asyncio_stream_slots<tcp>),
+        m, "TcpStreamAsyncio", nb::type_slots(gc_slots<tcp>),
         "A TcpStream with callback-based sends, for spead2.send.asyncio. The form with a callback connects "
         "asynchronously and calls callback(exc_or_None) from process_callbacks.");
     tcp_cls
@@ -502,7 +479,7 @@ void bind_send_asyncio(nb::module_ &m)
             "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "",
             "Start connecting to the single endpoint; callback(exc_or_None) reports the outcome from "
             "process_callbacks.");
-    tcp_cls.attr("DEFAULT_BUFFER_SIZE") = send::tcp_stream::default_buffer_size;
+    def_constant(tcp_cls, "DEFAULT_BUFFER_SIZE", send::tcp_stream::default_buffer_size);
     add_asyncio_methods<tcp_stream_asyncio>(tcp_cls);
 }
 

@@ -24,6 +24,7 @@
 #include <spead2/send/tcp_stream.h>
 #include <spead2/send/udp_stream.h>
 #include <spead2/send/udp_xdp_stream.h>
+#include "bindings_util.h"
 #include "ibv_bindings.h"
 #include "gil.h"
 #include "net_bindings.h"
@@ -258,7 +259,7 @@ void bind_send_net(nb::module_ &m)
             "thread_pool"_a, "endpoints"_a, "config"_a = send::stream_config(),
             "buffer_size"_a = send::tcp_stream::default_buffer_size, "interface_address"_a = "",
             "Connect to the single endpoint (blocking). Raises OSError if the connection fails.");
-    tcp_cls.attr("DEFAULT_BUFFER_SIZE") = send::tcp_stream::default_buffer_size;
+    def_constant(tcp_cls, "DEFAULT_BUFFER_SIZE", send::tcp_stream::default_buffer_size);
     add_sync_send_methods<tcp>(tcp_cls);
 }
 

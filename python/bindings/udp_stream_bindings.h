@@ -14,6 +14,7 @@
 #include <nanobind/nanobind.h>
 #include <spead2/send/stream_config.h>
 #include <spead2/send/udp_stream.h>
+#include "bindings_util.h"
 #include "common.h"
 #include "gil.h"
 #include "net_bindings.h"
@@ -117,7 +118,7 @@ void def_udp_stream_constructors(Cls &cls, Construct construct)
                     });
             },
             "thread_pool"_a, "socket"_a, "endpoints"_a, "config"_a = send::stream_config());
-    cls.attr("DEFAULT_BUFFER_SIZE") = send::udp_stream::default_buffer_size;
+    def_constant(cls, "DEFAULT_BUFFER_SIZE", send::udp_stream::default_buffer_size);
 }
 
 } // namespace spead2::python

@@ -52,7 +52,7 @@ void def_common_properties(Cls &cls)
         .def_prop_rw(
             "copy_mode", [](const Config &c) { return c.get_copy_mode(); },
             [](Config &c, xdp_copy_mode v) { c.set_copy_mode(v); });
-    cls.attr("DEFAULT_BUFFER_SIZE") = Config::default_buffer_size;
+    def_constant(cls, "DEFAULT_BUFFER_SIZE", Config::default_buffer_size);
 }
 
 } // namespace
@@ -89,7 +89,7 @@ void bind_recv_xdp_config(nb::module_ &m)
             "microseconds the kernel busy-polls the NIC queue after an empty poll (0: off; Linux 5.11)")
         .def_prop_rw("attach_mode", &cfg::get_attach_mode,
                      [](cfg &c, xdp_attach_mode v) { c.set_attach_mode(v); });
-    cls.attr("DEFAULT_MAX_POLL") = cfg::default_max_poll;
+    def_constant(cls, "DEFAULT_MAX_POLL", cfg::default_max_poll);
 }
 
 void bind_send_xdp_config(nb::module_ &m)

@@ -445,3 +445,27 @@ class TestParseNumpyHeader:
     def test_bytes_only(self):
         with pytest.raises(TypeError):
             _spead2._parse_numpy_header("{'descr': '<u2', 'fortran_order': False, 'shape': ()}")
+
+
+def test_class_constants_are_read_only():
+    """Every DEFAULT_* class constant reads through the class and cannot be assigned, as spead2's
+    (pybind11 read-only static properties) cannot."""
+    import spead2.recv
+    import spead2.recv.asyncio
+    import spead2.send
+    import spead2.send.asyncio
+
+    found = {}
+    for module in (spead2, spead2.recv, spead2.recv.asyncio, spead2.send, spead2.send.asyncio):
+        for cls in vars(module).values():
+            if isinstance(cls, type):
+                for name in dir(cls):
+                    if name.startswith("DEFAULT_"):
+                        found[f"{cls.__name__}.{name}"] = (cls, name)
+    assert len(found) >= 20, sorted(found)
+    for label, (cls, name) in found.items():
+        value = getattr(cls, name)
+        with pytest.raises(AttributeError):
+            setattr(cls, name, value)
+        assert getattr(cls, name) == value, label
+    assert spead2.send.StreamConfig().DEFAULT_MAX_HEAPS == 4  # through an instance too

@@ -2,7 +2,7 @@
 from collections.abc import Iterable, Sequence
 import enum
 import socket
-from typing import overload
+from typing import Final, overload
 
 import spead2._spead2
 
@@ -67,15 +67,15 @@ class StreamConfig:
     @property
     def burst_rate(self) -> float: ...
 
-    DEFAULT_MAX_PACKET_SIZE: int = 1472
+    DEFAULT_MAX_PACKET_SIZE: Final[int] = ...
 
-    DEFAULT_MAX_HEAPS: int = 4
+    DEFAULT_MAX_HEAPS: Final[int] = ...
 
-    DEFAULT_BURST_SIZE: int = 65536
+    DEFAULT_BURST_SIZE: Final[int] = ...
 
-    DEFAULT_BURST_RATE_RATIO: float = 1.05
+    DEFAULT_BURST_RATE_RATIO: Final[float] = ...
 
-    DEFAULT_RATE_METHOD: RateMethod = RateMethod.AUTO
+    DEFAULT_RATE_METHOD: Final[RateMethod] = ...
 
 class UdpXdpConfig:
     """Configuration of an AF_XDP send stream (keyword arguments)."""
@@ -115,7 +115,7 @@ class UdpXdpConfig:
     @copy_mode.setter
     def copy_mode(self, arg: spead2._spead2.XdpCopyMode, /) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 4194304
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     @property
     def ttl(self) -> int: ...
@@ -167,9 +167,9 @@ class UdpIbvConfig:
     @max_poll.setter
     def max_poll(self, arg: int, /) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 524288
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
-    DEFAULT_MAX_POLL: int = 10
+    DEFAULT_MAX_POLL: Final[int] = ...
 
     @property
     def ttl(self) -> int: ...
@@ -380,7 +380,7 @@ class UdpStream(Stream):
     @overload
     def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ...) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 524288
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
         """
@@ -409,7 +409,7 @@ class TcpStream(Stream):
         Connect to the single endpoint (blocking). Raises OSError if the connection fails.
         """
 
-    DEFAULT_BUFFER_SIZE: int = 212992
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     def send_heap(self, heap: Heap, cnt: int = -1, substream_index: int = 0, rate: float = -1.0) -> int:
         """
@@ -490,7 +490,7 @@ class UdpStreamAsyncio(Stream):
     @overload
     def __init__(self, thread_pool: spead2._spead2.ThreadPool, socket: socket.socket, endpoints: Sequence[tuple[str, int]], config: StreamConfig = ...) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 524288
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     @property
     def fd(self) -> int:
@@ -607,7 +607,7 @@ class TcpStreamAsyncio(Stream):
         Start connecting to the single endpoint; callback(exc_or_None) reports the outcome from process_callbacks.
         """
 
-    DEFAULT_BUFFER_SIZE: int = 212992
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     @property
     def fd(self) -> int:

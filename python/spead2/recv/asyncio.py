@@ -10,6 +10,8 @@ import spead2.recv
 
 from ._chunk_asyncio import ChunkRingbuffer
 
+ChunkRingbuffer.__module__ = __name__  # where users (and pickle, and reprs) find it, as in spead2
+
 __all__ = ["ChunkRingbuffer", "Stream"]
 
 

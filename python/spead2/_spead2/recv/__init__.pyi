@@ -3,7 +3,7 @@ from typing_extensions import Buffer
 from collections.abc import Iterable, Iterator, Sequence
 import enum
 import socket
-from typing import overload
+from typing import Final, overload
 
 import spead2._spead2
 from spead2._spead2.recv import (
@@ -116,7 +116,7 @@ class StreamConfig:
     def next_stat_index(self) -> int:
         """The index the next add_stat will return."""
 
-    DEFAULT_MAX_HEAPS: int = 4
+    DEFAULT_MAX_HEAPS: Final[int] = ...
 
 class RingStreamConfig:
     """Configuration of a ring stream's heap ringbuffer."""
@@ -141,7 +141,7 @@ class RingStreamConfig:
     @incomplete_keep_payload_ranges.setter
     def incomplete_keep_payload_ranges(self, arg: bool | None, /) -> None: ...
 
-    DEFAULT_HEAPS: int = 4
+    DEFAULT_HEAPS: Final[int] = ...
 
 class StreamStats:
     """
@@ -323,7 +323,7 @@ class UdpXdpConfig:
     @copy_mode.setter
     def copy_mode(self, arg: spead2._spead2.XdpCopyMode, /) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 16777216
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
     @property
     def queue_ids(self) -> list[int]:
@@ -354,7 +354,7 @@ class UdpXdpConfig:
     @attach_mode.setter
     def attach_mode(self, arg: spead2._spead2.XdpAttachMode, /) -> None: ...
 
-    DEFAULT_MAX_POLL: int = 0
+    DEFAULT_MAX_POLL: Final[int] = ...
 
 class UdpIbvConfig:
     """
@@ -400,9 +400,9 @@ class UdpIbvConfig:
     @max_poll.setter
     def max_poll(self, arg: int, /) -> None: ...
 
-    DEFAULT_BUFFER_SIZE: int = 16777216
+    DEFAULT_BUFFER_SIZE: Final[int] = ...
 
-    DEFAULT_MAX_POLL: int = 10
+    DEFAULT_MAX_POLL: Final[int] = ...
 
     @property
     def max_size(self) -> int:
@@ -411,7 +411,7 @@ class UdpIbvConfig:
     @max_size.setter
     def max_size(self, arg: int, /) -> None: ...
 
-    DEFAULT_MAX_SIZE: int = 9200
+    DEFAULT_MAX_SIZE: Final[int] = ...
 
 class _Stream:
     """Base class of the receive streams: readers, start/stop, stats."""
@@ -479,13 +479,13 @@ class _Stream:
     @property
     def config(self) -> StreamConfig: ...
 
-    DEFAULT_UDP_MAX_SIZE: int = 9200
+    DEFAULT_UDP_MAX_SIZE: Final[int] = ...
 
-    DEFAULT_UDP_BUFFER_SIZE: int = 8388608
+    DEFAULT_UDP_BUFFER_SIZE: Final[int] = ...
 
-    DEFAULT_TCP_MAX_SIZE: int = 65536
+    DEFAULT_TCP_MAX_SIZE: Final[int] = ...
 
-    DEFAULT_TCP_BUFFER_SIZE: int = 212992
+    DEFAULT_TCP_BUFFER_SIZE: Final[int] = ...
 
 class Stream(_Stream):
     """A stream that delivers heaps through a ringbuffer."""
@@ -576,7 +576,7 @@ class ChunkStreamConfig:
     def packet_presence_payload_size(self) -> int:
         """0 when packet presence is disabled."""
 
-    DEFAULT_MAX_CHUNKS: int = 2
+    DEFAULT_MAX_CHUNKS: Final[int] = ...
 
 class Chunk:
     """
@@ -730,7 +730,7 @@ class ChunkStreamGroupConfig:
     @eviction_mode.setter
     def eviction_mode(self, arg: ChunkStreamGroupConfig.EvictionMode, /) -> None: ...
 
-    DEFAULT_MAX_CHUNKS: int = 2
+    DEFAULT_MAX_CHUNKS: Final[int] = ...
 
 class ChunkStreamGroupMember(_Stream):
     """
