@@ -49,6 +49,7 @@ chunk_stream_group_config &chunk_stream_group_config::set_ready(chunk_ready_func
 class chunk_stream_group_member::group_state : public detail::chunk_stream_state
 {
 private:
+    chunk_stream_group_member &member_;
     chunk_stream_group &group_;
     const std::size_t index_;
 
@@ -56,6 +57,9 @@ protected:
     void move_window(std::int64_t id) override
     {
         const std::int64_t target = id - std::int64_t(window_.get_max_chunks()) + 1;
+        // The group may make us wait (for other members, a free chunk or the consumer): the
+        // statistics read meanwhile must include what this batch has done so far.
+        member_.publish_batch_stats();
         std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
         group_.started_ = true;
         // Publish our progress before asking for new chunks: no one may wait for chunks we no
@@ -77,9 +81,11 @@ protected:
     }
 
 public:
-    group_state(chunk_stream_group &group, std::size_t index, const stream_config &config,
-                const chunk_stream_config &chunk_config, std::uint64_t *batch_stats)
+    group_state(chunk_stream_group_member &member, chunk_stream_group &group, std::size_t index,
+                const stream_config &config, const chunk_stream_config &chunk_config,
+                std::uint64_t *batch_stats)
         : detail::chunk_stream_state(config, chunk_config, batch_stats)
+        , member_(member)
         , group_(group)
         , index_(index)
     {
@@ -122,7 +128,8 @@ chunk_stream_group_member::chunk_stream_group_member(chunk_stream_group &group, 
     : stream(std::move(io_context), detail::chunk_stream_state::adjust_config(config, chunk_config))
     , group_(group)
 {
-    auto state = std::make_unique<group_state>(group, index, get_config(), chunk_config, batch_stats.data());
+    auto state =
+        std::make_unique<group_state>(*this, group, index, get_config(), chunk_config, batch_stats.data());
     state_ = state.get();
     set_payload_sink(std::move(state));
 }

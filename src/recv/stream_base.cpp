@@ -288,6 +288,7 @@ void stream_base::begin_batch()
 {
     std::fill(batch_stats.begin(), batch_stats.end(), 0);
     batch_packets_ = 0;
+    batch_packets_published_ = 0;
     batch_is_reader_ = true;
     batch_counted_ = false;
 }
@@ -295,11 +296,12 @@ void stream_base::begin_batch()
 void stream_base::publish_batch_stats()
 {
     using namespace stream_stat_indices;
-    batch_stats[PACKETS] += batch_packets_;
+    batch_stats[PACKETS] += batch_packets_ - batch_packets_published_;
+    batch_packets_published_ = batch_packets_;
     // A batch that did nothing because the stream had stopped is not counted.
-    if (batch_is_reader_ && !batch_counted_ && (batch_packets_ > 0 || !stopped_))
+    if (batch_is_reader_ && (batch_counted_ || batch_packets_ > 0 || !stopped_))
     {
-        batch_stats[BATCHES]++;
+        batch_stats[BATCHES] += !batch_counted_;
         batch_stats[MAX_BATCH] = std::max(batch_stats[MAX_BATCH], batch_packets_);
         batch_counted_ = true;
     }
@@ -309,7 +311,6 @@ void stream_base::publish_batch_stats()
             stats_[i] = stat_is_max_[i] ? std::max(stats_[i], batch_stats[i]) : stats_[i] + batch_stats[i];
     }
     std::fill(batch_stats.begin(), batch_stats.end(), 0);
-    batch_packets_ = 0;
 }
 
 void stream_base::add_stat_now(std::size_t index, std::uint64_t value)

@@ -55,6 +55,7 @@ protected:
         if (result == status::full)
         {
             add_stat_now(stream_stat_indices::WORKER_BLOCKED, 1);
+            publish_batch_stats(); // statistics read while we wait include this batch so far
             if (has_lossy_reader())
                 log_warning("worker thread blocked by full ringbuffer on heap %" PRId64, std::int64_t(cnt));
             try

@@ -125,7 +125,9 @@ private:
 
     // Guarded by shared_->queue_mutex
     bool stopped_ = false;
+    /// Packets of this batch so far, and how many of them are already in the stream's statistics.
     std::uint64_t batch_packets_ = 0;
+    std::uint64_t batch_packets_published_ = 0;
     /// False for the pseudo-batches of stop() and flush(), which are not reader batches.
     bool batch_is_reader_ = true;
     /// Whether this batch has already been counted in BATCHES.
@@ -180,8 +182,10 @@ protected:
 
     /**
      * Merges the current batch's statistics into the stream's now rather than at the end of the
-     * batch (lock must be held). A subclass calls it before it signals the end of the stream to
-     * consumers, so that they then see final statistics.
+     * batch (lock must be held); the batch goes on, and is still counted once in batches. A
+     * subclass calls it before it signals the end of the stream to consumers, so that they then
+     * see final statistics, and before its worker may block, so that statistics read meanwhile
+     * include what the worker has done.
      */
     void publish_batch_stats();
 

@@ -298,8 +298,11 @@ TEST(chunk_stream_group, lossless_leader_waits_for_laggard)
     auto b0 = heaps_for(0, 5, 0, 100);
     leader.emplace_reader<mem_reader>(b0.data(), b0.size());
     std::this_thread::sleep_for(100ms);
-    // The leader wants chunk 2 but the laggard has not released chunk 0.
+    // The leader wants chunk 2 but the laggard has not released chunk 0. What the leader did
+    // before it waited is in its statistics already.
     EXPECT_THROW(f.data->try_pop(), ringbuffer_empty);
+    EXPECT_EQ(leader.get_stats()["heaps"], 2u);
+    EXPECT_EQ(leader.get_stats()["packets"], 3u); // the one that asked for chunk 2 too
     send_all(*queue, heaps_for(0, 5, 1, 200));
     std::vector<std::vector<int>> present;
     for (std::int64_t id = 0; id <= 3; id++)

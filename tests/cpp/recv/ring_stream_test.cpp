@@ -213,6 +213,9 @@ TEST(ring_stream, user_stop_unblocks_full_ring)
         std::this_thread::sleep_for(1ms);
     ASSERT_EQ(s.get_stats().worker_blocked, 1u);
     EXPECT_EQ(logs.count("worker thread blocked by full ringbuffer on heap 3"), 1u);
+    // What the blocked batch did so far is in the statistics already.
+    EXPECT_EQ(s.get_stats().heaps, 3u);
+    EXPECT_EQ(s.get_stats().packets, 3u);
     std::thread stopper([&] { s.stop(); });
     stopper.join();
     s.stop(); // idempotent
