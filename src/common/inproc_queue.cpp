@@ -75,6 +75,11 @@ void inproc_queue::add_packet(const void *data, std::size_t size)
     pkt.size = size;
     if (size)
         std::memcpy(pkt.data.get(), data, size);
+    add_packet(std::move(pkt));
+}
+
+void inproc_queue::add_packet(packet &&pkt)
+{
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopped_)
         throw ringbuffer_stopped();

@@ -77,4 +77,11 @@ inproc_stream::inproc_stream(io_context_ref io_context,
 {
 }
 
+inproc_stream::inproc_stream(io_context_ref io_context, std::shared_ptr<inproc_queue> queue,
+                             const stream_config &config)
+    : inproc_stream(std::move(io_context), std::vector<std::shared_ptr<inproc_queue>>{std::move(queue)},
+                    config)
+{
+}
+
 } // namespace spead2::send

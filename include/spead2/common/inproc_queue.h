@@ -51,6 +51,8 @@ public:
 
     /// Appends a copy of @a size bytes at @a data. @throws ringbuffer_stopped if stopped
     void add_packet(const void *data, std::size_t size);
+    /// Appends @a pkt, taking its buffer without a copy. @throws ringbuffer_stopped if stopped
+    void add_packet(packet &&pkt);
     /// Stops the queue: no more packets are accepted; waiting ones can still be taken. Idempotent.
     void stop();
     bool is_stopped() const;

@@ -17,6 +17,10 @@ typedef std::int64_t s_item_pointer_t;
 /// Bit mask of BUG_COMPAT_* flags.
 typedef std::uint32_t bug_compat_mask;
 
+/// The SPEAD versions a flavour may name (spead2's names; only version 4 exists).
+static constexpr int minimum_version = 4;
+static constexpr int maximum_version = 4;
+
 /// Magic (0x53) and version (4) as the top 16 bits of the header word.
 static constexpr std::uint16_t magic_version = 0x5304;
 /// Bytes in the packet header (one item pointer's worth).

@@ -27,6 +27,9 @@ public:
     /// @throws std::invalid_argument if @a queues is empty or holds a null pointer
     inproc_stream(io_context_ref io_context, const std::vector<std::shared_ptr<inproc_queue>> &queues,
                   const stream_config &config = stream_config());
+    /// One queue (spead2's older form). @throws std::invalid_argument if @a queue is null
+    inproc_stream(io_context_ref io_context, std::shared_ptr<inproc_queue> queue,
+                  const stream_config &config = stream_config());
 
     const std::vector<std::shared_ptr<inproc_queue>> &get_queues() const { return queues_; }
     /// The first queue (for single-substream streams).

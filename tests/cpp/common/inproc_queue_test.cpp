@@ -51,6 +51,23 @@ TEST(inproc_queue, copies_and_preserves_order)
     EXPECT_EQ(out.size(), 3u);
 }
 
+TEST(inproc_queue, takes_a_packet_without_copying)
+{
+    inproc_queue q;
+    inproc_queue::packet pkt;
+    pkt.data.reset(new std::uint8_t[3]{'a', 'b', 'c'});
+    pkt.size = 3;
+    const std::uint8_t *buffer = pkt.data.get();
+    q.add_packet(std::move(pkt));
+    std::vector<inproc_queue::packet> out;
+    q.try_pop_batch(out, 10);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].data.get(), buffer);
+    EXPECT_EQ(as_string(out[0]), "abc");
+    q.stop();
+    EXPECT_THROW(q.add_packet(inproc_queue::packet{}), ringbuffer_stopped);
+}
+
 TEST(inproc_queue, fd_readability)
 {
     inproc_queue q;

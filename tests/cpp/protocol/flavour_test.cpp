@@ -44,6 +44,15 @@ TEST(ProtocolFlavour, AllValidWidths)
     }
 }
 
+TEST(ProtocolFlavour, VersionConstants)
+{
+    // The idiom of code written for spead2: the only version there is.
+    flavour f(maximum_version, 64, 48, BUG_COMPAT_PYSPEAD_0_5_2);
+    EXPECT_EQ(f.get_version(), 4);
+    EXPECT_EQ(minimum_version, 4);
+    EXPECT_EQ(flavour(minimum_version, 64, 48), flavour(48));
+}
+
 TEST(ProtocolFlavour, Rejects)
 {
     expect_invalid(3, 64, 40, "Version is not supported: 3");

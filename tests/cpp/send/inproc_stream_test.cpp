@@ -62,6 +62,22 @@ TEST(inproc_stream, round_trip_packets)
     EXPECT_EQ(entries[0].bytes, total);
 }
 
+TEST(inproc_stream, one_queue)
+{
+    thread_pool tp(1);
+    auto q = std::make_shared<inproc_queue>();
+    inproc_stream s(tp, q); // spead2's single-queue form
+    ASSERT_EQ(s.get_queues().size(), 1u);
+    EXPECT_EQ(s.get_queue(), q);
+    heap h;
+    completion_log log;
+    ASSERT_TRUE(s.async_send_heap(h, log.handler(0)));
+    log.wait(1);
+    s.flush();
+    EXPECT_EQ(drain(*q).size(), 1u);
+    EXPECT_THROW(inproc_stream(tp, std::shared_ptr<inproc_queue>()), std::invalid_argument);
+}
+
 TEST(inproc_stream, substreams)
 {
     thread_pool tp(1);
@@ -98,8 +114,9 @@ TEST(inproc_stream, stopped_queue_fails_heap)
 TEST(inproc_stream, bad_queues)
 {
     thread_pool tp(1);
-    EXPECT_THROW(inproc_stream(tp, {}), std::invalid_argument);
-    EXPECT_THROW(inproc_stream(tp, {nullptr}), std::invalid_argument);
+    typedef std::vector<std::shared_ptr<inproc_queue>> queues;
+    EXPECT_THROW(inproc_stream(tp, queues{}), std::invalid_argument);
+    EXPECT_THROW(inproc_stream(tp, queues{nullptr}), std::invalid_argument);
 }
 
 TEST(inproc_stream, shared_pool_reference_keeps_pool_alive)
