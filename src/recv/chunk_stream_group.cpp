@@ -70,12 +70,17 @@ protected:
         // empty chunks as spead2's then).
         bool reached = true;
         for (std::int64_t c = std::max(window_.get_tail(), target); reached && c <= id; c++)
-            reached = group_.reach_locked(lock, c, get_stream_id(), get_batch_stats());
+            reached = group_.reach_locked(lock, c, get_batch_stats());
         window_.extend_to(id,
-                          [&](std::int64_t chunk_id) -> chunk * {
-                              return reached && chunk_id >= group_.window_.get_head()
-                                         ? group_.window_.get(chunk_id)
-                                         : nullptr;
+                          [&](std::int64_t chunk_id) -> chunk *
+                          {
+                              chunk *c = reached && chunk_id >= group_.window_.get_head()
+                                             ? group_.window_.get(chunk_id)
+                                             : nullptr;
+                              // As in spead2: the last member to take the chunk into its window.
+                              if (c)
+                                  c->stream_id = get_stream_id();
+                              return c;
                           });
         group_.deliver_locked(lock, get_batch_stats());
     }
@@ -100,7 +105,7 @@ public:
         if (target <= window_.get_head())
             return;
         retire_until(target, [](chunk *) {});
-        group_.set_head_locked(index_, window_.get_head(), get_stream_id());
+        group_.set_head_locked(index_, window_.get_head());
     }
 
     /// Releases what the group asks to evict (a LOSSY flush request), with @a stats for callbacks.
@@ -116,7 +121,7 @@ public:
     {
         std::unique_lock<spead2::detail::checked_mutex> lock(group_.mutex_);
         retire_until(window_.get_tail(), [](chunk *) {});
-        group_.member_stopped_locked(index_, get_stream_id());
+        group_.member_stopped_locked(index_);
         // The data ring may lose its last producer when we return: deliver everything first.
         group_.drain_locked(lock, stats);
     }
@@ -260,26 +265,23 @@ std::int64_t chunk_stream_group::release_floor_locked() const
     return std::max(window_.get_head(), flush_target_);
 }
 
-void chunk_stream_group::retire_locked(std::int64_t target, std::uintptr_t stream_id)
+void chunk_stream_group::retire_locked(std::int64_t target)
 {
     window_.flush_until(target,
-                        [this, stream_id](chunk *c)
+                        [this](chunk *c)
                         {
                             if (c)
-                            {
-                                c->stream_id = stream_id;
                                 ready_queue_.emplace_back(c);
-                            }
                         });
 }
 
-void chunk_stream_group::retire_released_locked(std::uintptr_t stream_id)
+void chunk_stream_group::retire_released_locked()
 {
     // At most the tail, so that a member extending the window meanwhile finds its tail where it
     // left it.
     const std::int64_t released = std::min(min_head_locked(), window_.get_tail());
     if (released > window_.get_head())
-        retire_locked(released, stream_id);
+        retire_locked(released);
 }
 
 bool chunk_stream_group::deliver_locked(std::unique_lock<spead2::detail::checked_mutex> &lock,
@@ -318,7 +320,7 @@ void chunk_stream_group::drain_locked(std::unique_lock<spead2::detail::checked_m
 }
 
 bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
-                                      std::uintptr_t stream_id, std::uint64_t *batch_stats)
+                                      std::uint64_t *batch_stats)
 {
     const auto max_chunks = std::int64_t(window_.get_max_chunks());
     const bool lossless = config_.get_eviction_mode() == chunk_stream_group_config::eviction_mode::LOSSLESS;
@@ -333,7 +335,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
         const std::int64_t min_head = min_head_locked();
         const std::int64_t released = std::min(min_head, id);
         if (!extending_ && released > window_.get_head())
-            retire_locked(released, stream_id);
+            retire_locked(released);
         // The next chunk to allocate: the tail, or for a jump of a whole window, the first chunk
         // of the new window (chunks in between are never allocated).
         const std::int64_t next = std::max(window_.get_tail(), id - max_chunks + 1);
@@ -360,7 +362,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
             continue;
         }
         if (must_evict)
-            retire_locked(new_head, stream_id);
+            retire_locked(new_head);
         // Evicted chunks must be on their way to the consumer before we wait for a free one;
         // delivering releases the lock, so look at everything again afterwards.
         if (deliver_locked(lock, batch_stats))
@@ -379,7 +381,7 @@ bool chunk_stream_group::reach_locked(std::unique_lock<spead2::detail::checked_m
     }
 }
 
-void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head, std::uintptr_t stream_id)
+void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head)
 {
     if (head > heads_[index])
     {
@@ -387,18 +389,18 @@ void chunk_stream_group::set_head_locked(std::size_t index, std::int64_t head, s
         changed_.notify_all();
         // Chunks that this member was the last to hold go to the consumer now, as in spead2,
         // rather than when the group window next has to move.
-        retire_released_locked(stream_id);
+        retire_released_locked();
     }
 }
 
-void chunk_stream_group::member_stopped_locked(std::size_t index, std::uintptr_t stream_id)
+void chunk_stream_group::member_stopped_locked(std::size_t index)
 {
     heads_[index] = stopped_head;
     changed_.notify_all();
     if (--live_members_ == 0)
-        retire_locked(window_.get_tail(), stream_id);
+        retire_locked(window_.get_tail());
     else
-        retire_released_locked(stream_id); // what only this member still held
+        retire_released_locked(); // what only this member still held
 }
 
 void chunk_stream_group::stop_members()

@@ -14,7 +14,6 @@
 #include <pcap/pcap.h>
 #include <asio.hpp>
 #include <spead2/common/logging.h>
-#include <spead2/protocol/packet_header.h>
 #include <spead2/recv/stream.h>
 #include <spead2/recv/udp_pcap_file_reader.h>
 #include "os/mapped_file.h"
@@ -198,32 +197,15 @@ void udp_pcap_file_reader::enqueue()
 void udp_pcap_file_reader::add_udp_payload(stream_base::add_packet_state &state, const std::uint8_t *data,
                                            std::size_t length)
 {
-    if (reader::add_datagram(state, data, length))
-        return;
-    // Several packets back to back (GSO, captured before segmentation): accept only if each
-    // decodes and they fill the payload exactly, checked before any is added so that a bad tail
-    // does not leave half a datagram. An empty payload is no packet at all.
-    packet_header packet;
-    std::size_t offset = 0;
-    do
+    // A capture on the sending host sees GSO datagrams before segmentation.
+    const std::size_t added = add_datagram(state, data, length, datagram_packets::several);
+    if (added == 0)
     {
-        const std::size_t next = decode_packet(packet, data + offset, length - offset);
-        if (next == 0)
-        {
-            SPEAD2_LOG_INFO("discarding datagram of %zu bytes: only %zu bytes decode as packets", length,
-                            offset);
-            rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
-            count_drop(state);
-            return;
-        }
-        offset += next;
-    } while (offset < length);
-    split_datagrams_.fetch_add(1, std::memory_order_relaxed);
-    for (offset = 0; offset < length && !state.is_stopped();)
-    {
-        offset += decode_packet(packet, data + offset, length - offset);
-        state.add_packet(packet);
+        rejected_datagrams_.fetch_add(1, std::memory_order_relaxed);
+        count_drop(state);
     }
+    else if (added > 1)
+        split_datagrams_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void udp_pcap_file_reader::add_record(stream_base::add_packet_state &state, const std::uint8_t *data,

@@ -223,8 +223,9 @@ def test_random_group_schedules_match_reference(ref_python_numba):
     )
 
 
-EARLY_RELEASE = r"""
-import ctypes, json, time
+
+READY_TIMING = r"""
+import ctypes, json, sys, time
 import numba
 import numpy as np
 from numba import types
@@ -248,59 +249,79 @@ new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
 config = recv.ChunkStreamConfig(
     items=[0x1000, 0x1001], max_chunks=1, place=(new_capsule(place.address, b"void (void *, size_t)", None),)
 )
-group = recv.ChunkStreamRingGroup(
-    recv.ChunkStreamGroupConfig(max_chunks=4, eviction_mode=recv.ChunkStreamGroupConfig.EvictionMode.{mode}),
-    recv.ChunkRingbuffer(8),
-    recv.ChunkRingbuffer(8),
-)
-for _ in range(8):
-    group.add_free_chunk(recv.Chunk(present=np.zeros(2, np.uint8), data=np.zeros(16, np.uint8)))
-queues = [spead2.InprocQueue(), spead2.InprocQueue()]
-for stream_id, queue in enumerate(queues):
-    group.emplace_back(spead2.ThreadPool(), recv.StreamConfig(stream_id=stream_id), config).add_inproc_reader(queue)
 sender_pool = spead2.ThreadPool()
-ready = []
-for stream_id, queue in enumerate(queues):
-    sender = spead2.send.InprocStream(sender_pool, [queue])
-    for chunk_id in range(3):
-        ig = spead2.send.ItemGroup(flavour=spead2.Flavour(4, 64, 48, 0))
-        ig.add_item(0x1000, "chunk", "", shape=(), format=[("u", 48)], value=chunk_id)
-        ig.add_item(0x1001, "index", "", shape=(), format=[("u", 48)], value=stream_id)
-        ig.add_item(0x1002, "payload", "", shape=(8,), dtype=np.uint8, value=np.full(8, 1, np.uint8))
-        heap = ig.get_heap(descriptors="none", data="all")
-        heap.repeat_pointers = True
-        sender.send_heap(heap)
-    deadline = time.monotonic() + 10
-    while group[stream_id].stats["heaps"] < 3 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    time.sleep(0.1)  # a chunk readied late would show up by now
-    ready.append(group.data_ringbuffer.qsize())
-readied = []
-while len(readied) < ready[-1]:
-    chunk = group.data_ringbuffer.get()
-    readied.append([chunk.chunk_id, chunk.stream_id, chunk.present.tolist()])
-for queue in queues:
-    queue.stop()
-print(json.dumps({{"ready_after_each_member": ready, "readied": readied}}))
+
+
+def heap(chunk_id, index):
+    ig = spead2.send.ItemGroup(flavour=spead2.Flavour(4, 64, 48, 0))
+    ig.add_item(0x1000, "chunk", "", shape=(), format=[("u", 48)], value=chunk_id)
+    ig.add_item(0x1001, "index", "", shape=(), format=[("u", 48)], value=index)
+    ig.add_item(0x1002, "payload", "", shape=(8,), dtype=np.uint8, value=np.full(8, 1, np.uint8))
+    h = ig.get_heap(descriptors="none", data="all")
+    h.repeat_pointers = True
+    return h
+
+
+def run(mode, steps):
+    # Two members with one-chunk windows in a group of four: the group window never has to move.
+    group = recv.ChunkStreamRingGroup(
+        recv.ChunkStreamGroupConfig(max_chunks=4, eviction_mode=getattr(recv.ChunkStreamGroupConfig.EvictionMode, mode)),
+        recv.ChunkRingbuffer(8),
+        recv.ChunkRingbuffer(8),
+    )
+    for _ in range(8):
+        group.add_free_chunk(recv.Chunk(present=np.zeros(2, np.uint8), data=np.zeros(16, np.uint8)))
+    queues = [spead2.InprocQueue(), spead2.InprocQueue()]
+    for stream_id, queue in enumerate(queues):
+        group.emplace_back(spead2.ThreadPool(), recv.StreamConfig(stream_id=stream_id), config).add_inproc_reader(queue)
+    senders = [spead2.send.InprocStream(sender_pool, [queue]) for queue in queues]
+    ready = []
+    for member, chunk_id in steps:
+        before = group[member].stats["heaps"]
+        senders[member].send_heap(heap(chunk_id, member))
+        deadline = time.monotonic() + 10
+        while group[member].stats["heaps"] == before and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.05)  # a chunk readied late would show up by now
+        ready.append(group.data_ringbuffer.qsize())
+    for queue in queues:
+        queue.stop()
+    chunks = [[c.chunk_id, c.stream_id, c.present.tolist()] for c in group.data_ringbuffer]
+    return {"ready_after_each_step": ready, "chunks": chunks}
+
+
+for line in sys.stdin:
+    case = json.loads(line)
+    print(json.dumps(run(case["mode"], case["steps"])), flush=True)
 """
 
+# (member, chunk) steps, each waited for: which chunks are ready after each, and which member's
+# stream_id each chunk carries (the last to take it into its window, not the last to let go).
+READY_CASES = [
+    [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]],
+    [[1, 0], [0, 0], [0, 1], [1, 1]],
+    [[0, 0], [1, 0], [1, 1], [0, 1]],
+    [[0, 0], [0, 1], [0, 2], [1, 2]],
+]
 
-@pytest.mark.parametrize("mode", ["LOSSY", "LOSSLESS"])
-def test_chunks_are_readied_once_every_member_has_moved_past(ref_python_numba, mode):
-    """Members with one-chunk windows in a group of four: a chunk goes to the data ring as soon as
-    the last member moves past it (not when the group window must move), with that member's
-    stream_id."""
+
+def test_chunks_are_readied_once_every_member_has_moved_past(ref_python_numba):
+    """A chunk goes to the data ring as soon as the last member moves past it (not when the
+    group window must move), as in spead2 4.5.1, in LOSSY and LOSSLESS mode alike."""
+    cases = [{"mode": mode, "steps": steps} for mode in ("LOSSY", "LOSSLESS") for steps in READY_CASES]
+    stdin = "".join(json.dumps(c) + "\n" for c in cases)
     results = []
     for python, flags in ((sys.executable, []), (ref_python_numba, ["-E", "-s"])):
         out = subprocess.run(
-            [python, *flags, "-c", EARLY_RELEASE.format(mode=mode)],
-            capture_output=True,
-            text=True,
-            cwd=HERE,
-            timeout=120,
-            check=True,
+            [python, *flags, "-c", READY_TIMING], input=stdin, capture_output=True, text=True, cwd=HERE, timeout=300
         )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        assert out.returncode == 0, out.stderr[-2000:]
+        results.append([json.loads(line) for line in out.stdout.splitlines()])
     ours, ref = results
-    assert ours == ref
-    assert ours == {"ready_after_each_member": [0, 2], "readied": [[0, 1, [1, 1]], [1, 1, [1, 1]]]}
+    for case, o, r in zip(cases, ours, ref):
+        assert o == r, case
+    # The first case spelled out: chunks 0 and 1 leave when the second member moves past them.
+    assert ours[0] == {
+        "ready_after_each_step": [0, 0, 0, 0, 1, 2],
+        "chunks": [[0, 1, [1, 1]], [1, 1, [1, 1]], [2, 1, [1, 1]]],
+    }

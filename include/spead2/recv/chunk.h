@@ -29,8 +29,8 @@ class chunk
 public:
     /// Set by the stream when the chunk is given out.
     std::int64_t chunk_id = -1;
-    /// The stream_id of the stream that gives the chunk out (in a group, the member that let go
-    /// of it last).
+    /// The stream_id of the stream that gives the chunk out (in a group, the last member to take
+    /// it into its window).
     std::uintptr_t stream_id = 0;
     /// One flag per heap (or per packet): 1 once it has arrived.
     memory_allocator::pointer present;

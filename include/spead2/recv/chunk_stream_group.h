@@ -165,13 +165,10 @@ private:
     void wait_locked(std::unique_lock<spead2::detail::checked_mutex> &lock);
     /// What a LOSSY flush request releases below: the head, or the flush target if higher.
     std::int64_t release_floor_locked() const;
-    /**
-     * Moves the window's chunks below @a target, which no member holds, to ready_queue_, marked
-     * with the @a stream_id of the member that let go of them last.
-     */
-    void retire_locked(std::int64_t target, std::uintptr_t stream_id);
+    /// Moves the window's chunks below @a target, which no member holds, to ready_queue_.
+    void retire_locked(std::int64_t target);
     /// Retires the chunks that no member holds any more, up to the window's tail.
-    void retire_released_locked(std::uintptr_t stream_id);
+    void retire_released_locked();
     /**
      * Runs the ready callback on queued chunks, unless another thread already does. Returns
      * whether it did (and so released the lock meanwhile).
@@ -181,15 +178,14 @@ private:
     void drain_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::uint64_t *batch_stats);
     /**
      * Grows the window until it holds chunk @a id, for a member whose window now starts at or
-     * above id - its max_chunks + 1 (so it holds nothing that must leave for @a id). Chunks it
-     * retires get @a stream_id; callbacks get @a batch_stats. Returns false if the group stopped
-     * first.
+     * above id - its max_chunks + 1 (so it holds nothing that must leave for @a id). Callbacks
+     * get @a batch_stats. Returns false if the group stopped first.
      */
     bool reach_locked(std::unique_lock<spead2::detail::checked_mutex> &lock, std::int64_t id,
-                      std::uintptr_t stream_id, std::uint64_t *batch_stats);
-    /// Member @a index (with @a stream_id) now holds only chunks from @a head on.
-    void set_head_locked(std::size_t index, std::int64_t head, std::uintptr_t stream_id);
-    void member_stopped_locked(std::size_t index, std::uintptr_t stream_id);
+                      std::uint64_t *batch_stats);
+    /// Member @a index now holds only chunks from @a head on.
+    void set_head_locked(std::size_t index, std::int64_t head);
+    void member_stopped_locked(std::size_t index);
 
 protected:
     /// Called with the group lock held when a member is added: it must not block or call the group.

@@ -72,14 +72,23 @@ protected:
             state.add_stat(*dropped_stat_, 1);
     }
 
+    /// How many SPEAD packets a datagram may carry (see add_datagram).
+    enum class datagram_packets
+    {
+        one,
+        /// Several back to back that fill it exactly: a GSO send captured before segmentation.
+        several
+    };
+
     /**
-     * The one way readers turn bytes into a packet: decodes a datagram (a UDP payload, a queued
-     * packet, a length-delimited TCP record) that must hold exactly one SPEAD packet and hands it
-     * to the stream. Returns false, adding nothing, when the bytes are not one whole packet; the
-     * caller then counts the drop.
+     * The one way readers turn bytes into packets: decodes a datagram (a UDP payload, a queued
+     * packet, a length-delimited TCP record) and hands its packet(s) to the stream. With
+     * datagram_packets::several, every packet is checked before any is added, so that a bad tail
+     * does not leave half a datagram. Returns how many packets were added: 0 when the bytes are
+     * not what @a packets allows (the caller then counts the drop).
      */
-    static bool add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data,
-                             std::size_t length);
+    static std::size_t add_datagram(stream_base::add_packet_state &state, const std::uint8_t *data,
+                                    std::size_t length, datagram_packets packets = datagram_packets::one);
 
     /**
      * Wraps @a handler (called as handler(add_packet_state &, args...)) so that, when invoked, it
