@@ -103,6 +103,8 @@ def _parse_numpy_header(header):
     descr, fortran_order, shape = _extension()._parse_numpy_header(bytes(header))
     try:
         dtype = _np.dtype(descr)
+    except ValueError:
+        raise  # numpy's own explanation (a repeated field name, ...), as spead2 gives it
     except Exception:
         raise ValueError("descr is not a valid dtype descriptor: {!r}".format(descr)) from None
     return tuple(shape), ("F" if fortran_order else "C"), dtype

@@ -332,8 +332,9 @@ def decode_raw_item(desc, raw_item, new_order="="):
     if kind == _PLAN_NUMPY and not raw_item.is_immediate:
         try:
             array = _np.frombuffer(raw_item, dtype=plan.internal_dtype, count=plan.elements)
-        except ValueError:
-            # Too short: let the general path raise its error.
+        except (ValueError, OverflowError):
+            # Too short (or a shape from the wire whose count numpy cannot even take): let the
+            # general path raise its ValueError.
             return from_buffer(desc, _np.frombuffer(raw_item, dtype=_np.uint8), False, new_order)
         if not plan.flat:
             array = array.reshape(plan.shape, order=plan.order)

@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -64,6 +66,8 @@ bool py_dict::operator==(const py_dict &other) const
 
 namespace
 {
+
+std::size_t python_hash(const py_literal &v);
 
 /// Recursive-descent parser. Every container level is counted against the depth limit before
 /// recursing, so hostile nesting cannot exhaust the stack.
@@ -551,6 +555,9 @@ private:
         {
             count_element();
             py_dict dict;
+            // Key hash -> index in dict.items: a header with many keys costs linear time, not
+            // quadratic (a 1.5 MB header of 131k keys took 42 s to refuse).
+            std::unordered_multimap<std::size_t, std::size_t> index;
             parse_sequence('}', depth,
                            [&](int d)
                            {
@@ -563,12 +570,15 @@ private:
                                if (!is_hashable(key))
                                    fail("unhashable dict key");
                                // As in Python, a repeated key keeps its first position and key object.
-                               for (auto &item : dict.items)
-                                   if (python_equal(item.first, key))
+                               const std::size_t hash = python_hash(key);
+                               auto [first, last] = index.equal_range(hash);
+                               for (auto it = first; it != last; ++it)
+                                   if (python_equal(dict.items[it->second].first, key))
                                    {
-                                       item.second = std::move(value);
+                                       dict.items[it->second].second = std::move(value);
                                        return;
                                    }
+                               index.emplace(hash, dict.items.size());
                                dict.items.emplace_back(std::move(key), std::move(value));
                            });
             return py_literal{std::move(dict)};
@@ -803,6 +813,26 @@ bool as_integer(const py_literal &v, std::int64_t &out)
         return true;
     }
     return false;
+}
+
+/// A hash of a hashable literal consistent with python_equal (True and 1 hash alike).
+std::size_t python_hash(const py_literal &v)
+{
+    std::int64_t i;
+    if (as_integer(v, i))
+        return std::hash<std::int64_t>{}(i);
+    if (const auto *s = std::get_if<std::string>(&v.value))
+        return std::hash<std::string_view>{}(*s);
+    if (const auto *b = std::get_if<py_bytes>(&v.value))
+        return std::hash<std::string_view>{}(b->data) * 31 + 1; // b'k' != 'k': keep them apart
+    if (const auto *t = std::get_if<py_tuple>(&v.value))
+    {
+        std::size_t h = 0x345678;
+        for (const auto &item : t->items)
+            h = h * 1000003 ^ python_hash(item);
+        return h;
+    }
+    return 0x9e3779b9; // None (lists and dicts are not keys)
 }
 
 } // namespace

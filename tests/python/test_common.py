@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -440,6 +441,22 @@ class TestParseNumpyHeader:
     )
     def test_rejects(self, header):
         with pytest.raises(ValueError):
+            _spead2._parse_numpy_header(header)
+
+    def test_many_keys_cost_linear_time(self):
+        """Repeated keys are found by hash: 131k keys (1.5 MB, within the size limits) once took
+        42 s to refuse, holding the GIL; spead2 4.5.1 takes 0.6 s."""
+        header = ("{" + ",".join(f"'k{i}': 0" for i in range(131000)) + ", 'k5': 1, True: 2, 1: 3}").encode()
+        start = time.monotonic()
+        with pytest.raises(ValueError, match="Descriptor does not contain the correct keys"):
+            _spead2._parse_numpy_header(header)
+        assert time.monotonic() - start < 5
+
+    def test_repeated_keys_keep_the_last_value(self):
+        header = b"{'descr': '<u1', 'fortran_order': False, 'shape': (2,), 'descr': '<u2'}"
+        assert _spead2._parse_numpy_header(header) == ("<u2", False, (2,))
+        header = b"{'descr': '<u1', 'fortran_order': False, 'shape': (2,), True: 1, 1: 2}"
+        with pytest.raises(ValueError, match="correct keys"):  # four keys: True == 1, as in Python
             _spead2._parse_numpy_header(header)
 
     def test_bytes_only(self):

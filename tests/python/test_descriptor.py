@@ -335,6 +335,11 @@ class TestFromRaw:
             (b"{'descr': 3, 'fortran_order': False, 'shape': ()}", "descr is not a valid dtype descriptor: 3"),
             (b"{'descr': '|O', 'fortran_order': False, 'shape': ()}", "Cannot use dtype that has reference-counted objects"),
             (b"{'descr': '|V0', 'fortran_order': False, 'shape': ()}", "Cannot use zero-sized dtype"),
+            # numpy's own ValueError comes through, as in spead2 4.5.1.
+            (
+                b"{'descr': [('a', '<u1'), ('a', '<u1')], 'fortran_order': False, 'shape': ()}",
+                "field 'a' occurs more than once",
+            ),
         ],
     )
     def test_bad_dtype(self, header, message):

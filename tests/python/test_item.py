@@ -286,6 +286,13 @@ class TestSetFromRaw:
             (bytes.fromhex("001002"), (3,), dict(format=[("u", 12)]), "Item x has too few elements for shape (2 < 3)"),
             (b"\x01\x02", (), dict(format=[("u", 24)]), "Item x has too few elements for shape (0 < 1)"),
             (b"\x01", (), dict(format=[("u", 12)]), "Item x has too few elements for shape (0 < 1)"),
+            # A shape from the wire whose element count numpy cannot take (OverflowError there).
+            (
+                bytes(16),
+                (2**63 - 1, 2),
+                dict(dtype="<u1"),
+                "Item x has too few elements for shape (16 < 18446744073709551614)",
+            ),
         ],
     )
     def test_too_few(self, data, shape, kwargs, message):
