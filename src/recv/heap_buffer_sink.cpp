@@ -45,8 +45,20 @@ bool heap_buffer_sink::grow(live_heap &heap, std::size_t size, const packet_head
     }
     if (heap.payload_ && heap.payload_reserved_ > 0)
     {
-        // Only reached for heaps that started without HEAP_LENGTH: move what we already have.
-        std::memcpy(new_payload.get(), heap.payload_.get(), std::min(heap.payload_reserved_, new_size));
+        // Only reached for heaps that started without HEAP_LENGTH: move what we already have,
+        // and only that. Copying the whole old buffer would write every page of the new one, so
+        // that a few packets at far-apart offsets (out of order) would make gigabytes resident.
+        auto keep = [&](s_item_pointer_t first, s_item_pointer_t last)
+        {
+            const std::size_t end = std::min({std::size_t(last), heap.payload_reserved_, new_size});
+            if (std::size_t(first) < end)
+                std::memcpy(new_payload.get() + first, heap.payload_.get() + first, end - std::size_t(first));
+        };
+        if (heap.out_of_order_)
+            for (const auto &[first, last] : heap.ranges_)
+                keep(first, last);
+        else
+            keep(0, heap.received_length_);
     }
     heap.payload_ = std::move(new_payload);
     heap.payload_reserved_ = new_size;

@@ -3,6 +3,7 @@
 /// Synchronous tests of the stream core: reassembly, eviction, stop items and exact statistics.
 /// Expected values were checked against the reference spead2 4.5.1 fed the same bytes.
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <gtest/gtest.h>
 #include "recv/heap_buffer_sink.h"
@@ -547,6 +548,51 @@ TEST(stream_base, heap_constructor_rejects_incomplete)
     ASSERT_TRUE(h.add_packet(ph, cfg, 0, true));
     EXPECT_FALSE(h.is_complete());
     EXPECT_THROW(heap(std::move(h)), std::invalid_argument);
+}
+
+/// Fills its n-th buffer with the byte n, to tell which bytes a later buffer got by copy.
+class numbering_allocator : public memory_allocator
+{
+public:
+    std::vector<std::size_t> sizes;
+
+    pointer allocate(std::size_t size, void *hint) override
+    {
+        pointer p = memory_allocator::allocate(size, hint);
+        sizes.push_back(size);
+        std::memset(p.get(), int(sizes.size()), size);
+        return p;
+    }
+};
+
+TEST(stream_base, unsized_heap_growth_copies_only_received_bytes)
+{
+    // Out of order without HEAP_LENGTH, far apart: each growth must move the received ranges
+    // and nothing else (copying whole buffers made a few packets cost gigabytes of RAM).
+    auto allocator = std::make_shared<numbering_allocator>();
+    const stream_config config = stream_config().set_allow_out_of_order(true).set_memory_allocator(allocator);
+    detail::heap_buffer_sink sink(config);
+    detail::live_heap_config cfg;
+    cfg.allow_out_of_order = true;
+    cfg.sink = &sink;
+    std::vector<bytes> packets = {P(1, 0, "ab", -1), P(1, 100, "cd", -1), P(1, 5000, "ef", -1)};
+    packet_header ph;
+    decode_packet(ph, packets[0].data(), packets[0].size());
+    live_heap h(ph, 0);
+    for (std::size_t i = 0; i < packets.size(); i++)
+    {
+        decode_packet(ph, packets[i].data(), packets[i].size());
+        ASSERT_TRUE(h.add_packet(ph, cfg, 0, i == 0)) << i;
+    }
+    ASSERT_EQ(allocator->sizes.size(), 3u);
+    ASSERT_GE(allocator->sizes.back(), 5002u);
+    const std::uint8_t *payload = h.get_payload().get();
+    EXPECT_EQ(std::string(payload, payload + 2), "ab");
+    EXPECT_EQ(std::string(payload + 100, payload + 102), "cd");
+    EXPECT_EQ(std::string(payload + 5000, payload + 5002), "ef");
+    // Between the ranges: the last buffer's own fill, never bytes copied from the earlier ones.
+    for (std::size_t offset : {2u, 99u, 102u, 4999u})
+        EXPECT_EQ(payload[offset], 3) << offset;
 }
 
 } // namespace
