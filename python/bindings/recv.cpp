@@ -128,6 +128,16 @@ void bind_stream_config(nb::module_ &m)
             [](cfg &c, truthy v) { c.set_allow_out_of_order(v); }, truthy_setter())
         .def_prop_rw("stream_id", &cfg::get_stream_id, [](cfg &c, std::uintptr_t v) { c.set_stream_id(v); })
         .def_prop_rw(
+            "max_heap_size", &cfg::get_max_heap_size,
+            [](cfg &c, std::size_t v)
+            {
+                if (v == 0)
+                    throw nb::value_error("max_heap_size cannot be 0");
+                c.set_max_heap_size(v);
+            },
+            "Largest heap payload (bytes) the stream allocates; a packet announcing more is dropped. "
+            "An extension over spead2, which has no limit.")
+        .def_prop_rw(
             "explicit_start", &cfg::get_explicit_start, [](cfg &c, truthy v) { c.set_explicit_start(v); },
             truthy_setter())
         .def_prop_ro("stats", [](const cfg &c) { return c.get_stats(); })
@@ -146,15 +156,14 @@ void bind_stream_config(nb::module_ &m)
             "get_stat_index",
             [](const cfg &c, const std::string &name)
             {
-                const auto &stats = c.get_stats();
-                for (std::size_t i = 0; i < stats.size(); i++)
-                    if (stats[i].get_name() == name)
-                        return i;
+                if (auto index = c.find_stat_index(name))
+                    return *index;
                 throw nb::index_error((name + " is not a known statistic name").c_str());
             },
             "name"_a, "The index of a statistic; IndexError if there is none.")
         .def("next_stat_index", &cfg::next_stat_index, "The index the next add_stat will return.");
     def_constant(cls, "DEFAULT_MAX_HEAPS", cfg::default_max_heaps);
+    def_constant(cls, "DEFAULT_MAX_HEAP_SIZE", cfg::default_max_heap_size);
 
     using rcfg = recv::ring_stream_config;
     nb::class_<rcfg> rcls(m, "RingStreamConfig", nb::is_weak_referenceable(),

@@ -372,3 +372,16 @@ def test_atexit_stops_blocked_stream(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "done\n"
+
+
+def test_max_heap_size_bounds_what_the_wire_can_allocate(thread_pool):
+    """StreamConfig.max_heap_size (an extension: spead2 has no limit) drops a heap whose
+    HEAP_LENGTH is larger, and keeps one that fits."""
+    assert recv.StreamConfig().max_heap_size == 2**32 == recv.StreamConfig.DEFAULT_MAX_HEAP_SIZE
+    with pytest.raises(ValueError, match="max_heap_size cannot be 0"):
+        recv.StreamConfig(max_heap_size=0)
+    data = _packets(thread_pool, 1, payload=b"x" * 2000)
+    for limit, heaps in ((1000, 0), (2000, 1)):
+        stream = recv.Stream(thread_pool, recv.StreamConfig(max_heap_size=limit))
+        stream.add_buffer_reader(data)
+        assert len(list(stream)) == heaps, limit

@@ -99,6 +99,15 @@ class StreamConfig:
     def stream_id(self, arg: int, /) -> None: ...
 
     @property
+    def max_heap_size(self) -> int:
+        """
+        Largest heap payload (bytes) the stream allocates; a packet announcing more is dropped. An extension over spead2, which has no limit.
+        """
+
+    @max_heap_size.setter
+    def max_heap_size(self, arg: int, /) -> None: ...
+
+    @property
     def explicit_start(self) -> bool: ...
 
     @explicit_start.setter
@@ -117,6 +126,8 @@ class StreamConfig:
         """The index the next add_stat will return."""
 
     DEFAULT_MAX_HEAPS: Final[int] = ...
+
+    DEFAULT_MAX_HEAP_SIZE: Final[int] = ...
 
 class RingStreamConfig:
     """Configuration of a ring stream's heap ringbuffer."""
