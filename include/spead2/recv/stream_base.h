@@ -125,9 +125,8 @@ private:
 
     // Guarded by shared_->queue_mutex
     bool stopped_ = false;
-    /// Packets of this batch so far, and how many of them are already in the stream's statistics.
+    /// Packets of this batch so far.
     std::uint64_t batch_packets_ = 0;
-    std::uint64_t batch_packets_published_ = 0;
     /// False for the pseudo-batches of stop() and flush(), which are not reader batches.
     bool batch_is_reader_ = true;
     /// Whether this batch has already been counted in BATCHES.
@@ -139,6 +138,9 @@ private:
     /// Open-addressing hash table cnt -> slot, power-of-two sized, linear probing.
     std::vector<table_entry> table_;
     int table_shift_;
+    /// How many of batch_packets_ are already in the stream's statistics (after the fields of the
+    /// per-packet path, so as not to move them).
+    std::uint64_t batch_packets_published_ = 0;
 
     // Guarded by stats_mutex_
     mutable spead2::detail::checked_mutex stats_mutex_;
