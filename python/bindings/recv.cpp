@@ -145,9 +145,8 @@ void bind_stream_config(nb::module_ &m)
             "add_stat",
             [](cfg &c, const std::string &name, recv::stream_stat_config::mode mode)
             {
-                for (const auto &s : c.get_stats())
-                    if (s.get_name() == name)
-                        throw nb::value_error(("A statistic called " + name + " already exists").c_str());
+                if (c.find_stat_index(name))
+                    throw nb::value_error(("A statistic called " + name + " already exists").c_str());
                 return c.add_stat(name, mode);
             },
             "name"_a, "mode"_a.noconvert() = recv::stream_stat_config::mode::COUNTER,

@@ -86,12 +86,11 @@ protected:
     }
 
 public:
-    group_state(chunk_stream_group_member &member, chunk_stream_group &group, std::size_t index,
-                const stream_config &config, const chunk_stream_config &chunk_config,
-                std::uint64_t *batch_stats)
+    group_state(chunk_stream_group_member &member, std::size_t index, const stream_config &config,
+                const chunk_stream_config &chunk_config, std::uint64_t *batch_stats)
         : detail::chunk_stream_state(config, chunk_config, batch_stats)
         , member_(member)
-        , group_(group)
+        , group_(member.get_group())
         , index_(index)
     {
     }
@@ -133,8 +132,7 @@ chunk_stream_group_member::chunk_stream_group_member(chunk_stream_group &group, 
     : stream(std::move(io_context), detail::chunk_stream_state::adjust_config(config, chunk_config))
     , group_(group)
 {
-    auto state =
-        std::make_unique<group_state>(*this, group, index, get_config(), chunk_config, batch_stats.data());
+    auto state = std::make_unique<group_state>(*this, index, get_config(), chunk_config, batch_stats.data());
     state_ = state.get();
     set_payload_sink(std::move(state));
 }

@@ -142,9 +142,8 @@ stream_config &stream_config::set_max_heap_size(std::size_t size)
 
 std::size_t stream_config::add_stat(const std::string &name, stream_stat_config::mode mode)
 {
-    for (const auto &stat : *stats_)
-        if (stat.get_name() == name)
-            throw std::invalid_argument("a statistic called '" + name + "' already exists");
+    if (find_stat_index(name))
+        throw std::invalid_argument("a statistic called '" + name + "' already exists");
     stats_->emplace_back(name, mode);
     return stats_->size() - 1;
 }
