@@ -132,22 +132,29 @@ TEST(chunk_stream_group, two_members_fill_shared_chunks)
     EXPECT_EQ(members, (std::vector<chunk_stream_group_member *>{&m0, &m1}));
 }
 
-/// Pops a chunk id, or -1 after @a timeout (so that a missing chunk fails instead of hanging).
-std::int64_t pop_id(chunk_ring &ring, std::chrono::milliseconds timeout = 2000ms)
+/// Pops a chunk, or null after @a timeout (so that a missing chunk fails instead of hanging).
+std::unique_ptr<chunk> pop_chunk(chunk_ring &ring, std::chrono::milliseconds timeout = 2000ms)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline)
     {
         try
         {
-            return ring.try_pop()->chunk_id;
+            return ring.try_pop();
         }
         catch (ringbuffer_empty &)
         {
             std::this_thread::sleep_for(1ms);
         }
     }
-    return -1;
+    return nullptr;
+}
+
+/// As pop_chunk, for its id (-1 if none).
+std::int64_t pop_id(chunk_ring &ring, std::chrono::milliseconds timeout = 2000ms)
+{
+    auto c = pop_chunk(ring, timeout);
+    return c ? c->chunk_id : -1;
 }
 
 TEST(chunk_stream_group, member_stop_releases_what_only_it_held)
@@ -199,23 +206,11 @@ TEST(chunk_stream_group, chunks_leave_once_every_member_has_moved_past)
         ASSERT_EQ(m0.get_stats()["heaps"], 3u);
         EXPECT_EQ(pop_id(*f.data, 50ms), -1); // m1 still holds them all
         // m1 moves to chunk 2: chunks 0 and 1 are done with, and come out now, as in spead2,
-        // marked with the stream_id of m1, which let go of them last.
+        // marked with the stream_id of m1, the last member to take them into its window.
         send_all(*q1, heaps_for(0, 2, 1, 200));
         for (std::int64_t id : {0, 1})
         {
-            std::unique_ptr<chunk> c;
-            const auto until = std::chrono::steady_clock::now() + 2s;
-            while (!c && std::chrono::steady_clock::now() < until)
-            {
-                try
-                {
-                    c = f.data->try_pop();
-                }
-                catch (ringbuffer_empty &)
-                {
-                    std::this_thread::sleep_for(1ms);
-                }
-            }
+            std::unique_ptr<chunk> c = pop_chunk(*f.data);
             ASSERT_TRUE(c) << "chunk " << id << " was not readied";
             EXPECT_EQ(c->chunk_id, id);
             EXPECT_EQ(c->stream_id, 11u);
