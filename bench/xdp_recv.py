@@ -10,14 +10,24 @@ receiver is a `spead2_recv --quiet` (ours with and without `--xdp`; the referenc
 when --ref-recv gives it, else its Python tool from .cache/ref-venv), untuned (default options,
 no pinning). Per run: packets the receiver counted, its CPU time from the moment it listens
 until it exits (wait4's total less the /proc/PID/task/*/schedstat sum read once it listens, so
-start-up and program loading are left out) and the wall time of the send. Reported: packets/s of receiver CPU (the
-figure the issue asks for: what one receive core can take), received packets/s and the loss.
+start-up and program loading are left out) and the wall time of the send. Reported: packets/s of
+receiver CPU, received packets/s and the loss.
+
+The sender (about 0.8 M packets/s here) cannot keep a receiver busy, so in those rows the
+receiver sleeps between small batches and its CPU per packet is mostly wake-ups. The saturated
+rows measure what one receive core can take (the figure the issue asks for): the receiver is
+stopped (SIGSTOP) while the sender fills its RX ring or socket buffer for a few milliseconds,
+then the sender is stopped and the receiver drains the backlog at full speed; packets received
+over receiver CPU spent draining, for --burst-seconds of bursts. Two placements, both pinned:
+sender and receiver on the same core, and on different cores (the kernel's receive work, which
+runs where the sender runs on a veth, then happens on another core than the receiver's, as with
+a NIC whose interrupts go to their own core).
 The kernel's own softirq work for the veth runs on the sending side in both cases and is not
 in these figures; with a NIC it would be on the receiver's core for the kernel path, not for
 AF_XDP in native mode, so the comparison favours the kernel path. Configurations alternate;
 medians of --runs. Needs root.
 
-Usage: bench/xdp_recv.py [--runs N] [--heaps N] [--ref-recv PATH] [--ours DIR]
+Usage: bench/xdp_recv.py [--runs N] [--heaps N] [--burst-seconds S] [--ref-recv PATH] [--ours DIR]
 """
 
 import argparse
@@ -118,11 +128,74 @@ def run_once(receiver_cmd, ready, sender_cmd):
     return int(m.group(1)), cpu, wall, busy
 
 
+def wait_until_idle(pid):
+    """Waits until @a pid has used no CPU for a few milliseconds; returns its CPU seconds then."""
+    last = cpu_seconds(pid)
+    while True:
+        time.sleep(0.003)
+        now = cpu_seconds(pid)
+        if now - last < 1e-4:
+            return now
+        last = now
+
+
+def run_bursts(receiver_cmd, ready, sender_cmd, seconds, fill=0.005):
+    """Saturated receive: returns (packets received, receiver CPU seconds spent draining)."""
+    proc = subprocess.Popen(["ip", "netns", "exec", RECV_NS, *receiver_cmd], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"receiver did not start: {proc.communicate()}")
+        time.sleep(0.02)
+    time.sleep(0.1)
+    # `ip netns exec` and taskset exec the tools, so these pids are the tools' own. Stopped
+    # before the sender starts: every packet it receives is one it drains in a measured burst.
+    os.kill(proc.pid, signal.SIGSTOP)
+    sender = subprocess.Popen(["ip", "netns", "exec", SEND_NS, *sender_cmd], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    drain_cpu = 0.0
+    try:
+        time.sleep(0.3)  # the sender's start-up; its packets beyond the receiver's buffer are lost
+        os.kill(sender.pid, signal.SIGSTOP)
+        end = time.monotonic() + seconds
+        first = True
+        while time.monotonic() < end:
+            if not first:
+                os.kill(proc.pid, signal.SIGSTOP)
+                os.kill(sender.pid, signal.SIGCONT)
+                time.sleep(fill)
+                os.kill(sender.pid, signal.SIGSTOP)
+            first = False
+            time.sleep(0.001)  # let packets in flight land
+            before = cpu_seconds(proc.pid)
+            os.kill(proc.pid, signal.SIGCONT)
+            drain_cpu += wait_until_idle(proc.pid) - before
+    finally:
+        sender.kill()
+        sender.wait()
+        os.kill(proc.pid, signal.SIGCONT)
+    # The stop heap never comes (the sender was killed): SIGINT makes the receiver report.
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    m = re.search(r"^packets: (\d+)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"no packet count from the receiver: {out} {err}")
+    return int(m.group(1)), drain_cpu
+
+
+def print_ratios(per_core, configs):
+    xdp, kernel, ref = (per_core[name] for name, _, _ in configs)
+    print(f"  AF_XDP / our kernel UDP: {xdp / kernel:.2f}x;  AF_XDP / reference kernel UDP: {xdp / ref:.2f}x;"
+          f"  our kernel UDP / reference: {kernel / ref:.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--heaps", type=int, default=10000)
     parser.add_argument("--heap-size", type=int, default=65536)
+    parser.add_argument("--burst-seconds", type=float, default=3.0, help="of bursts per saturated run")
     parser.add_argument("--ref-recv", help="spead2 4.5.1's C++ spead2_recv (default: .cache/ref-cpp build)")
     parser.add_argument("--ours", default=os.path.join(ROOT, "build", "release", "tools"))
     args = parser.parse_args()
@@ -139,8 +212,12 @@ def main():
         ref_recv_cmd = [ref_recv]
         ref_label = "reference spead2_recv (C++)"
     recv_tool = os.path.join(ours, "spead2_recv")
-    sender = [os.path.join(ours, "spead2_send"), "--xdp", "--bind", SEND_ADDR, "--heaps", str(args.heaps),
-              "--heap-size", str(args.heap_size), "--packet", "1472", f"{RECV_ADDR}:{PORT}"]  # fmt: skip
+    def sender_cmd(heaps):
+        return [os.path.join(ours, "spead2_send"), "--xdp", "--bind", SEND_ADDR, "--heaps", str(heaps),
+                "--heap-size", str(args.heap_size), "--packet", "1472", f"{RECV_ADDR}:{PORT}"]  # fmt: skip
+
+    sender = sender_cmd(args.heaps)
+    endless_sender = sender_cmd(10**9)  # stopped and killed by run_bursts
     configs = [
         ("ours, AF_XDP (--xdp)", [recv_tool, "--quiet", "--xdp", "--bind", RECV_ADDR, f"{RECV_ADDR}:{PORT}"],
          xdp_attached),
@@ -155,10 +232,19 @@ def main():
         # then the processing cost, with few wake-ups.
         modes = {"untuned": [], "one core (taskset -c 0 for both)": ["taskset", "-c", "0"]}
         results = {(mode, name): [] for mode in modes for name, _, _ in configs}
+        # Saturated: (receiver core, sender core).
+        placements = {"saturated, same core (both on core 0)": ("0", "0"),
+                      "saturated, different cores (receiver on core 0, sender on core 1)": ("0", "1")}  # fmt: skip
+        bursts = {(placement, name): [] for placement in placements for name, _, _ in configs}
         for _ in range(args.runs):
             for mode, prefix in modes.items():
                 for name, cmd, ready in configs:
                     results[(mode, name)].append(run_once([*prefix, *cmd], ready, [*prefix, *sender]))
+            for placement, (rcore, score) in placements.items():
+                for name, cmd, ready in configs:
+                    bursts[(placement, name)].append(run_bursts(
+                        ["taskset", "-c", rcore, *cmd], ready, ["taskset", "-c", score, *endless_sender],
+                        args.burst_seconds))  # fmt: skip
         rmem_max = open("/proc/sys/net/core/rmem_max").read().strip()
         print(f"cores: {os.cpu_count()}, net.core.rmem_max {rmem_max}, runs: {args.runs} (medians), "
               f"{args.heaps} heaps of {args.heap_size} B in 1472-byte packets from spead2_send --xdp; "
@@ -176,9 +262,18 @@ def main():
                 print(f"  {name:36s} {per_core[name] / 1e3:6.0f}k packets/s per receive core; received {packets:.0f} "
                       f"({packets / wall / 1e3:.0f}k/s), receiver CPU {cpu:.2f} s; machine busy {busy * 1e9:.0f} ns "
                       f"per packet (sender and kernel included)")
-            xdp, kernel, ref = (per_core[name] for name, _, _ in configs)
-            print(f"  AF_XDP / our kernel UDP: {xdp / kernel:.2f}x;  AF_XDP / reference kernel UDP: {xdp / ref:.2f}x;"
-                  f"  our kernel UDP / reference: {kernel / ref:.2f}x")
+            print_ratios(per_core, configs)
+        for placement in placements:
+            print(f"{placement}:")
+            per_core = {}
+            for name, _, _ in configs:
+                runs = bursts[(placement, name)]
+                per_core[name] = statistics.median(r[0] / r[1] for r in runs)
+                packets = statistics.median(r[0] for r in runs)
+                cpu = statistics.median(r[1] for r in runs)
+                print(f"  {name:36s} {per_core[name] / 1e3:6.0f}k packets/s per receive core; drained {packets:.0f} "
+                      f"packets in {cpu:.2f} s of receiver CPU")
+            print_ratios(per_core, configs)
     finally:
         teardown()
 
