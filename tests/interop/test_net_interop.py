@@ -101,6 +101,7 @@ else:
         sent.append({name: plain(item.value) for name, item in ig.items()})
     stream.send_heap(ig.get_end())
     print(json.dumps(sent), flush=True)
+    del stream  # before teardown, where spead2 4.5.1's sender can hang on a loaded machine
 """
 
 

@@ -60,6 +60,9 @@ if mode == "send":
         stream.send_heap(ig.get_heap())
     stream.send_heap(ig.get_end())
     print("sent", flush=True)
+    # Before the interpreter's teardown: spead2 4.5.1's sender can hang there on a loaded machine
+    # (its main thread yielding in a loop, its worker waiting on a futex) after sending everything.
+    del stream
 else:
     stream = recv.Stream(tp, recv.StreamConfig(max_heaps=4), recv.RingStreamConfig(heaps=64))
     if kind == "xdp":
