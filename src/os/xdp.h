@@ -15,6 +15,7 @@
 #include <vector>
 #include <xdp/xsk.h>
 #include <spead2/common/xdp_mode.h>
+#include "common/prefetch.h"
 #include "os/neighbour.h"
 
 struct bpf_object;
@@ -146,9 +147,7 @@ public:
         auto prefetch = [&](std::uint32_t i)
         {
             const xdp_desc *desc = xsk_ring_cons__rx_desc(&rx_, index + i);
-            const std::uint8_t *data = area_ + desc->addr;
-            for (std::uint32_t offset = 0; offset < desc->len; offset += 64)
-                __builtin_prefetch(data + offset);
+            prefetch_range(area_ + desc->addr, desc->len);
         };
         for (std::uint32_t i = 0; i < n && i < prefetch_distance; i++)
             prefetch(i);
