@@ -69,8 +69,15 @@ def teardown():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+ATTACH_MODES = set()  # how the XDP program was attached, as `ip link` shows it
+
+
 def xdp_attached():
     out = subprocess.run(["ip", "-n", RECV_NS, "link", "show", "dev", RECV_IF], capture_output=True, text=True)
+    if " xdpgeneric" in out.stdout:
+        ATTACH_MODES.add("generic (SKB)")
+    elif " xdp" in out.stdout:
+        ATTACH_MODES.add("native")
     return " xdp" in out.stdout
 
 
@@ -248,7 +255,8 @@ def main():
         rmem_max = open("/proc/sys/net/core/rmem_max").read().strip()
         print(f"cores: {os.cpu_count()}, net.core.rmem_max {rmem_max}, runs: {args.runs} (medians), "
               f"{args.heaps} heaps of {args.heap_size} B in 1472-byte packets from spead2_send --xdp; "
-              f"ours from {ours}")
+              f"ours from {ours}; AF_XDP attach: {', '.join(sorted(ATTACH_MODES))} (veth frames are copied into "
+              f"the UMEM: veth has no zero-copy)")
         for mode in modes:
             print(f"{mode}:")
             per_core = {}
