@@ -105,8 +105,8 @@ def machine_busy_seconds():
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def run_once(receiver_cmd, ready, sender_cmd):
-    """Returns (packets received, receiver CPU seconds, send wall seconds, machine busy seconds)."""
+def start_receiver(receiver_cmd, ready):
+    """Starts a receiver in the receiving namespace and waits until ready() says it listens."""
     proc = subprocess.Popen(["ip", "netns", "exec", RECV_NS, *receiver_cmd], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 20
@@ -114,6 +114,20 @@ def run_once(receiver_cmd, ready, sender_cmd):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"receiver did not start: {proc.communicate()}")
         time.sleep(0.02)
+    return proc
+
+
+def packets_received(out, err):
+    """The packet count from a receiver's --quiet report."""
+    m = re.search(r"^packets: (\d+)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"no packet count from the receiver: {out} {err}")
+    return int(m.group(1))
+
+
+def run_once(receiver_cmd, ready, sender_cmd):
+    """Returns (packets received, receiver CPU seconds, send wall seconds, machine busy seconds)."""
+    proc = start_receiver(receiver_cmd, ready)
     cpu_before = cpu_seconds(proc.pid)
     busy_before = machine_busy_seconds()
     start = time.monotonic()
@@ -128,11 +142,7 @@ def run_once(receiver_cmd, ready, sender_cmd):
     # The receiver usually exits at the stop heap, so its total comes from wait4.
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
     proc.returncode = os.waitstatus_to_exitcode(status)
-    out = proc.stdout.read()
-    m = re.search(r"^packets: (\d+)$", out, re.M)
-    if not m:
-        raise RuntimeError(f"no packet count from the receiver: {out} {proc.stderr.read()}")
-    return int(m.group(1)), cpu, wall, busy
+    return packets_received(proc.stdout.read(), proc.stderr.read()), cpu, wall, busy
 
 
 def wait_until_idle(pid):
@@ -148,13 +158,7 @@ def wait_until_idle(pid):
 
 def run_bursts(receiver_cmd, ready, sender_cmd, seconds, fill=0.005):
     """Saturated receive: returns (packets received, receiver CPU seconds spent draining)."""
-    proc = subprocess.Popen(["ip", "netns", "exec", RECV_NS, *receiver_cmd], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 20
-    while not ready():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"receiver did not start: {proc.communicate()}")
-        time.sleep(0.02)
+    proc = start_receiver(receiver_cmd, ready)
     time.sleep(0.1)
     # `ip netns exec` and taskset exec the tools, so these pids are the tools' own. Stopped
     # before the sender starts: every packet it receives is one it drains in a measured burst.
@@ -166,29 +170,27 @@ def run_bursts(receiver_cmd, ready, sender_cmd, seconds, fill=0.005):
         time.sleep(0.3)  # the sender's start-up; its packets beyond the receiver's buffer are lost
         os.kill(sender.pid, signal.SIGSTOP)
         end = time.monotonic() + seconds
-        first = True
-        while time.monotonic() < end:
-            if not first:
-                os.kill(proc.pid, signal.SIGSTOP)
-                os.kill(sender.pid, signal.SIGCONT)
-                time.sleep(fill)
-                os.kill(sender.pid, signal.SIGSTOP)
-            first = False
+
+        def drain():
             time.sleep(0.001)  # let packets in flight land
             before = cpu_seconds(proc.pid)
             os.kill(proc.pid, signal.SIGCONT)
-            drain_cpu += wait_until_idle(proc.pid) - before
+            return wait_until_idle(proc.pid) - before
+
+        drain_cpu += drain()  # what the sender's start-up left
+        while time.monotonic() < end:
+            os.kill(proc.pid, signal.SIGSTOP)
+            os.kill(sender.pid, signal.SIGCONT)
+            time.sleep(fill)
+            os.kill(sender.pid, signal.SIGSTOP)
+            drain_cpu += drain()
     finally:
         sender.kill()
         sender.wait()
         os.kill(proc.pid, signal.SIGCONT)
     # The stop heap never comes (the sender was killed): SIGINT makes the receiver report.
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    m = re.search(r"^packets: (\d+)$", out, re.M)
-    if not m:
-        raise RuntimeError(f"no packet count from the receiver: {out} {err}")
-    return int(m.group(1)), drain_cpu
+    return packets_received(*proc.communicate(timeout=20)), drain_cpu
 
 
 def print_ratios(per_core, configs):

@@ -9,7 +9,7 @@
 namespace spead2::recv
 {
 
-/// Packets up to this size get the next packet prefetched (see mem_to_stream).
+/// Packets smaller than this get the next packet prefetched (see mem_to_stream).
 static constexpr std::size_t max_prefetched_packet = 8192;
 
 std::size_t mem_to_stream(stream_base::add_packet_state &state, const std::uint8_t *ptr, std::size_t length)
