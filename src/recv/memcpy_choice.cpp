@@ -7,6 +7,7 @@
 #include <utility>
 #include <spead2/common/memcpy.h>
 #include <spead2/recv/memcpy_choice.h>
+#include "common/memcpy_impl.h"
 
 namespace spead2::recv
 {
@@ -17,7 +18,7 @@ namespace
 // std::memcpy may not have its address taken, and memcpy_nontemporal is noexcept.
 void *std_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
 {
-    return std::memcpy(dest, src, n);
+    return spead2::detail::memcpy_cached(dest, src, n);
 }
 
 void *nontemporal_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)

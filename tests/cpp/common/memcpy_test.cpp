@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-3.0-or-later
 /// @file
-/// Tests for memcpy_nontemporal and each of its instruction-set variants.
+/// Tests for memcpy_nontemporal and each of its instruction-set variants, and for memcpy_cached
+/// (the default payload copy).
 #include <deque>
 #include <string>
 #include <cstdint>
@@ -59,6 +60,7 @@ protected:
         variants.push_back({"public", memcpy_nontemporal, detail::memcpy_nontemporal_unfenced, true});
         variants.push_back({"public unfenced", detail::memcpy_nontemporal_unfenced,
                             detail::memcpy_nontemporal_unfenced, true});
+        variants.push_back({"cached", detail::memcpy_cached, detail::memcpy_cached, true});
     }
 };
 
@@ -100,6 +102,7 @@ TEST_F(memcpy_variants, all_alignments_few_sizes)
 TEST(memcpy_nontemporal, zero_length_null_pointers)
 {
     EXPECT_EQ(memcpy_nontemporal(nullptr, nullptr, 0), nullptr);
+    EXPECT_EQ(detail::memcpy_cached(nullptr, nullptr, 0), nullptr);
 }
 
 TEST(memcpy_nontemporal, variants_listed)
