@@ -29,7 +29,7 @@ const memcpy_variant *get_memcpy_variants(std::size_t &count) noexcept;
  */
 void *memcpy_nontemporal_unfenced(void *__restrict dest, const void *__restrict src, std::size_t n) noexcept;
 
-/// std::memcpy's result with ordinary (cached) stores, by the fastest loop for this CPU.
+/// std::memcpy's result with ordinary (cached) stores, by the fastest loop for this CPU (MEMCPY_STD).
 void *memcpy_cached(void *__restrict dest, const void *__restrict src, std::size_t n) noexcept;
 
 /// Orders earlier non-temporal stores of this thread before its later stores (sfence on x86).

@@ -70,7 +70,7 @@ enum ctrl_mode : unsigned int
 /// Which copy routine moves payload into heap memory.
 enum memcpy_function_id : unsigned int
 {
-    MEMCPY_STD = 0,        ///< Ordinary (cached) stores: an AVX2 loop for 256 B-4 KiB, else std::memcpy
+    MEMCPY_STD = 0,        ///< Ordinary (cached) stores (an AVX2 loop from 256 bytes where the CPU has it)
     MEMCPY_NONTEMPORAL = 1 ///< Streaming stores (memcpy_nontemporal)
 };
 
