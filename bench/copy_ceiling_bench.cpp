@@ -3,16 +3,18 @@
 /// The memory ceiling under the end-to-end benchmarks: only the payload copies that a receiver of
 /// the same workload must make, from a source too big for the caches, and no decoding. A
 /// receiver's rate divided by this rate says how much of its time is anything but the copy; the
-/// reference's rate divided by it bounds the ratio any receiver can reach on the machine. Each
-/// copy runs with and without a software prefetch of the next packet (as our mem_to_stream does
-/// for packets under 8 KiB): without it, the copies alone ran slower than our receiver with it.
+/// reference's rate divided by it bounds the ratio any receiver can reach on the machine. The
+/// heap workload also runs the copy our receivers make (memcpy_cached, the next packet prefetched
+/// under 8 KiB as mem_to_stream does) and, as the floor under any receiver, the packets only read.
 #include <benchmark/benchmark.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <immintrin.h>
 #include <spead2/common/memcpy.h>
 #include <vector>
+#include "common/memcpy_impl.h"
 
 namespace
 {
@@ -83,18 +85,46 @@ void chunk_payloads(benchmark::State &state, copy_function copy, bool prefetch)
     state.SetItemsProcessed(std::int64_t(state.iterations() * packets));
 }
 
+/// How heap_payloads moves each packet's payload.
+enum heap_copy : std::int64_t
+{
+    std_memcpy = 0,          ///< std::memcpy, as spead2 4.5.1's default
+    std_memcpy_prefetch = 1, ///< the same with the next packet prefetched
+    receiver_copy = 2,       ///< what our receivers do: memcpy_cached, the next packet prefetched
+    read_only = 3            ///< every packet byte read once, nothing written: the floor
+};
+
+/// Reads [p, p + n) with 32-byte loads, four chains at a time; returns a fold of the bytes, so
+/// that no load is elided.
+__attribute__((target("avx2"))) std::uint64_t read_bytes(const std::uint8_t *p, std::size_t n)
+{
+    __m256i acc[4] = {};
+    for (std::size_t i = 0; i + 128 <= n; i += 128)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm256_xor_si256(acc[j], _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
+    const __m256i all = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
+    return std::uint64_t(_mm256_extract_epi64(all, 0) ^ _mm256_extract_epi64(all, 1) ^
+                         _mm256_extract_epi64(all, 2) ^ _mm256_extract_epi64(all, 3));
+}
+
 /**
  * cpp_tools.py's `spead2_bench mem`: packets of state.range(0) bytes into heap buffers of
- * state.range(1) bytes, recycled, as a memory pool hands them out, with the next packet
- * prefetched if state.range(2). The Gbit counter (per second) counts whole packets, as
- * spead2_bench does.
+ * state.range(1) bytes, recycled, as a memory pool hands them out, moved as heap_copy
+ * state.range(2) says. The Gbit counter (per second) counts whole packets, as spead2_bench does.
  */
 void heap_payloads(benchmark::State &state)
 {
     const std::size_t packet = std::size_t(state.range(0)), payload = packet - header_bytes;
     const std::size_t heap_bytes = std::size_t(state.range(1)) / payload * payload;
     const std::size_t packets = source_bytes / packet;
-    const bool prefetch = state.range(2) != 0;
+    const auto how = heap_copy(state.range(2));
+    const bool prefetch = how == std_memcpy_prefetch || (how == receiver_copy && packet < 8192);
+    const copy_function copy = how == receiver_copy ? spead2::detail::memcpy_cached : plain_memcpy;
+    if (how == read_only && !__builtin_cpu_supports("avx2"))
+    {
+        state.SkipWithError("needs AVX2");
+        return;
+    }
     constexpr std::size_t n_heaps = 4;
     std::vector<std::unique_ptr<std::uint8_t[]>> heaps;
     for (std::size_t i = 0; i < n_heaps; i++)
@@ -102,13 +132,19 @@ void heap_payloads(benchmark::State &state)
     const std::uint8_t *src = source();
     for (auto _ : state)
     {
+        if (how == read_only)
+        {
+            std::uint64_t folded = read_bytes(src, packets * packet);
+            benchmark::DoNotOptimize(folded);
+            continue;
+        }
         for (std::size_t i = 0; i < packets; i++)
         {
             const std::size_t offset = i * payload;
             std::uint8_t *dest = heaps[offset / heap_bytes % n_heaps].get() + offset % heap_bytes;
             if (prefetch && i + 1 < packets)
                 prefetch_packet(src + (i + 1) * packet, packet);
-            std::memcpy(dest, src + i * packet + header_bytes, payload);
+            copy(dest, src + i * packet + header_bytes, payload);
         }
         benchmark::ClobberMemory();
     }
@@ -130,7 +166,9 @@ BENCHMARK_CAPTURE(chunk_payloads, streaming_prefetch, streaming_memcpy, true)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(heap_payloads)
-    ->ArgsProduct({{1472, 9200}, {64 << 10, 1 << 20, 4 << 20}, {0, 1}})
+    ->ArgsProduct({{1472, 9200},
+                   {64 << 10, 1 << 20, 4 << 20},
+                   {std_memcpy, std_memcpy_prefetch, receiver_copy, read_only}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
