@@ -11,7 +11,8 @@
 ///   short). It prints "Sustainable rate: X Gbps", or only X with --quiet.
 /// - `mem [opts]` decodes --size bytes of in-memory packets (default 1 GiB) --passes times
 ///   (default 100) and prints the decode rate. With --ring a worker thread decodes into a ring of
-///   --ring-heaps heaps that this thread empties; --quiet prints only the rate in Gb/s.
+///   --ring-heaps heaps that this thread empties; --quiet prints only the rate in Gb/s. As in
+///   spead2, heaps always come from a pool sized from --heap-size.
 ///
 /// Control protocol (C++ flavour; lines over TCP): the master sends `start`, then `name = value`
 /// lines naming receiver settings (the agent's own option names, the set and order spead2's master
@@ -821,7 +822,10 @@ int main(int argc, char **argv)
                                                      {"xdp-attach", ""},
                                                      {"xdp-copy", ""},
                                                      {"xdp-max-poll", ""},
-                                                     {"xdp-busy-poll", ""}}));
+                                                     {"xdp-busy-poll", ""},
+                                                     {"mem-pool", ""},
+                                                     {"mem-lower", ""},
+                                                     {"mem-upper", ""}}));
 
     parse_or_exit(app, argc, argv);
     try
@@ -834,7 +838,14 @@ int main(int argc, char **argv)
             mopts.sender.finalize(mopts.protocol);
         }
         else if (mem->parsed())
+        {
+            // As spead2's: heaps always come from a pool sized for them (--mem-max-free and
+            // --mem-initial tune it), the size range as the master sends the agent.
+            memopts.receiver.mem_pool = true;
+            memopts.receiver.mem_lower = memopts.heap_size;
+            memopts.receiver.mem_upper = memopts.heap_size + 1024;
             memopts.receiver.finalize(memopts.protocol);
+        }
     }
     catch (const std::invalid_argument &e)
     {

@@ -161,6 +161,7 @@ def test_bad_option_exits_2(tool):
         ["spead2_bench", "master", "--tcp", "127.0.0.1:8888"],
         ["spead2_bench", "master", "--rate", "1", "127.0.0.1:8888"],
         ["spead2_bench", "master", "--mem-pool", "127.0.0.1:8888"],
+        ["spead2_bench", "mem", "--mem-pool"],  # mem mode always has its pool, as spead2's
         ["spead2_bench"],
         ["mcdump", "-", "239.1.2.3:8888"],  # -i is required
     ],
