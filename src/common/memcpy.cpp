@@ -156,12 +156,12 @@ __attribute__((target("avx512f"))) void *memcpy_avx512(void *__restrict dest, co
 #if SPEAD2_MEMCPY_X86
 /*
  * An ordinary (cached) copy: four unaligned 32-byte loads, then four stores, a round; copies of
- * 4 KiB or more also prefetch source and destination a page ahead (the destination for writing:
- * 1-5% at 9200-byte packets into 1 MiB heaps in four A/B runs, neutral elsewhere). It measured faster than glibc's memcpy
- * (`rep movsb` above a few KB) for packet payloads copied out of a buffer too big for the caches
- * into heaps (spead2_bench mem, medians of A/B pairs): 1472-byte packets 5-15% into 64 KiB and
- * 1 MiB heaps, 9200-byte packets 4-9% into 64 KiB to 4 MiB heaps; without the prefetch the loop
- * lost to `rep movsb` at 9200 bytes into 4 MiB heaps (76 against 84 Gb/s).
+ * 4 KiB or more also prefetch source and destination a page ahead. It measured faster than
+ * glibc's memcpy (`rep movsb` above a few KB) for packet payloads copied out of a buffer too big
+ * for the caches into heaps (spead2_bench mem, medians of A/B pairs): 1472-byte packets 5-15%
+ * into 64 KiB and 1 MiB heaps, 9200-byte packets 4-9% into 64 KiB to 4 MiB heaps. Without the
+ * source prefetch the loop lost to `rep movsb` at 9200 bytes into 4 MiB heaps (76 against 84
+ * Gb/s); the destination prefetch gained 1-5% into 1 MiB heaps and was neutral elsewhere.
  */
 template<bool Prefetch>
 __attribute__((target("avx2"))) void *memcpy_cached_avx2(void *__restrict dest, const void *__restrict src,
