@@ -15,7 +15,8 @@ namespace spead2::recv
 namespace
 {
 
-// std::memcpy may not have its address taken, and memcpy_nontemporal is noexcept.
+// MEMCPY_STD: ordinary stores, by our fastest loop (a memcpy_function_t is not noexcept, the
+// copy routines are).
 void *std_memcpy(void *__restrict dest, const void *__restrict src, std::size_t n)
 {
     return spead2::detail::memcpy_cached(dest, src, n);
