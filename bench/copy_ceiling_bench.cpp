@@ -15,6 +15,7 @@
 #include <spead2/common/memcpy.h>
 #include <vector>
 #include "common/memcpy_impl.h"
+#include "common/prefetch.h"
 
 namespace
 {
@@ -38,13 +39,6 @@ const std::uint8_t *source()
 }
 
 using copy_function = void *(*)(void *, const void *, std::size_t);
-
-/// The next packet's bytes, as mem_to_stream prefetches them.
-void prefetch_packet(const std::uint8_t *packet, std::size_t size)
-{
-    for (std::size_t offset = 0; offset < size; offset += 64)
-        __builtin_prefetch(packet + offset);
-}
 
 void *plain_memcpy(void *dest, const void *src, std::size_t n)
 {
@@ -76,7 +70,7 @@ void chunk_payloads(benchmark::State &state, copy_function copy, bool prefetch)
             const std::size_t offset = i * payload;
             std::uint8_t *dest = chunks[offset / chunk_bytes % n_chunks].get() + offset % chunk_bytes;
             if (prefetch && i + 1 < packets)
-                prefetch_packet(src + (i + 1) * packet, packet);
+                spead2::detail::prefetch_range(src + (i + 1) * packet, packet); // as mem_to_stream
             copy(dest, src + i * packet + header_bytes, payload);
         }
         benchmark::ClobberMemory();
@@ -101,7 +95,8 @@ __attribute__((target("avx2"))) std::uint64_t read_bytes(const std::uint8_t *p, 
     __m256i acc[4] = {};
     for (std::size_t i = 0; i + 128 <= n; i += 128)
         for (int j = 0; j < 4; j++)
-            acc[j] = _mm256_xor_si256(acc[j], _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
+            acc[j] = _mm256_xor_si256(acc[j],
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
     const __m256i all = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
     return std::uint64_t(_mm256_extract_epi64(all, 0) ^ _mm256_extract_epi64(all, 1) ^
                          _mm256_extract_epi64(all, 2) ^ _mm256_extract_epi64(all, 3));
@@ -143,7 +138,7 @@ void heap_payloads(benchmark::State &state)
             const std::size_t offset = i * payload;
             std::uint8_t *dest = heaps[offset / heap_bytes % n_heaps].get() + offset % heap_bytes;
             if (prefetch && i + 1 < packets)
-                prefetch_packet(src + (i + 1) * packet, packet);
+                spead2::detail::prefetch_range(src + (i + 1) * packet, packet); // as mem_to_stream
             copy(dest, src + i * packet + header_bytes, payload);
         }
         benchmark::ClobberMemory();

@@ -39,11 +39,14 @@ constexpr std::size_t prefetch_distance = 8192;
 /// prefetches never fault, and integer arithmetic avoids forming an out-of-range pointer), into
 /// L2, to be read or (@a Write) written.
 template<bool Write = false>
-inline void prefetch_ahead(const void *p, std::size_t offset, std::size_t distance = prefetch_distance) noexcept
+inline void prefetch_ahead(const void *p, std::size_t offset,
+                           std::size_t distance = prefetch_distance) noexcept
 {
     const auto address =
         reinterpret_cast<const void *>(reinterpret_cast<std::uintptr_t>(p) + distance + offset);
-    __builtin_prefetch(address, Write ? 1 : 0, 1); // low temporal locality: prefetcht2 (prefetchw)
+    // Low temporal locality: prefetcht2. The write hint becomes prefetchw only where the target
+    // has PREFETCHW; the AVX2 copies are not built for it, so theirs stays prefetcht2.
+    __builtin_prefetch(address, Write ? 1 : 0, 1);
 }
 
 #if SPEAD2_MEMCPY_X86
@@ -82,6 +85,23 @@ void *memcpy_sse2(void *__restrict dest, const void *__restrict src, std::size_t
     return dest;
 }
 
+/// One round of the AVX2 copies: four 32-byte loads, then four stores, streaming (@a Stream:
+/// @a d 32-byte aligned) or ordinary (unaligned).
+template<bool Stream>
+__attribute__((target("avx2"))) inline void copy_128_avx2(std::uint8_t *d, const std::uint8_t *s) noexcept
+{
+    __m256i v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 32 * i));
+    for (int i = 0; i < 4; i++)
+    {
+        if constexpr (Stream)
+            _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 32 * i), v[i]);
+        else
+            _mm256_storeu_si256(reinterpret_cast<__m256i *>(d + 32 * i), v[i]);
+    }
+}
+
 template<bool Fence>
 __attribute__((target("avx2"))) void *memcpy_avx2(void *__restrict dest, const void *__restrict src,
                                                   std::size_t n) noexcept
@@ -99,14 +119,7 @@ __attribute__((target("avx2"))) void *memcpy_avx2(void *__restrict dest, const v
     {
         prefetch_ahead(s, 0);
         prefetch_ahead(s, 64);
-        __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s));
-        __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 32));
-        __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 64));
-        __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 96));
-        _mm256_stream_si256(reinterpret_cast<__m256i *>(d), a);
-        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 32), b);
-        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 64), c);
-        _mm256_stream_si256(reinterpret_cast<__m256i *>(d + 96), e);
+        copy_128_avx2<true>(d, s);
     }
     for (; n >= 32; n -= 32, d += 32, s += 32)
         _mm256_stream_si256(reinterpret_cast<__m256i *>(d),
@@ -179,14 +192,7 @@ __attribute__((target("avx2"))) void *memcpy_cached_avx2(void *__restrict dest, 
             prefetch_ahead<true>(d, 0, 4096);
             prefetch_ahead<true>(d, 64, 4096);
         }
-        __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s));
-        __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 32));
-        __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 64));
-        __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(s + 96));
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(d), a);
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(d + 32), b);
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(d + 64), c);
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(d + 96), e);
+        copy_128_avx2<false>(d, s);
     }
     std::memcpy(d, s, n);
     return dest;
