@@ -12,6 +12,9 @@ pure-Python item model rather than into copying payload. Each runs in a fresh su
   send_bytes      send_heap of one prebuilt small heap through a BytesStream
   send_inproc     send_heap of one prebuilt small heap through an InprocStream (queue drained after)
   send_itemgroup  per heap: set two item values, get_heap(), send_heap through a BytesStream
+  recv_packed     ItemGroup.update of heaps holding 4096 bit-packed 10-bit samples (format
+                  [("i", 10)]), reading the value; --heaps / 500 heaps (at least 10)
+  send_packed     per heap: set the 4096 samples, get_heap(), send_heap through a BytesStream
 
 Usage: bench/python_overhead.py [--runs N] [--heaps N] [--ours PYTHON] [--ref PYTHON]
 """
@@ -27,7 +30,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_REF = os.path.join(ROOT, ".cache", "ref-venv", "bin", "python")
 
-WORKLOADS = ["recv_raw", "recv_itemgroup", "send_bytes", "send_inproc", "send_itemgroup"]
+WORKLOADS = ["recv_raw", "recv_itemgroup", "send_bytes", "send_inproc", "send_itemgroup", "recv_packed",
+             "send_packed"]
+
+
+def workload_heaps(workload, heaps):
+    """Heaps a run of `workload` handles: the bit-packed ones are ~1000x dearer per heap."""
+    return max(10, heaps // 500) if workload.endswith("_packed") else heaps
+
 
 # The child: runs one workload and prints {"heaps": n, "seconds": t}. Only public API, so the
 # same source runs under both implementations.
@@ -94,6 +104,40 @@ def send_itemgroup():
         stream.send_heap(ig.get_heap())
     return heaps, time.perf_counter() - start
 
+SAMPLES = (np.arange(4096) % 1024) - 512
+
+def packed_group():
+    ig = spead2.send.ItemGroup()
+    ig.add_item(0x1000, "samples", "", (4096,), format=[("i", 10)])
+    return ig
+
+def recv_packed():
+    ig = packed_group()
+    out = spead2.send.BytesStream(pool)
+    for i in range(heaps):
+        ig["samples"].value = SAMPLES
+        out.send_heap(ig.get_heap(data="all"))
+    stream = spead2.recv.Stream(pool, spead2.recv.StreamConfig(max_heaps=4),
+                                spead2.recv.RingStreamConfig(heaps=heaps + 1))
+    stream.add_buffer_reader(out.getvalue())
+    received = spead2.ItemGroup()
+    start = time.perf_counter()
+    n = 0
+    for heap in stream:
+        received.update(heap)
+        received["samples"].value
+        n += 1
+    return n, time.perf_counter() - start
+
+def send_packed():
+    ig = packed_group()
+    stream = spead2.send.BytesStream(pool)
+    start = time.perf_counter()
+    for i in range(heaps):
+        ig["samples"].value = SAMPLES
+        stream.send_heap(ig.get_heap())
+    return heaps, time.perf_counter() - start
+
 if workload == "recv_raw":
     n, t = recv(False)
 elif workload == "recv_itemgroup":
@@ -102,6 +146,10 @@ elif workload == "send_bytes":
     n, t = send_prebuilt("bytes")
 elif workload == "send_inproc":
     n, t = send_prebuilt("inproc")
+elif workload == "recv_packed":
+    n, t = recv_packed()
+elif workload == "send_packed":
+    n, t = send_packed()
 else:
     n, t = send_itemgroup()
 print(json.dumps({"heaps": n, "seconds": t}))
@@ -109,6 +157,7 @@ print(json.dumps({"heaps": n, "seconds": t}))
 
 
 def run_child(python, isolated, workload, heaps):
+    heaps = workload_heaps(workload, heaps)
     cmd = [python, *(["-E", "-s"] if isolated else []), "-c", CHILD, workload, str(heaps)]
     result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE, timeout=600)
     if result.returncode != 0:

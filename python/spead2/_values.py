@@ -124,8 +124,75 @@ def _read_bits(data, offset, bits):
     return (chunk >> (end * 8 - offset - bits)) & ((1 << bits) - 1)
 
 
+# Bit-packed arrays of at least this many elements are converted a bit column at a time with
+# numpy (each pass covers every element); smaller ones, where numpy's per-call cost dominates,
+# element by element in Python. Fields wider than 64 bits are always done element by element.
+_VECTOR_MIN_ELEMENTS = 16
+_MAX_VECTOR_BITS = 64
+
+
+def _field_columns(desc, array):
+    """The values of each field of a bit-packed `array` (flattened), as sequences of elements."""
+    flat = array.reshape(-1)
+    if len(desc.format) == 1:
+        return [flat]
+    return [flat[name] for name in flat.dtype.names]
+
+
+def _ints_to_bits(code, length, column):
+    """The `length`-bit unsigned integers that hold `column`'s values (as :func:`_field_to_int`
+    gives them), as a uint64 array; None where only the element-by-element path will do: a code
+    other than u/i/b, more than 64 bits, or a value out of range (that path raises the error)."""
+    if length > _MAX_VECTOR_BITS:
+        return None
+    if code == "b":
+        return _np.array([1 if x else 0 for x in column], dtype=_np.uint64)
+    if code not in ("u", "i"):
+        return None
+    try:
+        values = _np.array([int(x) for x in column], dtype=_np.int64)
+    except OverflowError:
+        return None  # beyond int64: out of range unless u64, which the loop handles too
+    if code == "u":
+        bad = values < 0
+        if length < 64:
+            bad |= (values >> length) != 0
+    elif length < 64:
+        half = 1 << (length - 1)
+        bad = (values < -half) | (values >= half)
+    else:
+        bad = None  # every int64 is an i64
+    if bad is not None and bad.any():
+        return None
+    return values.view(_np.uint64) & _np.uint64((1 << length) - 1)
+
+
+def _pack_vector(desc, array, n):
+    """:func:`_pack` for fields of u, i and b up to 64 bits: a bit matrix, a column per bit."""
+    columns = _field_columns(desc, array)
+    fields = []
+    for (code, length), column in zip(desc.format, columns):
+        values = _ints_to_bits(code, length, column)
+        if values is None:
+            return None
+        fields.append((length, values))
+    bits = _np.empty((n, desc.itemsize_bits), dtype=_np.uint8)
+    offset = 0
+    for length, values in fields:
+        for b in range(length):
+            bits[:, offset + b] = (values >> _np.uint64(length - 1 - b)) & _np.uint64(1)
+        offset += length
+    # packbits pads the last byte with zero bits at the tail, as _BitWriter.close does.
+    return bytearray(_np.packbits(bits.reshape(-1)).tobytes())
+
+
 def _pack(desc, array):
     """Bit-pack every element of `array` (C order) according to the descriptor's format."""
+    n = array.size
+    if n >= _VECTOR_MIN_ELEMENTS:
+        packed = _pack_vector(desc, array, n)
+        if packed is not None:
+            return packed
     fields = [(code, length) for code, length in desc.format]
     writer = _BitWriter()
     if len(fields) == 1:
@@ -141,19 +208,46 @@ def _pack(desc, array):
     return writer.close()
 
 
+def _unpack_field_vector(bits, offset, code, length):
+    """One field of every element, from a bit matrix (one row per element), as a list of the
+    values :func:`_int_to_field` gives."""
+    values = _np.zeros(len(bits), dtype=_np.uint64)
+    for b in range(length):
+        values = (values << _np.uint64(1)) | bits[:, offset + b]
+    if code == "u":
+        return values.tolist()
+    if code == "i":
+        sign = _np.uint64(1 << (length - 1))
+        return ((values ^ sign) - sign).view(_np.int64).tolist()  # sign extension, modulo 2**64
+    if code == "b":
+        return (values != 0).tolist()
+    return [_int_to_field(code, length, v) for v in values.tolist()]
+
+
 def _unpack(desc, data, shape):
     """Read bit-packed elements from `data` (bytes) into an array of the internal dtype."""
     fields = [(code, length) for code, length in desc.format]
     n = _shape_elements(shape)
     itemsize_bits = desc.itemsize_bits
-    if len(fields) == 1:
+    result = _np.empty(n, dtype=desc._internal_dtype)
+    if n >= _VECTOR_MIN_ELEMENTS and all(length <= _MAX_VECTOR_BITS for _, length in fields):
+        bits = _np.unpackbits(_np.frombuffer(data, _np.uint8), count=n * itemsize_bits)
+        bits = bits.reshape(n, itemsize_bits)
+        offset = 0
+        names = result.dtype.names
+        for i, (code, length) in enumerate(fields):
+            values = _unpack_field_vector(bits, offset, code, length)
+            if names is None:
+                result[:] = values
+            else:
+                result[names[i]] = values
+            offset += length
+    elif len(fields) == 1:
         code, length = fields[0]
         values = [_int_to_field(code, length, _read_bits(data, i * length, length)) for i in range(n)]
-        result = _np.empty(n, dtype=desc._internal_dtype)
         if n:
             result[:] = values
     else:
-        result = _np.empty(n, dtype=desc._internal_dtype)
         offset = 0
         for i in range(n):
             element = []

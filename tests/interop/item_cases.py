@@ -57,6 +57,15 @@ def _cases():
     # Bit-packed fields (the slow 'O' path).
     cases.append(("packed_u12", dict(shape=(5,), format=[("u", 12)]), np.array([0, 1, 4095, 2048, 7], dtype=object)))
     cases.append(("packed_i5", dict(shape=(6,), format=[("i", 5)]), np.array([-16, -1, 0, 1, 15, 7], dtype=object)))
+    # 16 elements or more: converted with numpy a bit column at a time.
+    cases.append(("packed_u12_long", dict(shape=(None,), format=[("u", 12)]),
+                  np.array([(i * 397) % 4096 for i in range(41)], dtype=object)))
+    cases.append(("packed_i5_long", dict(shape=(4, 5), format=[("i", 5)]),
+                  np.array([(i % 32) - 16 for i in range(20)], dtype=object).reshape(4, 5)))
+    cases.append(("packed_b1_long", dict(shape=(19,), format=[("b", 1)]),
+                  np.array([i % 3 == 0 for i in range(19)], dtype=object)))
+    cases.append(("multi_field_long", dict(shape=(17,), format=[("u", 4), ("i", 12), ("b", 1), ("u", 33)]),
+                  [(i % 16, 2047 - 250 * i, i % 2 == 1, (1 << 32) + i * 12345) for i in range(17)]))
     cases.append(("packed_scalar_u48", dict(shape=(), format=[("u", 48)]), 0x123456789ABC))
     cases.append(("packed_scalar_i24", dict(shape=(), format=[("i", 24)]), -123456))
     cases.append(("multi_field", dict(shape=(3,), format=[("u", 4), ("i", 12), ("u", 16)]),

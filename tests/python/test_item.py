@@ -8,7 +8,7 @@ live differential version).
 import numpy as np
 import pytest
 from fake_spead2_objects import FakeRawItem
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import spead2
@@ -494,3 +494,102 @@ class TestRoundTrip:
         got = np.array(receiver.value, dtype=dtype)
         assert got.shape == tuple(shape)
         assert got.tobytes(order="A") == np.asarray(value).tobytes(order="A")
+
+
+def element_by_element(monkeypatch):
+    """Makes every bit-packed conversion take the element-by-element path."""
+    monkeypatch.setattr(spead2._values, "_VECTOR_MIN_ELEMENTS", 1 << 62)
+
+
+@st.composite
+def packed_arrays(draw):
+    """A bit-packed format and an array of 16 to 100 elements for it (the vectorised sizes)."""
+    fmt = draw(st.lists(FORMAT_FIELDS, min_size=1, max_size=3))
+    n = draw(st.integers(16, 100))
+    dtype = Item(1, "x", "", (n,), format=fmt)._internal_dtype
+    assume(dtype.hasobject)  # the formats numpy holds whole never get here
+    array = np.empty(n, dtype)
+    for i in range(n):
+        element = tuple(draw(field_values(c, b)) for c, b in fmt)
+        array[i] = element[0] if len(fmt) == 1 else element
+    return fmt, array
+
+
+def same_values(a, b):
+    """Equal values of the same Python types, element by element (fields too)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    for x, y in zip(a.tolist(), b.tolist()):
+        for p, q in zip(x, y) if isinstance(x, tuple) else [(x, y)]:
+            assert type(p) is type(q)
+            assert p == q or (p != p and q != q)  # NaN from random bits
+
+
+class TestBitPackedVector:
+    """Bit-packed arrays of 16 elements or more are converted with numpy, a bit column at a time;
+    these compare that path with the element-by-element one and with bytes worked out by hand."""
+
+    def test_exact_bytes(self):
+        item = make((16,), np.arange(16), format=[("u", 12)])
+        assert buffer_bytes(item).hex() == "".join(f"{i:03x}" for i in range(16))
+        # (-1, True) -> 1111, (0, False) -> 0000, (3, True) -> 0111, then four bits of padding.
+        item = make((17,), [(-1, True), (0, False)] * 8 + [(3, True)], format=[("i", 3), ("b", 1)])
+        assert buffer_bytes(item).hex() == "f0" * 8 + "70"
+        value = decoded(FakeRawItem(bytes.fromhex("f0" * 8 + "70")), (17,), format=[("i", 3), ("b", 1)])
+        assert value.tolist() == [(-1, True), (0, False)] * 8 + [(3, True)]
+        assert type(value[0]["f0"]) is int and type(value[0]["f1"]) is bool
+
+    @settings(max_examples=150, deadline=None)
+    @given(packed_arrays())
+    def test_pack_matches_element_by_element(self, case):
+        fmt, array = case
+        vectorised = buffer_bytes(make(array.shape, array, format=fmt))
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            element_by_element(monkeypatch)
+            assert buffer_bytes(make(array.shape, array, format=fmt)) == vectorised
+
+    @settings(max_examples=150, deadline=None)
+    @given(packed_arrays(), st.data())
+    def test_unpack_matches_element_by_element(self, case, data):
+        fmt, array = case
+        bits = make(array.shape, format=fmt).itemsize_bits * array.size
+        raw = data.draw(st.binary(min_size=(bits + 7) // 8, max_size=(bits + 7) // 8 + 2))
+        vectorised = decoded(FakeRawItem(raw), (None,), format=fmt)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            element_by_element(monkeypatch)
+            same_values(decoded(FakeRawItem(raw), (None,), format=fmt), vectorised)
+
+    @pytest.mark.parametrize(
+        "format, value, message",
+        [
+            ([("u", 12)], 4096, "4096 is out of range for u12"),
+            ([("u", 12)], -1, "-1 is out of range for u12"),
+            ([("i", 5)], 16, "16 is out of range for i5"),
+            ([("i", 5)], -17, "-17 is out of range for i5"),
+            ([("u", 63)], 1 << 63, "9223372036854775808 is out of range for u63"),  # beyond int64
+        ],
+    )
+    def test_out_of_range(self, format, value, message):
+        values = np.zeros(40, dtype=object)
+        values[25] = value
+        item = make((40,), values, format=format)
+        with pytest.raises(ValueError, match="^" + message + "$"):
+            item.to_buffer()
+
+    @pytest.mark.parametrize(
+        "code, values",
+        [
+            ("u", [(1 << 64) - 1, 1 << 63, 0, 1]),  # above int64: packed element by element
+            ("i", [-1, -(1 << 63), (1 << 63) - 1, 0]),
+        ],
+    )
+    def test_64_bit_fields(self, code, values, monkeypatch):
+        # With a 1-bit field after it (65 bits an element), only the first element is byte-aligned.
+        fmt = [(code, 64), ("b", 1)]
+        array = np.empty(20, make((20,), format=fmt)._internal_dtype)
+        array[:] = [(v, True) for v in values * 5]
+        data = buffer_bytes(make((20,), array, format=fmt))
+        assert data[:8] == values[0].to_bytes(8, "big", signed=code == "i")
+        value = decoded(FakeRawItem(data), (20,), format=fmt)
+        assert value.tolist() == [(v, True) for v in values * 5]
+        element_by_element(monkeypatch)
+        assert buffer_bytes(make((20,), array, format=fmt)) == data
