@@ -91,6 +91,14 @@ enum heap_copy : std::int64_t
     read_two_halves = 4      ///< the same bytes read as two halves side by side: what memory gives
 };
 
+/// The four accumulators of the read loops below, folded into one word.
+__attribute__((target("avx2"))) std::uint64_t fold(const __m256i (&acc)[4])
+{
+    const __m256i all = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
+    return std::uint64_t(_mm256_extract_epi64(all, 0) ^ _mm256_extract_epi64(all, 1) ^
+                         _mm256_extract_epi64(all, 2) ^ _mm256_extract_epi64(all, 3));
+}
+
 /// Reads [p, p + n) with 32-byte loads, four chains at a time; returns a fold of the bytes, so
 /// that no load is elided.
 __attribute__((target("avx2"))) std::uint64_t read_bytes(const std::uint8_t *p, std::size_t n)
@@ -100,9 +108,7 @@ __attribute__((target("avx2"))) std::uint64_t read_bytes(const std::uint8_t *p, 
         for (int j = 0; j < 4; j++)
             acc[j] = _mm256_xor_si256(acc[j],
                                       _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
-    const __m256i all = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
-    return std::uint64_t(_mm256_extract_epi64(all, 0) ^ _mm256_extract_epi64(all, 1) ^
-                         _mm256_extract_epi64(all, 2) ^ _mm256_extract_epi64(all, 3));
+    return fold(acc);
 }
 
 /**
@@ -118,9 +124,7 @@ __attribute__((target("avx2"))) std::uint64_t read_bytes_two_halves(const std::u
         for (int j = 0; j < 4; j++)
             acc[j] = _mm256_xor_si256(acc[j], _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
                                                   p + (j / 2) * half + i + 32 * (j % 2))));
-    const __m256i all = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
-    return std::uint64_t(_mm256_extract_epi64(all, 0) ^ _mm256_extract_epi64(all, 1) ^
-                         _mm256_extract_epi64(all, 2) ^ _mm256_extract_epi64(all, 3));
+    return fold(acc);
 }
 
 /**

@@ -7,13 +7,15 @@ pure-Python item model rather than into copying payload. Each runs in a fresh su
 ``spead2`` and under the reference spead2 4.5.1 (its own venv, run with -E -s), alternating, for
 --runs runs each; the table gives median heaps/s and the ratio ours/reference (target: 2x).
 
-  recv_raw        single-packet heaps from add_buffer_reader; per heap: get the heap, get_items()
+  recv_raw        single-packet heaps from add_buffer_reader into a ring holding them all (the
+                  hand-over is recv_mem.py's subject); per heap: get the heap, get_items()
   recv_itemgroup  the same heaps, with ItemGroup.update(heap) and reading the item values
   send_bytes      send_heap of one prebuilt small heap through a BytesStream
   send_inproc     send_heap of one prebuilt small heap through an InprocStream (queue drained after)
   send_itemgroup  per heap: set two item values, get_heap(), send_heap through a BytesStream
   recv_packed     ItemGroup.update of heaps holding 4096 bit-packed 10-bit samples (format
-                  [("i", 10)]), reading the value; --heaps / 500 heaps (at least 10)
+                  [("i", 10)]), reading the value; spead2's default stream and ring configs;
+                  --heaps / 500 heaps (at least 10)
   send_packed     per heap: set the 4096 samples, get_heap(), send_heap through a BytesStream
 
 Usage: bench/python_overhead.py [--runs N] [--heaps N] [--ours PYTHON] [--ref PYTHON]
@@ -117,8 +119,7 @@ def recv_packed():
     for i in range(heaps):
         ig["samples"].value = SAMPLES
         out.send_heap(ig.get_heap(data="all"))
-    stream = spead2.recv.Stream(pool, spead2.recv.StreamConfig(max_heaps=4),
-                                spead2.recv.RingStreamConfig(heaps=heaps + 1))
+    stream = spead2.recv.Stream(pool)
     stream.add_buffer_reader(out.getvalue())
     received = spead2.ItemGroup()
     start = time.perf_counter()
@@ -177,7 +178,8 @@ def main():
     parser.add_argument("--workload", action="append", choices=WORKLOADS, help="only these (repeatable)")
     args = parser.parse_args()
 
-    print(f"cores: {os.cpu_count()}, heaps per run: {args.heaps}, runs: {args.runs} (medians)")
+    print(f"cores: {os.cpu_count()}, heaps per run: {args.heaps} ({workload_heaps('recv_packed', args.heaps)} "
+          f"for the _packed rows), runs: {args.runs} (medians)")
     print(f"{'workload':<16} {'ours heaps/s':>14} {'ref heaps/s':>14} {'ours/ref':>9}")
     for workload in args.workload or WORKLOADS:
         ours, ref = [], []
